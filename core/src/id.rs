@@ -29,7 +29,7 @@ pub fn is_valid_summary_hash(s: &str) -> bool {
 /// `isValidPort` over a JSON number: an integer from 1 to 65535
 /// (`(n & 0xFFFF) === n && n !== 0` under JavaScript semantics).
 pub fn is_valid_port(n: f64) -> bool {
-    (1.0..=65535.0).contains(&n) && n.fract() == 0.0
+    (1.0..=65535.0).contains(&n) && (n as u32) as f64 == n
 }
 
 fn is_hex_len(s: &str, min: usize, max: usize) -> bool {

@@ -713,7 +713,7 @@ impl JsObject {
                 let pos = self
                     .entries
                     .iter()
-                    .position(|(k, _)| array_index(k.as_wtf8()).map_or(true, |j| j > idx))
+                    .position(|(k, _)| !matches!(array_index(k.as_wtf8()), Some(j) if j <= idx))
                     .unwrap_or(self.entries.len());
                 self.entries.insert(pos, (key, value));
             }

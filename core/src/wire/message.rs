@@ -11,7 +11,7 @@
 
 use core::fmt;
 
-use super::json::{js_to_int32, JsStr, Token, Tokenizer};
+use super::json::{JsStr, Token, Tokenizer};
 use super::packet::PacketType;
 use crate::id;
 
@@ -374,8 +374,3 @@ fn token_scalar_type(t: &Token<'_>) -> JsType {
         _ => JsType::Object,
     }
 }
-
-// Keep `js_to_int32` reachable from here for readers: the NAT and port
-// assertions are defined over ToInt32 (see `nat::is_valid_number`).
-#[allow(unused_imports)]
-use js_to_int32 as _;

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod message;
+pub mod control;
 pub mod packet;
 
 pub use message::MessageError;
