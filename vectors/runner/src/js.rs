@@ -43,10 +43,17 @@ impl JsField {
         }
     }
 
-    /// A JSON string value is a JS string.
+    /// A JSON string value is a JS string; an array becomes a `Buffer`, as
+    /// the `Packet` constructor does to every field (`Buffer.from(array)`:
+    /// each element through ToNumber, kept modulo 256).
     fn normalize(self) -> JsField {
         match self {
             JsField::Json(v @ JsValue::String(_)) => JsField::Str(str16(&v).unwrap_or_default()),
+            JsField::Json(JsValue::Array(a)) => JsField::Bytes(
+                a.iter()
+                    .map(|x| crate::jsv::js_to_uint8(crate::jsv::js_to_number(x)))
+                    .collect(),
+            ),
             other => other,
         }
     }
