@@ -25,6 +25,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod cache;
+pub mod crypto;
 pub mod id;
 pub mod nat;
 pub mod wire;

@@ -1,9 +1,9 @@
 //! The v6 wire format: the packet frame ([`packet`]), the control-message
 //! rules ([`message`]) and JavaScript-compatible JSON ([`json`]).
 
+pub mod control;
 pub mod json;
 pub mod message;
-pub mod control;
 pub mod packet;
 
 pub use message::MessageError;
