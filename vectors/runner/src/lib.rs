@@ -16,6 +16,7 @@ use std::path::Path;
 
 use streamrelay::wire::json::JsValue;
 
+mod crypto_kinds;
 pub mod js;
 mod jsv;
 mod kinds;
@@ -127,6 +128,10 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
     let cases = get(&doc, "cases")
         .and_then(as_array)
         .ok_or_else(|| bad("no \"cases\" array".into()))?;
+    let fixed_now = match get(&doc, "fixedNow") {
+        Some(JsValue::Number(n)) if *n >= 0.0 => *n as u64,
+        _ => return Err(bad("no \"fixedNow\"".into())),
+    };
     let mut r = Report::default();
     for (i, case) in cases.iter().enumerate() {
         let name = get(case, "name")
@@ -141,7 +146,7 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
         let null = JsValue::Null;
         let input = get(case, "input").unwrap_or(&null);
         let expected = get(case, "expected").unwrap_or(&null);
-        let outcome = std::panic::catch_unwind(|| kinds::run(&kind, input, expected))
+        let outcome = std::panic::catch_unwind(|| kinds::run(&kind, input, expected, fixed_now))
             .unwrap_or_else(|_| Outcome::fail("the runner panicked"));
         match outcome {
             Outcome::Pass => r.passed += 1,
