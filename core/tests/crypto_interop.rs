@@ -1,14 +1,33 @@
-//! Cross-checks `streamrelay::crypto` against libsodium 1.0.18 (the version
-//! the reference bundles) through `tests/crypto_interop/interop.mjs`, which
-//! mirrors `latica/encryption.js`, `api.js` pack/unpack, `Peer.publish`,
-//! `_message2packets`, `Packet.encode`/`decode` and `Cache.compose`.
+//! Cross-checks `streamrelay::crypto` against the REFERENCE's own code: npm
+//! `@socketsupply/socket@0.6.0-rc.8`, folder `latica/`, run under node on the
+//! libsodium build it bundles (1.0.18), through
+//! `tests/crypto_interop/interop.mjs` (see `reference.mjs` there for how it
+//! is loaded and kept off the network).
 //!
-//! Both directions: Rust seals / packs → node opens, verifies, reassembles;
-//! node seals / packs → Rust opens, verifies, reassembles, and rebuilds the
-//! node's frames byte for byte.
+//! Both directions, every time with the reference's code on the node side:
+//! * identity: `Encryption.createKeyPair` / `createSharedKey` /
+//!   `createClusterId` / `createId`;
+//! * signatures: `Encryption.sign` / `Encryption.verify` (also used, with 64
+//!   leading filler bytes, to run libsodium's detached verify on edge cases);
+//! * encrypt-sign-encrypt: Rust `ese::seal` → `new Encryption().open`, and
+//!   `seal` / `sealUnsigned` → Rust `ese::open` / `open_unsigned`; single
+//!   sealed boxes through `openUnsigned` (one `crypto_box_seal_open`);
+//! * events, Rust → reference: `pack_event` frames delivered to a real
+//!   receiving `api()` bus (joined to the subcluster, natType 31) through its
+//!   socket's `message` handler, forward / reverse / shuffled; what its
+//!   subcluster emitter delivers must match Rust's own reassembly;
+//! * events, reference → Rust: a real publishing `api()` bus runs
+//!   `sub.emit(name, value, opts)`; Rust reassembles the frames it built in
+//!   the same orders, opens, verifies, compares with a reference receiver fed
+//!   the same orders, and rebuilds the frames byte for byte from the sealed
+//!   message.
 //!
-//! Skips (passes with a message) only when `node` is not installed. Sets up
-//! its `node_modules` itself (`npm ci`), and bounds node and npm in time.
+//! Where the reference has no API (Ed25519→X25519 conversion, a single
+//! `crypto_box_seal`), the reference's own libsodium instance is called.
+//!
+//! Runs `vectors/generator/setup.sh` (idempotent) when the reference is not
+//! installed yet. Skips (passes with a message) only when `node` is absent.
+//! Every child process is killed after a time limit.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,8 +44,8 @@ use sha2::{Digest, Sha512};
 
 use streamrelay::crypto::ese::{self, OpenError};
 use streamrelay::crypto::event::{
-    message_to_packets, pack_event, unpack_event, ChainArgs, ChainParent, EventArgs, Reassembler,
-    ReassemblyLimits, ReceiveError, UnpackError,
+    compose_published, event_payload, message_to_packets, pack_event, unpack_event, ChainArgs,
+    ChainParent, EventArgs, Reassembler, ReassemblyLimits, ReceiveError, UnpackError,
 };
 use streamrelay::crypto::identity::{
     create_cluster_id, create_id, create_key_pair, create_shared_key, ed25519_pk_to_x25519,
@@ -37,11 +56,13 @@ use streamrelay::crypto::sign::{sign_from_byte_64, verify_from_byte_64, verify_m
 use streamrelay::wire::json::{JsObject, JsValue};
 use streamrelay::wire::{Packet, PacketRef, PacketType};
 
-const NODE_TIMEOUT: Duration = Duration::from_secs(180);
-const NPM_TIMEOUT: Duration = Duration::from_secs(300);
-const SIZES: [usize; 6] = [0, 1, 64, 864, 865, 2000];
+const NODE_TIMEOUT: Duration = Duration::from_secs(120);
+const SETUP_TIMEOUT: Duration = Duration::from_secs(300);
+const SIZES: [usize; 8] = [0, 1, 5, 64, 864, 865, 2000, 5000];
+const EVENT_SIZES: [usize; 6] = [0, 5, 864, 865, 2000, 5000];
 const SHARED_SEED: &str = "interop-shared-secret";
 const SIGNING_SEED: &str = "interop-signing-seed";
+const REFERENCE: &str = "0.6.0-rc.8";
 
 // ---------------------------------------------------------------------------
 // plumbing
@@ -49,6 +70,10 @@ const SIGNING_SEED: &str = "interop-signing-seed";
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crypto_interop")
+}
+
+fn generator_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/generator")
 }
 
 fn hex(b: &[u8]) -> String {
@@ -62,14 +87,17 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Runs `cmd` with `stdin` as input; kills it at `timeout`.
+/// Runs `cmd` with `stdin` as input; at `timeout` kills it and everything
+/// it started (its own process group on Unix: `setup.sh` runs npm).
 fn run(mut cmd: Command, stdin: &[u8], timeout: Duration) -> (bool, Vec<u8>, String) {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn");
+        .unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
     let mut input = child.stdin.take().unwrap();
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
@@ -93,6 +121,10 @@ fn run(mut cmd: Command, stdin: &[u8], timeout: Duration) -> (bool, Vec<u8>, Str
             break s;
         }
         if start.elapsed() > timeout {
+            #[cfg(unix)]
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
             let _ = child.kill();
             let _ = child.wait();
             panic!("{cmd:?} did not finish within {timeout:?}");
@@ -115,21 +147,30 @@ fn node_present() -> bool {
         .unwrap_or(false)
 }
 
-fn ensure_node_modules() {
-    let d = dir();
-    if d.join("node_modules/libsodium-wrappers/package.json")
-        .exists()
-        && d.join("node_modules/libsodium/package.json").exists()
-    {
+/// Installs the pinned reference (`vectors/generator/setup.sh`, idempotent)
+/// unless it is there already.
+fn ensure_reference() {
+    let g = generator_dir();
+    let ready = [
+        ".ref/latica/index.js",
+        "node_modules/@socketsupply/socket/crypto/sodium.js",
+        "node_modules/@socketsupply/socket/external/libsodium/index.js",
+    ]
+    .iter()
+    .all(|f| g.join(f).exists());
+    if ready {
         return;
     }
-    let mut cmd = Command::new("npm");
-    cmd.arg("ci")
-        .arg("--prefix")
-        .arg(&d)
-        .args(["--no-audit", "--no-fund"]);
-    let (ok, _, err) = run(cmd, b"", NPM_TIMEOUT);
-    assert!(ok, "npm ci --prefix {} failed:\n{err}", d.display());
+    let mut cmd = Command::new("bash");
+    cmd.arg(g.join("setup.sh"));
+    let (ok, out, err) = run(cmd, b"", SETUP_TIMEOUT);
+    assert!(
+        ok,
+        "bash {}/setup.sh failed:\n{}\n{err}",
+        g.display(),
+        String::from_utf8_lossy(&out)
+    );
+    assert!(g.join(".ref/latica/index.js").exists());
 }
 
 // JSON helpers over the crate's own JavaScript-exact JSON.
@@ -149,6 +190,9 @@ fn obj(kv: Vec<(&str, JsValue)>) -> JsValue {
     }
     JsValue::Object(o)
 }
+fn idx(v: &[usize]) -> JsValue {
+    arr(v.iter().map(|&i| n(i as f64)).collect())
+}
 fn get<'a>(v: &'a JsValue, k: &str) -> &'a JsValue {
     v.get(k)
         .unwrap_or_else(|| panic!("missing {k} in {}", v.stringify()))
@@ -160,6 +204,20 @@ fn text(v: &JsValue) -> &str {
     v.as_str()
         .unwrap_or_else(|| panic!("not a string: {}", v.stringify()))
 }
+fn num(v: &JsValue) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("not a number: {}", v.stringify()))
+}
+fn flag(v: &JsValue) -> bool {
+    v.as_bool()
+        .unwrap_or_else(|| panic!("not a boolean: {}", v.stringify()))
+}
+/// The answers to one section of the request: one per case, in order.
+fn answers<'a>(f: &'a Fixture, key: &str, cases: usize) -> &'a [JsValue] {
+    let a = list(get(&f.answer, key));
+    assert_eq!(a.len(), cases, "{key}: one answer per case");
+    a
+}
 /// `{ok: …}` or `{err: …}` from `attempt`.
 fn outcome(v: &JsValue) -> Result<&JsValue, &str> {
     match (v.get("ok"), v.get("err")) {
@@ -167,6 +225,54 @@ fn outcome(v: &JsValue) -> Result<&JsValue, &str> {
         (_, Some(e)) => Err(text(e)),
         _ => panic!("not an outcome: {}", v.stringify()),
     }
+}
+
+/// The bytes `sub.emit` publishes for a request value (`{hex}` bytes,
+/// `{text}` a string, `{json}` an object).
+fn tagged_payload(v: &JsValue) -> Vec<u8> {
+    if let Some(h) = v.get("hex") {
+        return unhex(text(h));
+    }
+    if let Some(t) = v.get("text") {
+        return text(t).as_bytes().to_vec();
+    }
+    event_payload(get(v, "json")).expect("an object")
+}
+
+/// Frames a sealed message of `len` plaintext bytes becomes: one packet, or
+/// a head and ceil((len + 160) / 1024) fragments.
+fn frame_count(len: usize) -> usize {
+    let sealed = len + 160;
+    if sealed > 1024 {
+        1 + sealed.div_ceil(1024)
+    } else {
+        1
+    }
+}
+
+/// Delivery orders for `count` frames: forward; for a chain also reverse
+/// (head last) and a shuffle with the head neither first nor last.
+fn orders(count: usize, rng: &mut ChaCha20Rng) -> Vec<(&'static str, Vec<usize>)> {
+    let forward: Vec<usize> = (0..count).collect();
+    if count < 3 {
+        return vec![("forward", forward)];
+    }
+    let reverse: Vec<usize> = (0..count).rev().collect();
+    let shuffled = loop {
+        let mut o = forward.clone();
+        for i in (1..count).rev() {
+            let j = (rng.next_u32() as usize) % (i + 1);
+            o.swap(i, j);
+        }
+        if o[0] != 0 && o[count - 1] != 0 && o != reverse {
+            break o;
+        }
+    };
+    vec![
+        ("forward", forward),
+        ("reverse", reverse),
+        ("shuffled", shuffled),
+    ]
 }
 
 // ---------------------------------------------------------------------------
@@ -178,21 +284,42 @@ enum SeedCase {
     Bytes(Vec<u8>),
 }
 
+/// What Rust expects a receiving reference bus to do with a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Expect {
+    /// Delivered, signature verified.
+    Verified,
+    /// Delivered, not verified (bad or short signature).
+    NotVerified,
+    /// `verify` throws (1-byte `usr2` with a 64-byte sig): `unverified` is
+    /// emitted, then the event with an `undefined` payload.
+    VerifyThrows,
+    /// The message does not open: an unhandled rejection, nothing emitted.
+    NoOpen,
+}
+
 struct EventCase {
     label: String,
+    name: String,
     frames: Vec<Vec<u8>>,
     order: Vec<usize>,
     payload: Vec<u8>,
+    expect: Expect,
 }
 
 struct PublishCase {
+    label: String,
+    name: String,
+    value: JsValue,
     payload: Vec<u8>,
     cluster_id: Vec<u8>,
-    name: String,
     now: u64,
     ttl: Option<u32>,
-    parent: Option<(Vec<u8>, u32, Option<u32>)>,
+    parent: Option<(Vec<u8>, u32)>,
+    sibling_clock: Option<u32>,
     next_id: Option<Vec<u8>>,
+    meta: Option<JsValue>,
+    orders: Vec<(&'static str, Vec<usize>)>,
 }
 
 /// (label, message, signature, public key) for `crypto_sign_verify_detached`.
@@ -213,6 +340,7 @@ struct Fixture {
     ese_bad: Vec<(Vec<u8>, OpenError)>,
     unsigned: Vec<(Vec<u8>, Vec<u8>)>,
     node_seal: Vec<Vec<u8>>,
+    node_seal_text: String,
     events: Vec<EventCase>,
     publish: Vec<PublishCase>,
 }
@@ -518,17 +646,13 @@ fn build() -> Fixture {
         // Too short.
         boxes.push((vec![], vec![9; 47]));
     }
+    // opened by the reference's openUnsigned: one crypto_box_seal_open with
+    // the X25519 keys converted from the subcluster's Ed25519 pair
     req.push((
         "boxOpen",
         arr(boxes
             .iter()
-            .map(|(_, c)| {
-                obj(vec![
-                    ("sealed", s(&hex(c))),
-                    ("publicKey", s(&hex(&xpk))),
-                    ("secretKey", s(&hex(&xsk))),
-                ])
-            })
+            .map(|(_, c)| obj(vec![("sealed", s(&hex(c))), ("sharedSeed", s(SHARED_SEED))]))
             .collect()),
     ));
 
@@ -589,6 +713,8 @@ fn build() -> Fixture {
         .iter()
         .map(|&n| (0..n).map(|i| (i % 241) as u8 ^ 0x55).collect())
         .collect();
+    // and one text message (encryption.js turns it into UTF-8 bytes)
+    let node_seal_text = "héllo ✓ 🚀".to_string();
     req.push((
         "nodeSeal",
         arr(node_seal
@@ -599,23 +725,34 @@ fn build() -> Fixture {
                     ("sharedSeed", s(SHARED_SEED)),
                 ])
             })
+            .chain([obj(vec![
+                ("text", s(&node_seal_text)),
+                ("sharedSeed", s(SHARED_SEED)),
+            ])])
             .collect()),
     ));
 
-    // events, Rust → node
+    // events, Rust → reference receiver
     let cluster = create_cluster_id("interop-cluster").unwrap();
-    let mut events = Vec::new();
-    let mut add = |label: String, packets: Vec<Packet>, order: Vec<usize>, payload: Vec<u8>| {
-        let frames = packets.iter().map(|p| p.encode().unwrap()).collect();
+    let mut events: Vec<EventCase> = Vec::new();
+    let mut add = |label: String,
+                   name: &str,
+                   packets: &[Packet],
+                   order: Vec<usize>,
+                   payload: &[u8],
+                   expect: Expect| {
         events.push(EventCase {
             label,
-            frames,
+            name: name.into(),
+            frames: packets.iter().map(|p| p.encode().unwrap()).collect(),
             order,
-            payload,
+            payload: payload.to_vec(),
+            expect,
         });
     };
-    for (i, &n) in [0usize, 1, 64, 864, 865, 2000, 5000].iter().enumerate() {
-        let payload: Vec<u8> = (0..n).map(|j| (j * 31 + i) as u8).collect();
+    let mut order_rng = ChaCha20Rng::seed_from_u64(0x0de5);
+    for (i, &len) in SIZES.iter().enumerate() {
+        let payload: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
         let name = if i % 2 == 0 {
             "greeting"
         } else {
@@ -629,24 +766,16 @@ fn build() -> Fixture {
             &mut rng,
         )
         .unwrap();
-        let len = ps.len();
-        add(
-            format!("{n} forward"),
-            ps.clone(),
-            (0..len).collect(),
-            payload.clone(),
-        );
-        if len > 1 {
+        assert_eq!(ps.len(), frame_count(len));
+        for (o, order) in orders(ps.len(), &mut order_rng) {
             add(
-                format!("{n} reverse"),
-                ps.clone(),
-                (0..len).rev().collect(),
-                payload.clone(),
+                format!("{len} {o}"),
+                name,
+                &ps,
+                order,
+                &payload,
+                Expect::Verified,
             );
-            let mut order: Vec<usize> = (0..len).collect();
-            order.rotate_left(1); // fragments first, head last but one
-            order.swap(0, len - 2);
-            add(format!("{n} shuffled"), ps, order, payload);
         }
     }
     {
@@ -665,13 +794,28 @@ fn build() -> Fixture {
         a.meta = Some(&meta);
         let ps = pack_event(&a, &k, &signer, 1_700_000_000_999, &mut rng).unwrap();
         assert!(ps.iter().all(|p| p.clock == 9 && p.ttl == 21_600_000));
-        let len = ps.len();
-        add("options".into(), ps, (0..len).collect(), payload);
+        for (o, order) in orders(ps.len(), &mut order_rng) {
+            add(
+                format!("options {o}"),
+                "options",
+                &ps,
+                order,
+                &payload,
+                Expect::Verified,
+            );
+        }
         let payload = b"short ttl".to_vec();
         let mut a = EventArgs::new(&cluster, "ttl", &payload);
         a.ttl = Some(1000);
         let ps = pack_event(&a, &k, &signer, 1, &mut rng).unwrap();
-        add("ttl 1000".into(), ps, vec![0], payload);
+        add(
+            "ttl 1000".into(),
+            "ttl",
+            &ps,
+            vec![0],
+            &payload,
+            Expect::Verified,
+        );
         // A bad signature is delivered unverified.
         let payload = vec![0x11u8; 100];
         let mut ps = pack_event(
@@ -682,9 +826,16 @@ fn build() -> Fixture {
             &mut rng,
         )
         .unwrap();
-        ps[0].sig[70 % 64] ^= 1;
-        add("bad sig".into(), ps, vec![0], payload);
-        // usr2 of 1 byte with a 64-byte sig: the reference drops it.
+        ps[0].sig[6] ^= 1;
+        add(
+            "bad sig".into(),
+            "bad sig",
+            &ps,
+            vec![0],
+            &payload,
+            Expect::NotVerified,
+        );
+        // usr2 of 1 byte with a 64-byte sig: the reference's verify throws.
         let payload = vec![0x12u8; 100];
         let mut ps = pack_event(
             &EventArgs::new(&cluster, "bad usr2", &payload),
@@ -695,7 +846,14 @@ fn build() -> Fixture {
         )
         .unwrap();
         ps[0].usr2 = streamrelay::wire::packet::IdField::from_slice(&[0]).unwrap();
-        add("bad usr2".into(), ps, vec![0], payload);
+        add(
+            "bad usr2".into(),
+            "bad usr2",
+            &ps,
+            vec![0],
+            &payload,
+            Expect::VerifyThrows,
+        );
         // sig of 63 bytes and usr2 of 1 byte: unverified, delivered.
         let payload = vec![0x13u8; 100];
         let mut ps = pack_event(
@@ -708,7 +866,38 @@ fn build() -> Fixture {
         .unwrap();
         ps[0].usr2 = streamrelay::wire::packet::IdField::from_slice(&[0]).unwrap();
         ps[0].sig.truncate(63);
-        add("short sig".into(), ps, vec![0], payload);
+        add(
+            "short sig".into(),
+            "short sig",
+            &ps,
+            vec![0],
+            &payload,
+            Expect::NotVerified,
+        );
+        // Sealed for another subcluster, labelled as ours: does not open.
+        let payload = vec![0x14u8; 2000];
+        let other = SubclusterKeys::from_shared_key(&create_shared_key("another").unwrap());
+        let mut ps = pack_event(
+            &EventArgs::new(&cluster, "wrong key", &payload),
+            &other,
+            &signer,
+            5,
+            &mut rng,
+        )
+        .unwrap();
+        let scid = k.subcluster_id();
+        for p in &mut ps {
+            p.subcluster_id = streamrelay::wire::packet::IdField::from_slice(&scid).unwrap();
+        }
+        let len = ps.len();
+        add(
+            "wrong key".into(),
+            "wrong key",
+            &ps,
+            (0..len).collect(),
+            &payload,
+            Expect::NoOpen,
+        );
     }
     req.push((
         "receive",
@@ -717,6 +906,9 @@ fn build() -> Fixture {
             .map(|e| {
                 obj(vec![
                     ("sharedSeed", s(SHARED_SEED)),
+                    ("clusterId", s(&hex(&cluster))),
+                    ("eventName", s(&e.name)),
+                    ("now", n(1_700_000_500_000.0)),
                     (
                         "frames",
                         arr(e.order.iter().map(|&i| s(&hex(&e.frames[i]))).collect()),
@@ -726,37 +918,75 @@ fn build() -> Fixture {
             .collect()),
     ));
 
-    // events, node → Rust
+    // events, reference publisher → Rust
     let mut publish = Vec::new();
-    for (i, &n) in [0usize, 100, 864, 865, 2000, 3000].iter().enumerate() {
-        publish.push(PublishCase {
-            payload: (0..n).map(|j| (j * 13 + i) as u8).collect(),
+    let mut plain = |label: String, name: String, value: JsValue, i: u64| {
+        let payload = tagged_payload(&value);
+        let ords = orders(frame_count(payload.len()), &mut order_rng);
+        PublishCase {
+            label,
+            name,
+            value,
+            payload,
             cluster_id: cluster.to_vec(),
-            name: format!("node event {i}"),
-            now: 1_700_000_100_000 + i as u64,
+            now: 1_700_000_100_000 + i,
             ttl: None,
             parent: None,
+            sibling_clock: None,
             next_id: None,
-        });
+            meta: None,
+            orders: ords,
+        }
+    };
+    for (i, &len) in EVENT_SIZES.iter().enumerate() {
+        let payload: Vec<u8> = (0..len).map(|j| (j * 13 + i) as u8).collect();
+        let bytes = obj(vec![("hex", s(&hex(&payload)))]);
+        publish.push(plain(
+            format!("{len} bytes"),
+            format!("node event {i}"),
+            bytes,
+            i as u64,
+        ));
     }
-    publish.push(PublishCase {
-        payload: vec![0xcd; 2500],
-        cluster_id: cluster.to_vec(),
-        name: "node options".into(),
-        now: 1_700_000_200_000,
-        ttl: Some(50_000_000),
-        parent: Some((sha256(b"p").to_vec(), 1, Some(1))),
-        next_id: Some(sha256(b"n").to_vec()),
-    });
-    publish.push(PublishCase {
-        payload: vec![0xce; 10],
-        cluster_id: cluster.to_vec(),
-        name: "node parent no siblings".into(),
-        now: 1_700_000_300_000,
-        ttl: Some(1234),
-        parent: Some((sha256(b"q").to_vec(), 41, None)),
-        next_id: None,
-    });
+    publish.push(plain(
+        "string".into(),
+        "chaîne ✓".into(),
+        obj(vec![("text", s("héllo wörld ✓ 🚀"))]),
+        10,
+    ));
+    let big = arr((0..200)
+        .map(|i| obj(vec![("i", n(i as f64)), ("s", s("x"))]))
+        .collect());
+    publish.push(plain(
+        "JSON object".into(),
+        "json".into(),
+        obj(vec![(
+            "json",
+            obj(vec![("list", big), ("ok", JsValue::Bool(true))]),
+        )]),
+        11,
+    ));
+    let mut c = plain(
+        "options".into(),
+        "node options".into(),
+        obj(vec![("hex", s(&hex(&[0xcd; 2500])))]),
+        12,
+    );
+    c.ttl = Some(50_000_000);
+    c.parent = Some((sha256(b"p").to_vec(), 1));
+    c.sibling_clock = Some(4);
+    c.next_id = Some(sha256(b"n").to_vec());
+    c.meta = Some(obj(vec![("app", s("interop")), ("v", n(2.0))]));
+    publish.push(c);
+    let mut c = plain(
+        "parent, no siblings".into(),
+        "node parent".into(),
+        obj(vec![("hex", s(&hex(&[0xce; 10])))]),
+        13,
+    );
+    c.ttl = Some(1234);
+    c.parent = Some((sha256(b"q").to_vec(), 41));
+    publish.push(c);
     req.push((
         "publish",
         arr(publish
@@ -767,21 +997,33 @@ fn build() -> Fixture {
                     ("signingSeed", s(SIGNING_SEED)),
                     ("clusterId", s(&hex(&p.cluster_id))),
                     ("name", s(&p.name)),
-                    ("payload", s(&hex(&p.payload))),
+                    ("value", p.value.clone()),
                     ("now", n(p.now as f64)),
+                    (
+                        "orders",
+                        obj(p.orders.iter().map(|(l, o)| (*l, idx(o))).collect()),
+                    ),
                 ];
                 if let Some(t) = p.ttl {
                     kv.push(("ttl", n(t as f64)));
                 }
-                if let Some((id, clock, sib)) = &p.parent {
-                    let mut pv = vec![("packetId", s(&hex(id))), ("clock", n(*clock as f64))];
-                    if let Some(sib) = sib {
-                        pv.push(("siblingClock", n(*sib as f64)));
+                if let Some((id, clock)) = &p.parent {
+                    kv.push((
+                        "parent",
+                        obj(vec![("packetId", s(&hex(id))), ("clock", n(*clock as f64))]),
+                    ));
+                    if let Some(sib) = p.sibling_clock {
+                        kv.push((
+                            "sibling",
+                            obj(vec![("previousId", s(&hex(id))), ("clock", n(sib as f64))]),
+                        ));
                     }
-                    kv.push(("parent", obj(pv)));
                 }
                 if let Some(id) = &p.next_id {
                     kv.push(("nextId", s(&hex(id))));
+                }
+                if let Some(m) = &p.meta {
+                    kv.push(("meta", m.clone()));
                 }
                 obj(kv)
             })
@@ -791,8 +1033,13 @@ fn build() -> Fixture {
     let request = obj(req).stringify();
     let mut cmd = Command::new("node");
     cmd.arg(dir().join("interop.mjs")).current_dir(dir());
+    let started = Instant::now();
     let (ok, out, err) = run(cmd, request.as_bytes(), NODE_TIMEOUT);
     assert!(ok, "node interop.mjs failed:\n{err}");
+    eprintln!(
+        "crypto interop: node (reference) answered in {:.2?}",
+        started.elapsed()
+    );
     let answer = JsValue::parse(&out).expect("node answer is JSON");
     Fixture {
         answer,
@@ -809,23 +1056,40 @@ fn build() -> Fixture {
         ese_bad,
         unsigned,
         node_seal,
+        node_seal_text,
         events,
         publish,
     }
 }
 
-/// The shared fixture, or `None` (test skipped) without node.
+/// The shared fixture, or `None` (test skipped) without node. Built once:
+/// if building fails, every test fails with that message (node is not run
+/// again per test).
 fn fixture() -> Option<&'static Fixture> {
-    static F: OnceLock<Option<Fixture>> = OnceLock::new();
-    F.get_or_init(|| {
+    static F: OnceLock<Option<Result<Fixture, String>>> = OnceLock::new();
+    let f = F.get_or_init(|| {
         if !node_present() {
-            eprintln!("SKIPPED crypto interop: `node` is not installed (need node >= 18)");
+            eprintln!("SKIPPED: node not found (crypto interop needs node >= 20 and npm)");
             return None;
         }
-        ensure_node_modules();
-        Some(build())
-    })
-    .as_ref()
+        Some(
+            std::panic::catch_unwind(|| {
+                ensure_reference();
+                build()
+            })
+            .map_err(|e| {
+                e.downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into())
+            }),
+        )
+    });
+    match f {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => panic!("crypto interop fixture failed: {e}"),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -833,15 +1097,42 @@ fn fixture() -> Option<&'static Fixture> {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn libsodium_version_is_the_references() {
+fn reference_is_pinned_offline_and_clean() {
     let Some(f) = fixture() else { return };
-    assert_eq!(text(get(&f.answer, "sodiumVersion")), "1.0.18");
+    let a = &f.answer;
+    assert_eq!(text(get(a, "reference")), REFERENCE);
+    // the libsodium build the reference bundles (external/libsodium)
+    assert_eq!(text(get(a, "sodiumVersion")), "1.0.18");
+    let net = get(a, "net");
+    assert_eq!(
+        num(get(net, "nonLoopbackSends")),
+        0.0,
+        "{}",
+        net.stringify()
+    );
+    assert_eq!(num(get(net, "sends")), 0.0, "{}", net.stringify());
+    assert_eq!(num(get(net, "openSockets")), 0.0, "peers left open");
+    // two sockets per reference bus: one publisher per publish case, one
+    // receiver per delivery
+    let buses =
+        f.publish.len() + f.events.len() + f.publish.iter().map(|p| p.orders.len()).sum::<usize>();
+    assert_eq!(num(get(net, "sockets")), 2.0 * buses as f64);
+    assert!(
+        list(get(a, "strayRejections")).is_empty(),
+        "{}",
+        get(a, "strayRejections").stringify()
+    );
+    assert!(
+        list(get(a, "activeResources")).is_empty(),
+        "still alive in node: {}",
+        get(a, "activeResources").stringify()
+    );
 }
 
 #[test]
 fn identity_matches() {
     let Some(f) = fixture() else { return };
-    let ans = list(get(&f.answer, "identity"));
+    let ans = answers(f, "identity", f.seeds.len());
     assert_eq!(ans.len(), f.seeds.len());
     for (c, a) in f.seeds.iter().zip(ans) {
         let seed: Seed<'_> = match c {
@@ -876,7 +1167,7 @@ fn identity_matches() {
 #[test]
 fn key_conversions_match() {
     let Some(f) = fixture() else { return };
-    let ans = list(get(&f.answer, "pkToCurve"));
+    let ans = answers(f, "pkToCurve", f.pk_edge.len());
     let mut accepted = 0;
     for (pk, a) in f.pk_edge.iter().zip(ans) {
         match (ed25519_pk_to_x25519(pk), outcome(a)) {
@@ -889,7 +1180,11 @@ fn key_conversions_match() {
         }
     }
     assert!(accepted >= 5);
-    for (kp, a) in f.sk_cases.iter().zip(list(get(&f.answer, "skToCurve"))) {
+    for (kp, a) in f
+        .sk_cases
+        .iter()
+        .zip(answers(f, "skToCurve", f.sk_cases.len()))
+    {
         let x = ed25519_sk_to_x25519(&kp.secret_key()[..]).unwrap();
         assert_eq!(hex(&x[..]), text(outcome(a).unwrap()));
         assert_eq!(
@@ -903,7 +1198,11 @@ fn key_conversions_match() {
 fn signatures_match() {
     let Some(f) = fixture() else { return };
     let signer = create_key_pair(SIGNING_SEED).unwrap();
-    for (m, a) in f.sign_msgs.iter().zip(list(get(&f.answer, "sign64"))) {
+    for (m, a) in f
+        .sign_msgs
+        .iter()
+        .zip(answers(f, "sign64", f.sign_msgs.len()))
+    {
         assert_eq!(
             hex(&sign_from_byte_64(m, &signer)),
             text(a),
@@ -911,17 +1210,21 @@ fn signatures_match() {
             m.len()
         );
     }
-    for ((m, sig, pk), a) in f.verify64.iter().zip(list(get(&f.answer, "verify64"))) {
+    for ((m, sig, pk), a) in f
+        .verify64
+        .iter()
+        .zip(answers(f, "verify64", f.verify64.len()))
+    {
         match (verify_from_byte_64(m, sig, pk), outcome(a)) {
             (Ok(r), Ok(js)) => assert_eq!(Some(r), js.as_bool()),
             (Err(_), Err(_)) => {}
             (r, js) => panic!("verify64: rust {r:?} vs node {js:?}"),
         }
     }
-    for ((label, m, sig, pk), a) in f
-        .detached
-        .iter()
-        .zip(list(get(&f.answer, "verifyDetached")))
+    for ((label, m, sig, pk), a) in
+        f.detached
+            .iter()
+            .zip(answers(f, "verifyDetached", f.detached.len()))
     {
         let js = outcome(a).unwrap().as_bool().unwrap();
         assert_eq!(verify_message(m, sig, pk), js, "{label}");
@@ -929,9 +1232,9 @@ fn signatures_match() {
 }
 
 #[test]
-fn rust_boxes_open_in_node() {
+fn rust_boxes_open_in_reference() {
     let Some(f) = fixture() else { return };
-    let ans = list(get(&f.answer, "boxOpen"));
+    let ans = answers(f, "boxOpen", f.boxes.len());
     for ((m, c), a) in f.boxes.iter().zip(ans) {
         let rust = box_seal_open(c, &f.box_x_pk, &f.box_x_sk);
         match (&rust, outcome(a)) {
@@ -957,9 +1260,9 @@ fn rust_boxes_open_in_node() {
 }
 
 #[test]
-fn rust_ese_opens_in_node() {
+fn rust_ese_opens_in_reference() {
     let Some(f) = fixture() else { return };
-    let ans = list(get(&f.answer, "eseOpen"));
+    let ans = answers(f, "eseOpen", f.ese.len() + f.ese_bad.len());
     let k = keys();
     for ((m, c), a) in f.ese.iter().zip(ans) {
         assert_eq!(c.len(), m.len() + 160);
@@ -975,7 +1278,11 @@ fn rust_ese_opens_in_node() {
             OpenError::Box(_) => assert!(e.contains("incorrect key pair"), "{e}"),
         }
     }
-    for ((m, c), a) in f.unsigned.iter().zip(list(get(&f.answer, "openUnsigned"))) {
+    for ((m, c), a) in f
+        .unsigned
+        .iter()
+        .zip(answers(f, "openUnsigned", f.unsigned.len()))
+    {
         // The reference's openUnsigned leaves the inner box.
         let inner = unhex(text(outcome(a).unwrap()));
         assert_eq!(inner.len(), m.len() + 48);
@@ -989,10 +1296,13 @@ fn rust_ese_opens_in_node() {
 }
 
 #[test]
-fn node_seals_open_in_rust() {
+fn reference_seals_open_in_rust() {
     let Some(f) = fixture() else { return };
     let k = keys();
-    for (m, a) in f.node_seal.iter().zip(list(get(&f.answer, "nodeSeal"))) {
+    let ans = answers(f, "nodeSeal", f.node_seal.len() + 1);
+    let text_case = f.node_seal_text.as_bytes().to_vec();
+    let cases = f.node_seal.iter().chain(std::iter::once(&text_case));
+    for (m, a) in cases.zip(ans) {
         let bx = unhex(text(get(a, "box")));
         let es = unhex(text(get(a, "ese")));
         let un = unhex(text(get(a, "unsigned")));
@@ -1030,100 +1340,194 @@ fn rust_receive(
     panic!("incomplete");
 }
 
-#[test]
-fn rust_events_unpack_in_node() {
-    let Some(f) = fixture() else { return };
-    let k = keys();
-    let signer = create_key_pair(SIGNING_SEED).unwrap();
-    let ans = list(get(&f.answer, "receive"));
-    for (e, a) in f.events.iter().zip(ans) {
-        let frames: Vec<Vec<u8>> = e.order.iter().map(|&i| e.frames[i].clone()).collect();
-        let rust = rust_receive(&frames, &k);
-        if e.label == "bad usr2" {
-            assert_eq!(text(get(a, "err")), "unverified", "{}", e.label);
-            assert!(matches!(
-                rust,
-                Err(ReceiveError::Unpack(UnpackError::Unverified(_)))
-            ));
-            continue;
-        }
-        let rust = rust.unwrap_or_else(|err| panic!("{}: {err}", e.label));
-        assert!(
-            a.get("err").is_none(),
-            "{}: node {}",
-            e.label,
-            a.stringify()
-        );
-        assert_eq!(text(get(a, "payload")), hex(&e.payload), "{}", e.label);
-        assert_eq!(rust.payload, e.payload, "{}", e.label);
-        let verified = get(a, "verified").as_bool().unwrap();
-        assert_eq!(rust.verified, verified, "{}", e.label);
-        assert_eq!(
-            verified,
-            !matches!(e.label.as_str(), "bad sig" | "short sig"),
-            "{}",
-            e.label
-        );
-        assert_eq!(
-            hex(&rust.packet_id),
-            text(get(a, "packetId")),
-            "{}",
-            e.label
-        );
-        assert_eq!(hex(&rust.event_hash), text(get(a, "usr1")), "{}", e.label);
-        if verified {
-            assert_eq!(text(get(a, "usr2")), hex(&signer.public_key()));
-        }
-    }
-    let ttl = f.events.iter().position(|e| e.label == "ttl 1000").unwrap();
-    assert_eq!(get(&ans[ttl], "ttl").as_f64(), Some(1000.0));
-    let opt = f.events.iter().position(|e| e.label == "options").unwrap();
-    assert_eq!(get(&ans[opt], "clock").as_f64(), Some(9.0));
-    assert_eq!(get(&ans[opt], "ttl").as_f64(), Some(21_600_000.0));
+/// The event emissions (not `unverified` / `unopened`) of a delivery.
+fn emitted_events(delivery: &JsValue) -> Vec<&JsValue> {
+    list(get(delivery, "emitted"))
+        .iter()
+        .filter(|e| !matches!(text(get(e, "name")), "unverified" | "unopened"))
+        .collect()
+}
+
+/// The other emissions' names.
+fn emitted_other(delivery: &JsValue) -> Vec<&str> {
+    list(get(delivery, "emitted"))
+        .iter()
+        .map(|e| text(get(e, "name")))
+        .filter(|n| matches!(*n, "unverified" | "unopened"))
+        .collect()
+}
+
+/// A delivered event as the reference's subcluster emitter gave it, against
+/// Rust's own reassembly of the same frames in the same order.
+fn assert_same_event(
+    what: &str,
+    js: &JsValue,
+    rust: &streamrelay::crypto::ReceivedEvent,
+    name: &str,
+) {
+    let name_hash = hex(&sha256(name.as_bytes()));
+    assert_eq!(text(get(js, "name")), name_hash, "{what}: event name hash");
+    assert_eq!(hex(&rust.event_hash), name_hash, "{what}");
+    assert_eq!(text(get(js, "usr1")), name_hash, "{what}");
+    assert_eq!(text(get(js, "payload")), hex(&rust.payload), "{what}");
+    assert_eq!(flag(get(js, "verified")), rust.verified, "{what}");
+    assert_eq!(
+        text(get(js, "packetId")),
+        hex(&rust.packet_id),
+        "{what}: packetId"
+    );
+    assert_eq!(text(get(js, "usr2")), hex(&rust.publisher), "{what}");
 }
 
 #[test]
-fn node_events_unpack_and_rebuild_in_rust() {
+fn rust_events_delivered_by_reference_peer() {
     let Some(f) = fixture() else { return };
     let k = keys();
     let signer = create_key_pair(SIGNING_SEED).unwrap();
-    for (c, a) in f.publish.iter().zip(list(get(&f.answer, "publish"))) {
+    let ans = answers(f, "receive", f.events.len());
+    for (e, a) in f.events.iter().zip(ans) {
+        let what = &e.label;
+        let frames: Vec<Vec<u8>> = e.order.iter().map(|&i| e.frames[i].clone()).collect();
+        let rust = rust_receive(&frames, &k);
+        let evs = emitted_events(a);
+        let other = emitted_other(a);
+        let heard = num(get(a, "heard")) as usize;
+        let rejections = list(get(a, "rejections"));
+        match e.expect {
+            Expect::Verified | Expect::NotVerified => {
+                let rust = rust.unwrap_or_else(|err| panic!("{what}: {err}"));
+                assert_eq!(rust.payload, e.payload, "{what}");
+                assert_eq!(rust.verified, e.expect == Expect::Verified, "{what}");
+                assert_eq!(evs.len(), 1, "{what}: {}", a.stringify());
+                assert!(other.is_empty(), "{what}: {}", a.stringify());
+                assert_eq!(heard, 1, "{what}: the application listener");
+                assert!(rejections.is_empty(), "{what}: {}", a.stringify());
+                assert_same_event(what, evs[0], &rust, &e.name);
+                if rust.verified {
+                    assert_eq!(rust.publisher[..], signer.public_key());
+                }
+                // a chain is delivered as one composed packet
+                let chained = e.frames.len() > 1;
+                assert_eq!(flag(get(evs[0], "isComposed")), chained, "{what}");
+                assert_eq!(num(get(evs[0], "index")), -1.0, "{what}");
+            }
+            Expect::VerifyThrows => {
+                assert!(
+                    matches!(rust, Err(ReceiveError::Unpack(UnpackError::Unverified(_)))),
+                    "{what}: {rust:?}"
+                );
+                // The reference emits `unverified`, then still emits the
+                // event itself, with an undefined payload, to the listener.
+                assert_eq!(other, ["unverified"], "{what}: {}", a.stringify());
+                assert_eq!(evs.len(), 1, "{what}: {}", a.stringify());
+                assert_eq!(get(evs[0], "payload"), &JsValue::Null, "{what}");
+                assert!(!flag(get(evs[0], "verified")), "{what}");
+                assert_eq!(heard, 1, "{what}");
+                assert!(rejections.is_empty(), "{what}: {}", a.stringify());
+            }
+            Expect::NoOpen => {
+                assert!(
+                    matches!(
+                        rust,
+                        Err(ReceiveError::Unpack(UnpackError::Open(OpenError::Box(_))))
+                    ),
+                    "{what}: {rust:?}"
+                );
+                // open() throws inside api.js's handlePacket: an unhandled
+                // rejection, nothing reaches the application.
+                assert!(evs.is_empty() && other.is_empty(), "{}", a.stringify());
+                assert_eq!(heard, 0, "{what}");
+                assert_eq!(rejections.len(), 1, "{what}: {}", a.stringify());
+                assert!(
+                    text(&rejections[0]).contains("incorrect key pair"),
+                    "{what}: {}",
+                    a.stringify()
+                );
+            }
+        }
+    }
+    // options carried through
+    let find = |l: &str| {
+        let i = f.events.iter().position(|e| e.label == l).unwrap();
+        emitted_events(&ans[i])[0]
+    };
+    assert_eq!(num(get(find("ttl 1000"), "ttl")), 1000.0);
+    for o in ["options forward", "options reverse", "options shuffled"] {
+        assert_eq!(num(get(find(o), "clock")), 9.0, "{o}");
+        assert_eq!(num(get(find(o), "ttl")), 21_600_000.0, "{o}");
+    }
+    // §10.12: a chain completed by its head gets SHA-256(head.previousId ‖
+    // message) as id, one completed by a fragment SHA-256(headId ‖ message).
+    let id = |l: &str| text(get(find(l), "packetId")).to_string();
+    assert_ne!(id("5000 forward"), id("5000 reverse"));
+    assert_eq!(id("5000 forward"), id("5000 shuffled"));
+    // every case of the spec's sizes went through, forward and shuffled
+    for len in SIZES {
+        assert!(f.events.iter().any(|e| e.label == format!("{len} forward")));
+        if frame_count(len) > 1 {
+            assert!(f
+                .events
+                .iter()
+                .any(|e| e.label == format!("{len} shuffled")));
+        }
+    }
+}
+
+#[test]
+fn reference_events_open_and_rebuild_in_rust() {
+    let Some(f) = fixture() else { return };
+    let k = keys();
+    let signer = create_key_pair(SIGNING_SEED).unwrap();
+    let ans = answers(f, "publish", f.publish.len());
+    for (c, a) in f.publish.iter().zip(ans) {
+        let what = &c.label;
         let frames: Vec<Vec<u8>> = list(get(a, "frames"))
             .iter()
             .map(|v| unhex(text(v)))
             .collect();
-        let expect_packets = if c.payload.len() + 160 > 1024 {
-            1 + (c.payload.len() + 160).div_ceil(1024)
-        } else {
-            1
-        };
-        assert_eq!(frames.len(), expect_packets, "{}", c.name);
-        // Receive in node's order and reversed: same payload and packetId as
-        // the reference's compose for that order.
-        for (dir_, frames) in [
-            ("forward", frames.clone()),
-            ("reverse", frames.iter().rev().cloned().collect::<Vec<_>>()),
-        ] {
-            let e =
-                rust_receive(&frames, &k).unwrap_or_else(|err| panic!("{} {dir_}: {err}", c.name));
-            let js = get(a, dir_);
-            assert_eq!(e.payload, c.payload, "{} {dir_}", c.name);
-            assert!(e.verified, "{} {dir_}", c.name);
-            assert_eq!(js.get("verified").and_then(JsValue::as_bool), Some(true));
-            assert_eq!(
-                hex(&e.packet_id),
-                text(get(js, "packetId")),
-                "{} {dir_}",
-                c.name
-            );
-            assert_eq!(e.event_hash[..], sha256(c.name.as_bytes()));
-            assert_eq!(e.publisher[..], signer.public_key());
-        }
-        // Rebuild the frames from node's sealed message: byte for byte.
+        assert_eq!(frames.len(), frame_count(c.payload.len()), "{what}");
+        // what api.js pack() handed to publish()
+        assert_eq!(text(get(a, "plaintext")), hex(&c.payload), "{what}");
+        assert_eq!(
+            text(get(a, "usr1")),
+            hex(&sha256(c.name.as_bytes())),
+            "{what}"
+        );
+        assert_eq!(text(get(a, "usr2")), hex(&signer.public_key()), "{what}");
+        let sig = sign_from_byte_64(&c.payload, &signer);
+        assert_eq!(text(get(a, "sig")), hex(&sig), "{what}");
+        // the reference's sealed message opens in Rust
         let sealed = unhex(text(get(a, "sealed")));
+        assert_eq!(sealed.len(), c.payload.len() + 160, "{what}");
+        assert_eq!(ese::open(&sealed, &k).unwrap(), c.payload, "{what}");
+
+        // Reassembled, opened and verified in Rust in every order, and the
+        // same as a reference receiver fed the same order.
+        let orders_js = get(a, "orders");
+        for (label, order) in &c.orders {
+            let what = format!("{what} {label}");
+            let ordered: Vec<Vec<u8>> = order.iter().map(|&i| frames[i].clone()).collect();
+            let e = rust_receive(&ordered, &k).unwrap_or_else(|err| panic!("{what}: {err}"));
+            assert_eq!(e.payload, c.payload, "{what}");
+            assert!(e.verified, "{what}");
+            assert_eq!(e.event_hash[..], sha256(c.name.as_bytes()), "{what}");
+            assert_eq!(e.publisher[..], signer.public_key(), "{what}");
+            assert_eq!(e.cluster_id[..], c.cluster_id[..], "{what}");
+            assert_eq!(e.subcluster_id[..], k.subcluster_id(), "{what}");
+            let d = get(orders_js, label);
+            let evs = emitted_events(d);
+            assert_eq!(evs.len(), 1, "{what}: {}", d.stringify());
+            assert!(emitted_other(d).is_empty(), "{what}");
+            assert_eq!(num(get(d, "heard")), 1.0, "{what}");
+            assert!(list(get(d, "rejections")).is_empty(), "{what}");
+            assert_same_event(&what, evs[0], &e, &c.name);
+            assert!(flag(get(evs[0], "verified")), "{what}");
+        }
+
+        // Rebuild the frames from the reference's sealed message: byte for
+        // byte (hops 0, as _message2packets built them).
         let usr1 = sha256(c.name.as_bytes());
         let usr2 = signer.public_key();
-        let sig = sign_from_byte_64(&c.payload, &signer);
         let scid = k.subcluster_id();
         let mut args = ChainArgs::new(PacketType::Publish);
         args.cluster_id = &c.cluster_id;
@@ -1132,25 +1536,51 @@ fn node_events_unpack_and_rebuild_in_rust() {
         args.usr2 = &usr2;
         args.sig = &sig;
         args.ttl = c.ttl.map_or(21_600_000, |t| t.min(21_600_000));
-        args.parent = c.parent.as_ref().map(|(id, clock, sib)| ChainParent {
+        args.parent = c.parent.as_ref().map(|(id, clock)| ChainParent {
             packet_id: id,
             clock: *clock,
-            max_sibling_clock: *sib,
+            max_sibling_clock: c.sibling_clock,
         });
         args.next_id = c.next_id.as_deref();
-        let ours: Vec<Vec<u8>> = message_to_packets(&sealed, &args, c.now)
-            .unwrap()
-            .iter()
-            .map(|p| p.encode().unwrap())
-            .collect();
-        assert_eq!(ours.len(), frames.len(), "{}", c.name);
+        args.meta = c.meta.as_ref();
+        let ours: Vec<Packet> = message_to_packets(&sealed, &args, c.now).unwrap();
+        assert_eq!(ours.len(), frames.len(), "{what}");
         for (i, (o, t)) in ours.iter().zip(&frames).enumerate() {
-            assert_eq!(hex(o), hex(t), "{} packet {i}", c.name);
+            assert_eq!(hex(&o.encode().unwrap()), hex(t), "{what} packet {i}");
         }
-        // And the whole-message unpack agrees on a lone packet.
+
+        // What sub.emit returned: the publisher's own composed view.
+        let returned = list(get(a, "returned"));
+        assert_eq!(returned.len(), 1, "{what}");
+        let mine = compose_published(&ours).unwrap();
+        assert_eq!(
+            text(get(&returned[0], "packetId")),
+            hex(&mine.packet.packet_id),
+            "{what}"
+        );
+        assert_eq!(num(get(&returned[0], "index")), -1.0, "{what}");
+        assert_eq!(
+            flag(get(&returned[0], "isComposed")),
+            frames.len() > 1,
+            "{what}"
+        );
+        assert_eq!(
+            num(get(&returned[0], "messageLength")) as usize,
+            sealed.len(),
+            "{what}"
+        );
         if frames.len() == 1 {
             let p = PacketRef::decode(&frames[0]).unwrap().to_packet();
             assert_eq!(unpack_event(&p, &k).unwrap().payload, c.payload);
         }
+    }
+    // the cases asked for: every size, and chains in shuffled order
+    for len in EVENT_SIZES {
+        let c = f
+            .publish
+            .iter()
+            .find(|c| c.label == format!("{len} bytes"))
+            .unwrap();
+        assert_eq!(c.orders.len(), if frame_count(len) > 1 { 3 } else { 1 });
     }
 }
