@@ -914,7 +914,8 @@ pub enum UnpackError {
     #[error("cannot open event: {0}")]
     Open(#[from] OpenError),
     /// `sig` is 64 bytes but `usr2` is not a 32-byte key: the reference's
-    /// `verify` throws and `api.js` drops the event (emitting `unverified`).
+    /// `verify` throws; `api.js` emits `unverified`, then the event with no
+    /// payload (docs/compat.md#event-unpack).
     #[error("unverifiable publisher key: {0}")]
     Unverified(#[from] SignError),
 }
