@@ -90,34 +90,13 @@ pub fn run(kind: &str, input: &JsValue, expected: &JsValue, fixed_now: u64) -> O
                 })
             }),
         },
-        "crypto.createId" if json_value(input).is_some() => {
-            let id = json_value(input)
-                .and_then(|v| reference_sha256(HashInput::Json(v)))
-                .map(|h| hex(&h))
-                .ok_or_else(|| fail("the reference hashes nothing here"));
-            id.and_then(|id| {
-                let want = get(expected, "id")
-                    .and_then(|v| get(v, "str"))
-                    .and_then(as_str);
-                if want.as_deref() == Some(id.as_str()) {
-                    Ok(())
-                } else {
-                    Err(fail(format!("id: ours {id} expected {want:?}")))
-                }
-            })
-        }
-        "crypto.createId" => with_seed(get(input, "value"), |s| create_id(s)).and_then(|r| {
-            expect_error_or(r, expected, |id| {
-                let want = get(expected, "id")
-                    .and_then(|v| get(v, "str"))
-                    .and_then(as_str);
-                if want.as_deref() == Some(id.as_str()) {
-                    Ok(())
-                } else {
-                    Err(fail(format!("id: ours {id} expected {want:?}")))
-                }
-            })
-        }),
+        "crypto.createId" => match json_value(input) {
+            Some(v) => reference_sha256(HashInput::Json(v))
+                .ok_or_else(|| fail("the reference hashes nothing here"))
+                .and_then(|h| eq_id(&hex(&h), expected)),
+            None => with_seed(get(input, "value"), |s| create_id(s))
+                .and_then(|r| expect_error_or(r, expected, |id| eq_id(&id, expected))),
+        },
         "crypto.sha256" => sha256_case(input, expected),
         "crypto.sign" => sign_case(input, expected),
         "crypto.verify" => verify_case(input, expected),
@@ -126,6 +105,18 @@ pub fn run(kind: &str, input: &JsValue, expected: &JsValue, fixed_now: u64) -> O
         "api.pack" => api_pack(input, expected, fixed_now),
         _ => return None,
     })
+}
+
+/// A peer id (hex text) against `expected.id` (`{"str"}`).
+fn eq_id(id: &str, expected: &JsValue) -> R {
+    let want = get(expected, "id")
+        .and_then(|v| get(v, "str"))
+        .and_then(as_str);
+    if want.as_deref() == Some(id) {
+        Ok(())
+    } else {
+        Err(fail(format!("id: ours {id} expected {want:?}")))
+    }
 }
 
 fn json_value(input: &JsValue) -> Option<&JsValue> {
