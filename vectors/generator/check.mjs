@@ -10,7 +10,10 @@
 // `sealed` must open to `plaintext`, and the case is then replayed with that
 // sealed payload injected, so every other field (packets, ids, delivery) must
 // match byte for byte. Prints one line per failure and `N passed, N failed`.
-// Exit status: 0 all passed, 1 failures, 2 a file is not in the format.
+// A file whose `libsodium` is not the version the reference runs on (the one
+// it bundles, 1.0.18) is refused, not checked: its crypto results may differ.
+// Exit status: 0 all passed, 1 failures, 2 a file is not in the format (or
+// was made with another libsodium).
 import { readFileSync } from 'node:fs'
 import { loadReference, seedReferenceRandom, setFixedNow, realNow, FORMAT } from './lib/ref.mjs'
 import { KINDS, checkCase, netStats } from './lib/kinds.mjs'
@@ -21,12 +24,17 @@ setTimeout(() => {
   process.exit(3)
 }, HARD_TIMEOUT_MS).unref()
 
-function formatProblems (file) {
+function formatProblems (file, ref) {
   const p = []
   const isObj = v => v !== null && typeof v === 'object' && !Array.isArray(v)
   if (!isObj(file)) return ['top level is not an object']
   if (file.format !== FORMAT) p.push(`format is ${JSON.stringify(file.format)}, expected ${FORMAT}`)
   if (typeof file.reference !== 'string') p.push('reference missing')
+  if (file.libsodium !== ref.libsodiumVersion) {
+    p.push(file.libsodium === undefined
+      ? `libsodium missing: the file does not say which libsodium made it (the reference runs on ${ref.libsodiumVersion}); regenerate it`
+      : `libsodium is ${JSON.stringify(file.libsodium)}, the reference runs on ${ref.libsodiumVersion}: not re-checked; regenerate it`)
+  }
   if (typeof file.seed !== 'string') p.push('seed missing')
   if (!Number.isSafeInteger(file.fixedNow)) p.push('fixedNow missing or not an integer')
   if (!isObj(file.constants)) p.push('constants missing')
@@ -75,7 +83,7 @@ async function main () {
       badFormat = true
       continue
     }
-    const fp = formatProblems(file)
+    const fp = formatProblems(file, ref)
     if (fp.length) {
       for (const m of fp.slice(0, 20)) console.log(`${f}: format: ${m}`)
       if (fp.length > 20) console.log(`${f}: format: ... ${fp.length - 20} more`)

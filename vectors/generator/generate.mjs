@@ -6,7 +6,9 @@
 //
 // Everything random in the case inputs comes from a PRNG seeded by S; the
 // reference's own randomness (randomBytes, libsodium) is seeded from S too,
-// so the same seed and fixed-now give the same file.
+// so the same seed and fixed-now give the same file. The reference runs on
+// the libsodium it bundles (1.0.18); the file records that version
+// (`libsodium`), and check.mjs refuses a file made with another one.
 import { writeFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { Buffer } from 'node:buffer'
@@ -106,6 +108,7 @@ async function main () {
   const file = {
     format: FORMAT,
     reference: REFERENCE_NAME,
+    libsodium: ref.libsodiumVersion,
     seed: args.seed,
     fixedNow: args.fixedNow,
     constants: referenceConstants(ref),
@@ -116,7 +119,7 @@ async function main () {
   mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true })
   writeFileSync(args.out, JSON.stringify(file, null, 1) + '\n')
   const quirks = cases.filter(c => c.quirk).length
-  console.log(`wrote ${args.out}: ${cases.length} cases (${quirks} quirk) in ${((realNow() - t0) / 1000).toFixed(1)} s; network sends attempted: ${netStats.sends}`)
+  console.log(`wrote ${args.out}: ${cases.length} cases (${quirks} quirk), libsodium ${ref.libsodiumVersion}, in ${((realNow() - t0) / 1000).toFixed(1)} s; network sends attempted: ${netStats.sends}`)
   for (const k of KINDS) console.log(`  ${k.padEnd(24)} ${counts[k]}`)
 }
 

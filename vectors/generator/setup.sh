@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Idempotent setup for the vector generator.
-#  1. install the pinned reference (@socketsupply/socket@0.6.0-rc.8) and
-#     libsodium-wrappers from package-lock.json into ./node_modules;
-#  2. copy the reference's latica/*.js into ./.ref/latica/ and our shims
-#     (./shims/*.js) into ./.ref/ so that latica's `../util.js`, `../buffer.js`
-#     and `../crypto.js` imports resolve to them.
+#  1. install the pinned reference (@socketsupply/socket@0.6.0-rc.8) from
+#     package-lock.json into ./node_modules;
+#  2. build ./.ref/, laid out like the package:
+#       .ref/latica/*.js                 the reference's latica/ (copied)
+#       .ref/crypto/sodium.js            the runtime's libsodium loader (copied)
+#       .ref/external/libsodium/index.js the libsodium build the reference
+#                                        bundles, 1.0.18 (copied, with LICENSE)
+#       .ref/{util,buffer,crypto}.js     our shims (./shims/*.js), so that
+#                                        latica's `../util.js`, `../buffer.js` and
+#                                        `../crypto.js` imports resolve to them.
+#     The crypto shim loads ./crypto/sodium.js the way the runtime does, so the
+#     reference runs on its own libsodium. sodium.js imports only
+#     ../external/libsodium/index.js, which imports only node builtins.
 # Both node_modules and .ref are git-ignored. Nothing of the reference is committed.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +21,7 @@ cd "$(dirname "$0")"
 installed_ok() {
   node -e '
     const lock = require("./package-lock.json").packages
-    for (const name of ["@socketsupply/socket", "libsodium-wrappers", "libsodium"]) {
+    for (const name of ["@socketsupply/socket"]) {
       let v = null
       try { v = require("./node_modules/" + name + "/package.json").version } catch {}
       if (v !== lock["node_modules/" + name].version) process.exit(1)
@@ -43,10 +51,13 @@ if [ "$ver" != "0.6.0-rc.8" ]; then
   exit 1
 fi
 
+pkg=node_modules/@socketsupply/socket
 rm -rf .ref.tmp
-mkdir -p .ref.tmp/latica
-cp node_modules/@socketsupply/socket/latica/*.js .ref.tmp/latica/
+mkdir -p .ref.tmp/latica .ref.tmp/crypto .ref.tmp/external/libsodium
+cp "$pkg"/latica/*.js .ref.tmp/latica/
+cp "$pkg"/crypto/sodium.js .ref.tmp/crypto/
+cp "$pkg"/external/libsodium/index.js "$pkg"/external/libsodium/LICENSE .ref.tmp/external/libsodium/
 cp shims/util.js shims/buffer.js shims/crypto.js .ref.tmp/
 rm -rf .ref
 mv .ref.tmp .ref
-echo "setup.sh: reference ready in $(pwd)/.ref (socket $ver, libsodium-wrappers $(node -p "require('./node_modules/libsodium-wrappers/package.json').version"))"
+echo "setup.sh: reference ready in $(pwd)/.ref (socket $ver, its bundled libsodium in .ref/external/libsodium)"

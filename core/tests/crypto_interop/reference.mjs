@@ -16,9 +16,8 @@
 // They are copied into a fresh temporary folder laid out like the package
 // (latica/, crypto/, external/libsodium/ and the three shims next to them),
 // which is removed when the process exits. The generator's own `.ref/crypto.js`
-// is NOT used: it swaps in npm libsodium-wrappers 0.7.15 (libsodium 1.0.20)
-// and seeded randomness, which suits reproducible vectors but is not the
-// libsodium the reference ships.
+// is not used: it seeds libsodium's randomness for reproducible vectors, while
+// this test wants the runtime's real randomness.
 //
 // Network safety (same approach as vectors/generator/lib/kinds.mjs): every
 // Peer gets a fake dgram whose sockets never open anything. send() transmits

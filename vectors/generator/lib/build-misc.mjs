@@ -9,6 +9,43 @@ const Q = (...notes) => ({ quirk: true, note: notes.join(' ') })
 // ---------------------------------------------------------------------------
 // crypto.*
 
+// Edge public keys (Ed25519 encodings, 32 bytes). libsodium 1.0.18 (bundled by
+// the reference) converts the first three to X25519; 1.0.20 refuses them.
+const P25519 = 2n ** 255n - 19n
+const encodeY = (y, sign = 0) => {
+  const b = Buffer.alloc(32)
+  for (let i = 0; i < 32; i++) { b[i] = Number(y & 0xffn); y >>= 8n }
+  if (sign) b[31] |= 0x80
+  return b
+}
+// P + T, T = (0, -1) the point of order 2: (x, y) + (0, -1) = (-x, -y). P's x
+// is never 0 here (P is a real public key), so the sign bit flips.
+export function addOrder2Torsion (pk) {
+  const b = Buffer.from(pk)
+  const sign = b[31] >> 7
+  b[31] &= 0x7f
+  let y = 0n
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(b[i])
+  return encodeY((P25519 - y) % P25519, 1 - sign)
+}
+const EDGE_KEYS = {
+  // on the curve, order 2·l (y = 9): passes 1.0.18's subgroup check (which
+  // only tests that l·P has x = 0); 1.0.20 refuses it
+  'y9-canonical': encodeY(9n),
+  // the same point, non-canonical encoding y = p + 9 (>= p): 1.0.18 reduces it
+  'y9-non-canonical': encodeY(P25519 + 9n),
+  // the identity (small order), canonical and non-canonical (y = p + 1):
+  // refused by every version
+  'identity': encodeY(1n),
+  'identity-non-canonical': encodeY(P25519 + 1n)
+}
+const EDGE_NOTE = {
+  'y9-canonical': 'y = 9: a point of order 2l (torsion component of order 2)',
+  'y9-non-canonical': 'y = p + 9, a non-canonical encoding (>= p) of the y = 9 point (order 2l)',
+  'identity': 'the identity (small order)',
+  'identity-non-canonical': 'y = p + 1, a non-canonical encoding of the identity'
+}
+
 export async function buildCryptoCases (rng, ref) {
   const cases = []
   const add = (kind, category, name, input, extra = {}) => cases.push({ name: `${kind}/${name}`, category, kind, ...extra, input })
@@ -95,6 +132,32 @@ export async function buildCryptoCases (rng, ref) {
   add('crypto.verify', 'verify', 'sig-zero', { message: H(long), sig: H(Buffer.alloc(64)), publicKey: H(kpA.publicKey) })
   add('crypto.verify', 'error', 'publicKey-31-bytes', { message: H(long), sig: H(longSig), publicKey: H(Buffer.from(kpA.publicKey).subarray(0, 31)) }, { note: 'throws' })
   add('crypto.verify', 'error', 'publicKey-64-bytes', { message: H(long), sig: H(longSig), publicKey: H(kpA.privateKey) }, { note: 'throws' })
+  // Edge public keys (libsodium's verify: canonical encoding, not small
+  // order, but no subgroup check; cofactorless). No PRNG draws here.
+  for (const [name, pkEdge] of Object.entries(EDGE_KEYS)) {
+    add('crypto.verify', 'edge-key', `publicKey-${name}`, { message: H(long), sig: H(longSig), publicKey: H(pkEdge) }, { note: `${EDGE_NOTE[name]}: not verified` })
+  }
+  // A + T (T of order 2), signed by a secret key whose public half is A + T
+  // (libsodium hashes the public half it is given). Cofactorless: the
+  // signature verifies iff the challenge scalar is even, so one message of
+  // each outcome is searched for (deterministically).
+  {
+    const pkT = addOrder2Torsion(kpA.publicKey)
+    const skT = Buffer.concat([Buffer.from(kpA.privateKey).subarray(0, 32), pkT])
+    const found = {}
+    for (let i = 0; i < 64 && !(found.true && found.false); i++) {
+      const m = Buffer.concat([Buffer.alloc(64), Buffer.from(`torsion ${i}`)])
+      const s = Buffer.from(Encryption.sign(m, skT))
+      const ok = Encryption.verify(m, s, pkT) === true
+      if (!found[ok]) found[ok] = { m, s }
+    }
+    for (const ok of [true, false]) {
+      if (!found[ok]) throw new Error(`crypto.verify edge: no ${ok ? 'verifying' : 'failing'} signature for A + T found`)
+      add('crypto.verify', 'edge-key', `publicKey-order2-torsion-${ok ? 'verified' : 'not-verified'}`, { message: H(found[ok].m), sig: H(found[ok].s), publicKey: H(pkT) }, {
+        note: `publicKey = keyA + T (T of order 2, mixed order), sig = crypto_sign_detached(message[64..], seedA || (keyA + T)); libsodium has no subgroup check and verifies cofactorless: ${ok ? 'verified (the challenge is even)' : 'not verified (the challenge is odd; a cofactored check would accept)'}`
+      })
+    }
+  }
 
   // open / openUnsigned
   const skSeed = rng.word(6, 14)
@@ -128,6 +191,15 @@ export async function buildCryptoCases (rng, ref) {
   add('crypto.open', 'error', 'ENOTVERIFIED-other-signer', { ciphertext: H(notVerified), keys: keys(kp), provenance: `crypto_box_seal(sign(c1, other key) || c1, X(publicKey)), c1 = crypto_box_seal("hello", X(publicKey)); ${how}` })
   const su = Buffer.from(enc.sealUnsigned(new Uint8Array(pt5), kp))
   add('crypto.open', 'error', 'sealUnsigned-opened-with-open', { ciphertext: H(su), keys: keys(kp), provenance: `sealUnsigned("hello"); ${how}` })
+  // Edge public keys with the right private key. The reference converts
+  // keys.publicKey to X25519 (toPK): libsodium 1.0.18 converts the order-2l
+  // keys (1.0.20 would not; toPK then goes on with an empty key), and the box
+  // then fails to open (its nonce hashes the recipient's X25519 key).
+  const kpT = addOrder2Torsion(kp.publicKey)
+  add('crypto.open', 'edge-key', 'publicKey-order2-torsion', { ciphertext: H(ct5), keys: { publicKey: H(kpT), privateKey: H(kp.privateKey) }, provenance: `seal("hello"); keys.publicKey = publicKey + T (T of order 2): converted by libsodium 1.0.18 to another X25519 key; ${how}` })
+  for (const [name, pkEdge] of Object.entries(EDGE_KEYS)) {
+    add('crypto.open', 'edge-key', `publicKey-${name}`, { ciphertext: H(ct5), keys: { publicKey: H(pkEdge), privateKey: H(kp.privateKey) }, provenance: `seal("hello"); keys.publicKey: ${EDGE_NOTE[name]}; ${how}` })
+  }
   add('crypto.open', 'error', 'publicKey-31-bytes', { ciphertext: H(ct5), keys: { publicKey: H(Buffer.from(kp.publicKey).subarray(0, 31)), privateKey: H(kp.privateKey) }, provenance: `seal("hello"); a 31-byte public key cannot be converted (the reference goes on with an empty key); ${how}` })
 
   for (const n of [0, 5, 100]) {
@@ -140,6 +212,8 @@ export async function buildCryptoCases (rng, ref) {
   add('crypto.openUnsigned', 'open', 'seal-opened-unsigned', { ciphertext: H(ct5), keys: keys(kp), provenance: `seal("hello"): the result is sig || inner box; ${how}` })
   { const t = Buffer.from(single); t[t.length - 3] ^= 0x80; add('crypto.openUnsigned', 'error', 'tampered', { ciphertext: H(t), keys: keys(kp), provenance: `crypto_box_seal("hello") with a flipped bit; ${how}` }) }
   add('crypto.openUnsigned', 'error', 'wrong-keys', { ciphertext: H(single), keys: keys(other), provenance: `crypto_box_seal("hello") for ${JSON.stringify(skSeed)}, opened with ${JSON.stringify(skSeed + '-other')}` })
+  add('crypto.openUnsigned', 'edge-key', 'publicKey-order2-torsion', { ciphertext: H(single), keys: { publicKey: H(kpT), privateKey: H(kp.privateKey) }, provenance: `crypto_box_seal("hello", X(publicKey)); keys.publicKey = publicKey + T (T of order 2): converted by libsodium 1.0.18 to another X25519 key; ${how}` })
+  add('crypto.openUnsigned', 'edge-key', 'publicKey-y9-non-canonical', { ciphertext: H(single), keys: { publicKey: H(EDGE_KEYS['y9-non-canonical']), privateKey: H(kp.privateKey) }, provenance: `crypto_box_seal("hello", X(publicKey)); keys.publicKey: ${EDGE_NOTE['y9-non-canonical']}; ${how}` })
   add('crypto.openUnsigned', 'error', 'too-short', { ciphertext: H(single.subarray(0, 47)), keys: keys(kp), provenance: 'first 47 bytes of a sealed box (shorter than the 48-byte overhead)' })
   return cases
 }

@@ -12,6 +12,9 @@ export const REF_DIR = path.join(GENERATOR_DIR, '.ref')
 export const REFERENCE_NAME = '@socketsupply/socket@0.6.0-rc.8 latica/'
 export const FORMAT = 'latica-oracle-vectors/1'
 export const DEFAULT_FIXED_NOW = 1700000000000
+// The libsodium the reference bundles (external/libsodium): what the crypto
+// shim loads. loadReference() fails on anything else.
+export const LIBSODIUM_VERSION = '1.0.18'
 
 let fixedNow = DEFAULT_FIXED_NOW
 const realDateNow = Date.now.bind(Date)
@@ -39,12 +42,16 @@ console.warn = quietWarn
 
 let loaded = null
 
+// Files setup.sh puts into .ref/ (a .ref/ made by an older setup.sh lacks the
+// libsodium ones: setup.sh is run again).
+const SETUP_MARKERS = ['latica/packets.js', 'crypto/sodium.js', 'external/libsodium/index.js']
+
 export async function loadReference () {
   if (loaded) return loaded
-  if (!existsSync(path.join(REF_DIR, 'latica', 'packets.js'))) {
+  if (!SETUP_MARKERS.every(f => existsSync(path.join(REF_DIR, f)))) {
     // first run: install and prepare the reference (setup.sh is idempotent)
     const r = spawnSync('bash', [path.join(GENERATOR_DIR, 'setup.sh')], { stdio: ['ignore', 2, 2] })
-    if (r.status !== 0 || !existsSync(path.join(REF_DIR, 'latica', 'packets.js'))) {
+    if (r.status !== 0 || !SETUP_MARKERS.every(f => existsSync(path.join(REF_DIR, f)))) {
       throw new Error(`reference not set up: run ${path.join(GENERATOR_DIR, 'setup.sh')} first`)
     }
   }
@@ -60,7 +67,12 @@ export async function loadReference () {
   const crypto = await import(url('crypto.js'))
   const bufferMod = await import(url('buffer.js'))
   await crypto.sodium.ready
+  const libsodiumVersion = crypto.sodium.sodium_version_string()
+  if (libsodiumVersion !== LIBSODIUM_VERSION) {
+    throw new Error(`expected the bundled libsodium ${LIBSODIUM_VERSION}, loaded ${libsodiumVersion} (run setup.sh again)`)
+  }
   loaded = {
+    libsodiumVersion,
     api: apiMod.api,
     index,
     packets,

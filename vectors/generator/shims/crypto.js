@@ -1,19 +1,33 @@
 // Shim for `../crypto.js` as imported by the reference's latica/*.js.
 // Written for streamrelay's vector generator (not part of the reference).
 //
-// Exports what latica/ uses: randomBytes, sodium (libsodium-wrappers, copied
-// onto a plain object after `ready`, as the socket runtime does) and
-// createDigest(algorithm, buf) -> Buffer (webcrypto, as the runtime does).
+// libsodium: the one the reference BUNDLES (external/libsodium/index.js,
+// libsodium 1.0.18), which setup.sh copies next to this file as
+// ./crypto/sodium.js and ./external/libsodium/index.js. It is loaded the way
+// the socket runtime's crypto.js loads it: `import('./crypto/sodium.js')`,
+// `.default.libsodium`, `ready`, then `Object.assign(sodium, libsodium)`.
+// (Not npm libsodium-wrappers: its libsodium 1.0.20 refuses some Ed25519 ->
+// X25519 conversions that 1.0.18 performs.)
 //
-// Determinism: every random source is a seeded generator.
-//   * randomBytes(n) and sodium.randombytes_buf(n) draw from it;
-//   * libsodium's own randomness (crypto_box_seal's ephemeral keys) comes from
-//     node's crypto.randomBytes(4) inside libsodium.js, which is replaced too;
-//   * Math.random is replaced as well (the reference uses it for ports and
-//     peer shuffles).
+// Exports what latica/ uses: sodium, randomBytes, plus ready, getRandomValues
+// and createDigest(algorithm, buf) -> Buffer (webcrypto, as the runtime does).
+//
+// Determinism: every random source draws from one seeded generator.
+//   * randomBytes(n) and getRandomValues(buf);
+//   * libsodium's own randomness (randombytes_buf, crypto_box_seal's
+//     ephemeral keys, crypto_box_keypair, ...). The bundled emscripten build
+//     gets every random 32-bit word from `getRandomValue()`, which it sets up
+//     on first use: `(window || self).crypto.getRandomValues` when that global
+//     exists (not under node), else `require('crypto').randomBytes(4)`, where
+//     `require('crypto')` is the namespace of `import('node:crypto')` (the
+//     bundle's CommonJS emulation). That named export is replaced below, and
+//     node:module's syncBuiltinESMExports() makes the namespace see it;
+//     libsodium reads it at every call. After `ready` the shim checks that
+//     libsodium really draws from the seeded generator (and fails otherwise);
+//   * Math.random (the reference uses it for ports and peer shuffles).
 // Call __seedRandom(seed) before generating.
 import nodeCrypto, { webcrypto } from 'node:crypto'
-import libsodium from 'libsodium-wrappers'
+import { syncBuiltinESMExports } from 'node:module'
 import { Buffer } from './buffer.js'
 import { toBuffer } from './util.js'
 
@@ -44,13 +58,14 @@ export function __randomBytes (n) {
   return out
 }
 
-// libsodium.js (emscripten, node branch) calls require('crypto').randomBytes(4)
-// at call time for every random word it needs.
+// Must happen before the bundled libsodium is imported (it draws random words
+// while it initialises).
 const originalNodeRandomBytes = nodeCrypto.randomBytes
 nodeCrypto.randomBytes = function (size, cb) {
   if (typeof cb === 'function') return originalNodeRandomBytes.call(this, size, cb)
   return __randomBytes(size)
 }
+syncBuiltinESMExports()
 
 Math.random = function () {
   const b = __randomBytes(6)
@@ -58,19 +73,30 @@ Math.random = function () {
 }
 
 // ---- exports used by latica/ -------------------------------------------------
+// As the runtime's crypto.js does it (crypto.js of @socketsupply/socket).
 const sodium = {
-  ready: libsodium.ready.then(() => {
-    Object.assign(sodium, libsodium)
-    sodium.randombytes_buf = (length, outputFormat) => {
-      const bytes = new Uint8Array(__randomBytes(length))
-      if (outputFormat === 'hex') return Buffer.from(bytes).toString('hex')
-      return bytes
-    }
-    return sodium
+  ready: new Promise((resolve, reject) => {
+    import('./crypto/sodium.js')
+      .then((module) => module.default.libsodium)
+      .then((libsodium) => libsodium.ready.then(() => libsodium))
+      .then((libsodium) => Object.assign(sodium, libsodium))
+      .then(checkSeededLibsodium)
+      .then(resolve, reject)
   })
 }
 
-export { sodium }
+// libsodium must take its randomness from the seeded generator, or sealed
+// boxes would not be reproducible. Draws 8 bytes (before any __seedRandom).
+function checkSeededLibsodium (s) {
+  const before = randomDraws
+  s.randombytes_buf(8)
+  if (randomDraws === before) {
+    throw new Error('crypto shim: the bundled libsodium does not draw its randomness from the seeded generator')
+  }
+  return s
+}
+
+export { sodium, webcrypto }
 export const ready = sodium.ready
 
 export function randomBytes (size) {
@@ -92,4 +118,4 @@ export async function createDigest (algorithm, buf) {
   return Buffer.from(await webcrypto.subtle.digest(algorithm, buf))
 }
 
-export default { sodium, ready, randomBytes, getRandomValues, createDigest }
+export default { sodium, ready, webcrypto, randomBytes, getRandomValues, createDigest }

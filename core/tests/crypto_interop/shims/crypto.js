@@ -8,9 +8,8 @@
 // code runs on its own libsodium, loaded the way the runtime loads it
 // (`import('./crypto/sodium.js')`, `.default.libsodium`, `ready`, then
 // `Object.assign(sodium, libsodium)`), and with real randomness (node's
-// webcrypto), as in the runtime under node. The vector generator's shim uses
-// npm libsodium-wrappers 0.7.15 (libsodium 1.0.20) instead, which converts
-// fewer Ed25519 keys to X25519 than 1.0.18 does.
+// webcrypto), as in the runtime under node. (The vector generator's shim
+// loads the same bundled libsodium, but with seeded randomness.)
 //
 // Exports what latica/ uses: sodium, randomBytes, createDigest (plus
 // getRandomValues and ready, as the runtime does).
