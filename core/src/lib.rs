@@ -28,4 +28,5 @@ pub mod cache;
 pub mod crypto;
 pub mod id;
 pub mod nat;
+pub mod peer;
 pub mod wire;

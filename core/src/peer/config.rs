@@ -1,0 +1,288 @@
+//! What the host decides: identity, mode, timings, limits and quotas.
+//!
+//! Defaults follow the reference (§6.2) except where a default would reach
+//! out to the world: the reference's built-in list of public introducers is
+//! **not** the default (hosts may be gone; docs/compat.md#introducers).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::addr::{PeerId, Remote};
+use crate::nat::NatType;
+
+/// A well-known, publicly reachable peer (the reference's "indexed" peers).
+/// Introducers answer reflection requests and introduce joiners.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Introducer {
+    /// Its id.
+    pub peer_id: PeerId,
+    /// Where it listens (its main socket).
+    pub remote: Remote,
+}
+
+/// Hard bounds on every table and queue. At a bound the Peer evicts or drops
+/// and counts it in [`Metrics`](super::Metrics); it never grows past it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Peer-table entries (the reference's soft cap, 256). At the limit the
+    /// least recently heard non-introducer entry is evicted.
+    pub max_peers: usize,
+    /// Scheduled ping retransmissions (Intro answers are sent 3 times).
+    pub max_pending_pings: usize,
+    /// Duplicate-suppression entries.
+    pub max_gate_entries: usize,
+    /// Rate-limit entries (one per remote and traffic class).
+    pub max_rate_entries: usize,
+    /// Return-route entries (used by the Query flow of the data plane).
+    pub max_return_routes: usize,
+    /// Sockets in the hard-NAT pool (256, as the reference).
+    pub pool_size: u16,
+    /// Introductions being worked on at once (fallback timers, traversals).
+    pub max_intros: usize,
+    /// Subclusters this peer can be a member of.
+    pub max_subclusters: usize,
+    /// Subclusters remembered per remote peer.
+    pub max_clusters_per_peer: usize,
+    /// Events waiting for [`Peer::poll_event`](super::Peer::poll_event).
+    pub max_events: usize,
+    /// Datagrams waiting for [`Peer::poll_transmit`](super::Peer::poll_transmit).
+    pub max_transmits: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_peers: 256,
+            max_pending_pings: 512,
+            max_gate_entries: 8192,
+            max_rate_entries: 4096,
+            max_return_routes: 1024,
+            pool_size: 256,
+            max_intros: 64,
+            max_subclusters: 64,
+            max_clusters_per_peer: 16,
+            max_events: 1024,
+            // A TRAVERSAL_OPEN spray alone is 1024 datagrams.
+            max_transmits: 4096,
+        }
+    }
+}
+
+/// Per-remote packet quotas per one-minute bucket (§6.12).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateQuotas {
+    /// Publish and Join ("replicatable") packets from one remote (1024).
+    pub replicatable_per_minute: u32,
+    /// Every other type from one remote (1 048 576).
+    pub control_per_minute: u32,
+    /// Packets in a subcluster we joined (the reference's `rateLimit`,
+    /// 32 768, which it stores but never applies; docs/compat.md#rate-limit-quota).
+    pub subcluster_per_minute: u32,
+}
+
+impl Default for RateQuotas {
+    fn default() -> Self {
+        RateQuotas {
+            replicatable_per_minute: 1024,
+            control_per_minute: 1024 * 1024,
+            subcluster_per_minute: 32 * 1024,
+        }
+    }
+}
+
+/// How long a peer may stay silent, in multiples of `keepalive`
+/// (docs/compat.md#peer-expiry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    /// After this many keepalives without a packet a peer is *inactive*: it
+    /// is no longer offered in introductions.
+    pub inactive: u32,
+    /// After this many it is *missing*: `Event::Disconnection`, and it is no
+    /// longer "connected" (a heartbeat answer connects it again).
+    pub missing: u32,
+    /// After this many it is *forgotten*: removed from the table.
+    pub forgotten: u32,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            inactive: 1,
+            missing: 2,
+            forgotten: 4,
+        }
+    }
+}
+
+/// Protocol timings in milliseconds (reference values by default, §6.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timings {
+    /// Intro answers (P6) are re-sent at +`ping_retry_ms` and +4×.
+    pub ping_retry_ms: u64,
+    /// Reflection: wait for the second answer, and before finalising.
+    pub probe_wait_ms: u64,
+    /// Reflection stage 1 (probe) timeout.
+    pub probe_timeout_ms: u64,
+    /// Reflection stage 2 timeout.
+    pub reflection_timeout_ms: u64,
+    /// Fallback to the introducer as proxy when no connection formed.
+    pub intro_fallback_ms: u64,
+    /// Hard-NAT traversal: one ping per interval …
+    pub traversal_interval_ms: u64,
+    /// … for at most this many rounds …
+    pub traversal_rounds: u32,
+    /// … and a pool socket listens this long after it sent.
+    pub pool_socket_hold_ms: u64,
+    /// Ports sprayed by the easy side of a hard-NAT pair (TRAVERSAL_OPEN).
+    pub spray_ports: u16,
+    /// An idle pool is closed after this long without a traversal.
+    pub pool_idle_ms: u64,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            ping_retry_ms: 500,
+            probe_wait_ms: 512,
+            probe_timeout_ms: 1024,
+            reflection_timeout_ms: 2048,
+            intro_fallback_ms: 2048,
+            traversal_interval_ms: 10,
+            traversal_rounds: 1024,
+            pool_socket_hold_ms: 1024,
+            spray_ports: 1024,
+            pool_idle_ms: 30_000,
+        }
+    }
+}
+
+/// Everything the host configures.
+///
+/// ```
+/// use streamrelay::peer::{Config, PeerId, Remote, Introducer};
+/// let mut config = Config::new(&"ab".repeat(32), Some([7; 32]));
+/// config.introducers.push(Introducer {
+///     peer_id: PeerId([1; 32]),
+///     remote: Remote::Udp("127.0.0.1:9000".parse().unwrap()),
+/// });
+/// assert_eq!(config.keepalive_ms, 30_000);
+/// assert!(config.limits.pool_size == 256);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// This peer's id: 64 hex digits (checked by `Peer::new`).
+    pub peer_id: String,
+    /// The application network (32 bytes); required unless `indexed`.
+    pub cluster_id: Option<[u8; 32]>,
+    /// Introducer mode: no reflection, no cluster needed, ready at once.
+    pub indexed: bool,
+    /// A NAT type known in advance (an introducer on a public address). When
+    /// set, reflection is skipped (docs/compat.md#static-nat).
+    pub nat_type: Option<NatType>,
+    /// This peer's public endpoint, when known in advance (with `nat_type`).
+    pub public_address: Option<core::net::SocketAddr>,
+    /// Tick period, and the unit of every expiry (30 000 ms).
+    pub keepalive_ms: u64,
+    /// Milliseconds to add to the monotonic `now` to get the wall clock the
+    /// wire carries (Unix ms). The host keeps it current with
+    /// [`Peer::set_wall_clock_offset`](super::Peer::set_wall_clock_offset).
+    pub wall_clock_offset_ms: i64,
+    /// Bootstrap peers (default: none).
+    pub introducers: Vec<Introducer>,
+    /// Skip rate limiting (the reference's `limitExempt`).
+    pub limit_exempt: bool,
+    /// Table and queue bounds.
+    pub limits: Limits,
+    /// Rate-limit quotas.
+    pub quotas: RateQuotas,
+    /// Peer expiry.
+    pub expiry: Expiry,
+    /// Protocol timings.
+    pub timings: Timings,
+}
+
+impl Config {
+    /// A config with the reference's defaults and no introducers.
+    pub fn new(peer_id: &str, cluster_id: Option<[u8; 32]>) -> Self {
+        Config {
+            peer_id: peer_id.into(),
+            cluster_id,
+            indexed: false,
+            nat_type: None,
+            public_address: None,
+            keepalive_ms: 30_000,
+            wall_clock_offset_ms: 0,
+            introducers: Vec::new(),
+            limit_exempt: false,
+            limits: Limits::default(),
+            quotas: RateQuotas::default(),
+            expiry: Expiry::default(),
+            timings: Timings::default(),
+        }
+    }
+}
+
+/// Why a config is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `peer_id` is not 64 hex digits.
+    #[error("invalid peer id: expected 64 hex digits")]
+    InvalidPeerId,
+    /// A non-introducer needs a cluster id.
+    #[error("a cluster id is required unless the peer is indexed")]
+    MissingClusterId,
+    /// `keepalive_ms` must be positive.
+    #[error("keepalive must be at least 1 ms")]
+    ZeroKeepalive,
+    /// A static NAT type must be a valid one (bits 0 and 2 set).
+    #[error("static NAT type {0} is not valid")]
+    InvalidNatType(u8),
+    /// A limit of zero would make the peer useless.
+    #[error("limit {0} must be at least 1")]
+    ZeroLimit(&'static str),
+    /// Too many introducers for the peer table.
+    #[error("{0} introducers do not fit a peer table of {1}")]
+    TooManyIntroducers(usize, usize),
+}
+
+impl Config {
+    pub(crate) fn check(&self) -> Result<PeerId, ConfigError> {
+        let id = PeerId::from_hex(&self.peer_id).ok_or(ConfigError::InvalidPeerId)?;
+        if !self.indexed && self.cluster_id.is_none() {
+            return Err(ConfigError::MissingClusterId);
+        }
+        if self.keepalive_ms == 0 {
+            return Err(ConfigError::ZeroKeepalive);
+        }
+        if let Some(n) = self.nat_type {
+            if !n.is_valid() {
+                return Err(ConfigError::InvalidNatType(n.0));
+            }
+        }
+        let l = &self.limits;
+        for (name, v) in [
+            ("max_peers", l.max_peers),
+            ("max_pending_pings", l.max_pending_pings),
+            ("max_gate_entries", l.max_gate_entries),
+            ("max_rate_entries", l.max_rate_entries),
+            ("max_return_routes", l.max_return_routes),
+            ("pool_size", l.pool_size as usize),
+            ("max_intros", l.max_intros),
+            ("max_subclusters", l.max_subclusters),
+            ("max_clusters_per_peer", l.max_clusters_per_peer),
+            ("max_events", l.max_events),
+            ("max_transmits", l.max_transmits),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::ZeroLimit(name));
+            }
+        }
+        if self.introducers.len() > l.max_peers {
+            return Err(ConfigError::TooManyIntroducers(
+                self.introducers.len(),
+                l.max_peers,
+            ));
+        }
+        Ok(id)
+    }
+}

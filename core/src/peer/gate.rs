@@ -1,0 +1,99 @@
+//! Duplicate suppression (the gate, §6.14) and return routes (§6.15): maps
+//! whose entries live a number of ticks.
+//!
+//! The reference's maps have no size bound (§10.64); ours evict the oldest
+//! inserted entry at the limit and count it. Return routes in the reference
+//! die at their first tick (an object minus 1 is NaN); ours live the number
+//! of ticks they are given (docs/compat.md#return-routes).
+
+use alloc::collections::BTreeMap;
+
+use super::addr::{PeerId, Remote};
+use crate::wire::packet::IdField;
+
+/// An ordered map whose entries count down one per tick and vanish at zero.
+#[derive(Clone, Debug)]
+pub(crate) struct AgeingMap<K: Ord + Clone, V> {
+    map: BTreeMap<K, (V, u8, u64)>,
+    order: BTreeMap<u64, K>,
+    seq: u64,
+    cap: usize,
+}
+
+impl<K: Ord + Clone, V> AgeingMap<K, V> {
+    pub(crate) fn new(cap: usize) -> Self {
+        AgeingMap {
+            map: BTreeMap::new(),
+            order: BTreeMap::new(),
+            seq: 0,
+            cap: cap.max(1),
+        }
+    }
+
+    pub(crate) fn contains(&self, k: &K) -> bool {
+        self.map.contains_key(k)
+    }
+
+    pub(crate) fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k).map(|e| &e.0)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Sets `k` to live `ticks` more ticks (at least 1). Returns whether an
+    /// older entry had to be evicted to make room.
+    pub(crate) fn insert(&mut self, k: K, v: V, ticks: u8) -> bool {
+        let ticks = ticks.max(1);
+        if let Some(e) = self.map.get_mut(&k) {
+            // Refreshing keeps its place in the eviction order: a refresh is
+            // not a new entry.
+            e.0 = v;
+            e.1 = ticks;
+            return false;
+        }
+        let mut evicted = false;
+        if self.map.len() >= self.cap {
+            if let Some((_, old)) = self.order.pop_first() {
+                self.map.remove(&old);
+                evicted = true;
+            }
+        }
+        self.seq += 1;
+        self.order.insert(self.seq, k.clone());
+        self.map.insert(k, (v, ticks, self.seq));
+        evicted
+    }
+
+    /// One tick: every entry loses one; those at zero go.
+    pub(crate) fn age(&mut self) {
+        let order = &mut self.order;
+        self.map.retain(|_, e| {
+            e.1 -= 1;
+            if e.1 == 0 {
+                order.remove(&e.2);
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// What the gate remembers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum GateKey {
+    /// A packetId (Join, Intro, probe Pong, multicast).
+    Packet(IdField),
+    /// An introduced target: peer id plus the endpoint the Intro names.
+    IntroTarget(PeerId, Remote),
+    /// "Connecting to this peer" (the reference's `"CONN" + peerId`).
+    Conn(PeerId),
+}
+
+impl GateKey {
+    pub(crate) fn packet(id: &[u8]) -> Self {
+        GateKey::Packet(IdField::from_slice(&id[..id.len().min(32)]).unwrap_or_default())
+    }
+}

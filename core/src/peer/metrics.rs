@@ -1,0 +1,165 @@
+//! Counters: what came in, what went out, what was dropped or evicted and
+//! why. Drops are metrics, not events: a flood must not flood the host too.
+
+use crate::wire::PacketType;
+
+/// Why an input or an output was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum DropReason {
+    /// Not a packet (bad magic, truncated, invalid control message).
+    Malformed = 0,
+    /// A version other than 6.
+    Version,
+    /// Over the sender's quota.
+    RateLimited,
+    /// The host's firewall said no.
+    Firewall,
+    /// Types 3-8 before our NAT type is known.
+    NotReady,
+    /// Seen before (the gate).
+    Duplicate,
+    /// Our own packet, or about ourselves.
+    Own,
+    /// An Intro or a rendezvous past its time, or over the hop limit.
+    Stale,
+    /// Decodes, but a field we must use is unusable (an address that is not
+    /// an IP, an invalid NAT type or port in a Join, ...).
+    Invalid,
+    /// A datagram on a socket we do not know (or a closed pool socket).
+    UnknownSocket,
+    /// The transmit queue was full.
+    TransmitQueueFull,
+    /// The event queue was full.
+    EventQueueFull,
+    /// A probe-socket datagram that is not the reflection answer we wait for.
+    Probe,
+    /// Publish, Stream, Sync and Query: the data plane is not implemented
+    /// yet, so these are counted and dropped.
+    DataPlaneUnhandled,
+    /// After `close()`.
+    Closed,
+    /// A Pong that answers nothing we asked (unknown responder).
+    Unsolicited,
+}
+
+impl DropReason {
+    /// Number of reasons.
+    pub const COUNT: usize = 16;
+
+    /// Every reason, in counter order.
+    pub const ALL: [DropReason; Self::COUNT] = [
+        DropReason::Malformed,
+        DropReason::Version,
+        DropReason::RateLimited,
+        DropReason::Firewall,
+        DropReason::NotReady,
+        DropReason::Duplicate,
+        DropReason::Own,
+        DropReason::Stale,
+        DropReason::Invalid,
+        DropReason::UnknownSocket,
+        DropReason::TransmitQueueFull,
+        DropReason::EventQueueFull,
+        DropReason::Probe,
+        DropReason::DataPlaneUnhandled,
+        DropReason::Closed,
+        DropReason::Unsolicited,
+    ];
+}
+
+/// What a bounded table had to let go of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum Eviction {
+    /// A peer-table entry (least recently heard, never an introducer).
+    Peer = 0,
+    /// A peer could not be added: the table is full of introducers.
+    PeerRefused,
+    /// A pending ping retransmission.
+    PendingPing,
+    /// A gate entry (oldest first).
+    Gate,
+    /// A rate-limit entry (least recently used).
+    Rate,
+    /// A return route.
+    ReturnRoute,
+    /// An introduction could not be started: too many in progress.
+    IntroRefused,
+    /// A traversal round found no free pool socket.
+    PoolExhausted,
+    /// A remembered subcluster of a remote peer.
+    PeerCluster,
+}
+
+impl Eviction {
+    /// Number of kinds.
+    pub const COUNT: usize = 9;
+}
+
+/// Traffic and drop counters (the reference's `metrics`, extended).
+///
+/// ```
+/// use streamrelay::peer::{DropReason, Metrics};
+/// use streamrelay::wire::PacketType;
+/// let m = Metrics::default();
+/// assert_eq!(m.received(PacketType::Ping), 0);
+/// assert_eq!(m.dropped(DropReason::RateLimited), 0);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Datagrams handed to `handle_datagram` (any socket).
+    pub datagrams_in: u64,
+    /// Packets accepted for handling, by type byte (index 1..=8).
+    pub received_by_type: [u64; 9],
+    /// Datagrams queued for sending, by type byte (index 0: not a packet,
+    /// e.g. the spray's one byte).
+    pub sent_by_type: [u64; 9],
+    /// Drops, indexed by [`DropReason`].
+    pub drops: [u64; DropReason::COUNT],
+    /// Evictions, indexed by [`Eviction`].
+    pub evictions: [u64; Eviction::COUNT],
+    /// Hard-NAT traversals that connected.
+    pub traversals_succeeded: u64,
+    /// Hard-NAT traversals that ran out of rounds.
+    pub traversals_exhausted: u64,
+    /// Introductions that fell back to the introducer as proxy.
+    pub proxy_fallbacks: u64,
+}
+
+impl Metrics {
+    /// Packets of type `t` accepted for handling.
+    pub fn received(&self, t: PacketType) -> u64 {
+        self.received_by_type[t as usize]
+    }
+
+    /// Packets of type `t` queued for sending.
+    pub fn sent(&self, t: PacketType) -> u64 {
+        self.sent_by_type[t as usize]
+    }
+
+    /// Inputs or outputs dropped for `reason`.
+    pub fn dropped(&self, reason: DropReason) -> u64 {
+        self.drops[reason as usize]
+    }
+
+    /// Entries let go of, of kind `e`.
+    pub fn evicted(&self, e: Eviction) -> u64 {
+        self.evictions[e as usize]
+    }
+
+    /// All drops together.
+    pub fn total_dropped(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    pub(crate) fn drop(&mut self, r: DropReason) {
+        self.drops[r as usize] += 1;
+    }
+
+    pub(crate) fn evict(&mut self, e: Eviction) {
+        self.evictions[e as usize] += 1;
+    }
+}

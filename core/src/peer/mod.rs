@@ -1,0 +1,733 @@
+//! The sans-IO Peer: the protocol's state machine (spec §6).
+//!
+//! The host owns the sockets and the clock. It feeds datagrams
+//! ([`Peer::handle_datagram`]) and timer ticks ([`Peer::handle_timeout`]),
+//! sends what [`Peer::poll_transmit`] returns, acts on
+//! [`Peer::poll_event`], and calls `handle_timeout` again at
+//! [`Peer::poll_timeout`]. Randomness comes from a seed, so a run with the
+//! same inputs replays exactly.
+//!
+//! One module per flow:
+//!
+//! | module | flow |
+//! |---|---|
+//! | `ping` | Ping/Pong, retries, the heartbeat (§6.7) |
+//! | `reflection` | NAT discovery with two introducers and the probe socket (§6.8) |
+//! | `join` | joins, subcluster membership, rendezvous, multicast (§6.9, §7.5) |
+//! | `intro` | introductions, the strategy table, hole punching, the spray (§6.10) |
+//! | `pool` | the hard-NAT socket pool |
+//! | `table` | connections, the peer table and its expiry (§6.11) |
+//! | `ratelimit` | per-remote quotas (§6.12) |
+//! | `gate` | duplicate suppression and return routes (§6.14, §6.15) |
+//! | `snapshot` | persistence (§6.17) |
+//! | `data` | where the data plane (Publish, Stream, Sync, Query) plugs in |
+//!
+//! ```
+//! use streamrelay::peer::{Config, Event, Instant, Peer, Remote, SocketId};
+//! use streamrelay::nat::NatType;
+//!
+//! // An introducer on a public address.
+//! let mut config = Config::new(&"aa".repeat(32), None);
+//! config.indexed = true;
+//! config.nat_type = Some(NatType::UNRESTRICTED);
+//! let mut peer = Peer::new(config, Instant::ZERO, [7; 32]).unwrap();
+//! assert!(matches!(peer.poll_event(), Some(Event::Ready { .. })));
+//!
+//! // Someone pings it: it answers with a Pong on the same socket.
+//! let ping = streamrelay::wire::control::Ping::heartbeat(&"bb".repeat(32), None, 0.0, 0.0);
+//! let bytes = ping.to_packet().unwrap().encode().unwrap();
+//! let from = Remote::Udp("192.0.2.7:4000".parse().unwrap());
+//! peer.handle_datagram(Instant::from_millis(5), SocketId::Main, from, &bytes);
+//! let t = peer.poll_transmit(Instant::from_millis(5)).unwrap();
+//! assert_eq!((t.socket, t.remote), (SocketId::Main, from));
+//! assert_eq!(t.bytes[4], 2); // a Pong
+//! ```
+
+mod addr;
+mod config;
+mod data;
+mod events;
+mod firewall;
+mod gate;
+mod intro;
+mod join;
+mod metrics;
+mod ping;
+mod pool;
+mod ratelimit;
+mod reflection;
+mod snapshot;
+mod table;
+mod time;
+mod timers;
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+pub use addr::{PeerId, Remote, SocketId};
+pub use config::{Config, ConfigError, Expiry, Introducer, Limits, RateQuotas, Timings};
+pub use events::{DisconnectReason, Event, Transmit};
+pub use firewall::Firewall;
+pub use metrics::{DropReason, Eviction, Metrics};
+pub use snapshot::SnapshotError;
+pub use table::RemotePeer;
+pub use time::Instant;
+
+use crate::crypto::identity::SharedKey;
+use crate::nat::{NatType, Strategy};
+use crate::wire::{Packet, PacketRef, PacketType};
+use gate::{AgeingMap, GateKey};
+use intro::IntroAttempt;
+use ping::PendingPing;
+use pool::SocketPool;
+use ratelimit::RateLimiter;
+use reflection::Reflection;
+use timers::{Timer, TimerKey, Timers};
+
+/// Why a command is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerError {
+    /// `join` needs a cluster id (an introducer has none).
+    #[error("no cluster id configured")]
+    NoCluster,
+    /// `limits.max_subclusters` reached.
+    #[error("already in {0} subclusters, the configured maximum")]
+    TooManySubclusters(usize),
+    /// The peer table is full of introducers.
+    #[error("the peer table is full")]
+    TableFull,
+    /// `add_introducer` with our own id.
+    #[error("that is this peer's own id")]
+    OwnId,
+    /// After `close()`.
+    #[error("the peer is closed")]
+    Closed,
+}
+
+/// A subcluster we are a member of.
+#[derive(Clone, Debug)]
+pub(crate) struct Membership {
+    pub(crate) shared_key: SharedKey,
+    /// Whether a Join went out for it yet (joins wait for the NAT type).
+    pub(crate) announced: bool,
+}
+
+/// How full each bounded structure is (for monitoring and the flood tests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Occupancy {
+    /// Peer-table entries.
+    pub peers: usize,
+    /// Scheduled ping retransmissions.
+    pub pending_pings: usize,
+    /// Gate entries.
+    pub gate: usize,
+    /// Rate-limit entries.
+    pub rates: usize,
+    /// Return routes.
+    pub return_routes: usize,
+    /// Introductions in progress.
+    pub intros: usize,
+    /// Open pool sockets (free, active or owned by a connection).
+    pub pool_sockets: usize,
+    /// Queued events.
+    pub events: usize,
+    /// Queued transmits.
+    pub transmits: usize,
+    /// Pending timers.
+    pub timers: usize,
+}
+
+/// The protocol state machine. See the [module documentation](self).
+pub struct Peer {
+    config: Config,
+    peer_id: PeerId,
+    peer_id_hex: String,
+    nat: Option<NatType>,
+    address: Option<IpAddr>,
+    port: Option<u16>,
+    uptime: u64,
+    clock: u32,
+    /// Last Ping, Pong or Join received (local liveness, §6.1).
+    last_update: Option<Instant>,
+    closing: bool,
+    wall_offset: i64,
+    rng: ChaCha20Rng,
+    table: Vec<RemotePeer>,
+    subclusters: BTreeMap<([u8; 32], [u8; 32]), Membership>,
+    gate: AgeingMap<GateKey, ()>,
+    /// Query id → where the question came from (fed by the data plane).
+    return_routes: AgeingMap<crate::wire::packet::IdField, Remote>,
+    rates: RateLimiter,
+    reflection: Reflection,
+    pending_pings: BTreeMap<u32, PendingPing>,
+    next_ping: u32,
+    intros: BTreeMap<u32, IntroAttempt>,
+    next_intro: u32,
+    pool: SocketPool,
+    timers: Timers,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    metrics: Metrics,
+    firewall: Option<Box<dyn Firewall>>,
+    /// Root cache summary hash (40 hex), sent in Pings and Pongs. The cache
+    /// is the data plane's; until then it is the empty cache's hash.
+    summary_hash: String,
+    /// What the last `Event::Ready` said.
+    announced: Option<(Option<NatType>, Option<IpAddr>, Option<u16>)>,
+}
+
+impl core::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Peer")
+            .field("peer_id", &self.peer_id)
+            .field("nat", &self.nat)
+            .field("address", &self.address)
+            .field("port", &self.port)
+            .field("peers", &self.table.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Guards `handle_timeout` against a timer that keeps re-arming at `now`.
+const MAX_TIMERS_PER_CALL: usize = 1 << 16;
+
+impl Peer {
+    /// A new peer. Nothing is sent until the host calls
+    /// [`handle_timeout`](Self::handle_timeout) (the first tick is due at
+    /// `now`). An introducer (or a peer with a static NAT type) queues
+    /// [`Event::Ready`] at once.
+    pub fn new(config: Config, now: Instant, seed: [u8; 32]) -> Result<Peer, ConfigError> {
+        let peer_id = config.check()?;
+        let limits = config.limits.clone();
+        let mut table = Vec::new();
+        for i in &config.introducers {
+            if i.peer_id != peer_id && !table.iter().any(|p: &RemotePeer| p.peer_id == i.peer_id) {
+                table.push(RemotePeer::introducer(i.peer_id, i.remote));
+            }
+        }
+        let summary_hash =
+            crate::crypto::identity::to_hex(&crate::cache::summarize("", core::iter::empty()).hash);
+        let mut peer = Peer {
+            peer_id,
+            peer_id_hex: peer_id.to_hex(),
+            nat: config.nat_type,
+            address: config.public_address.map(|a| a.ip()),
+            port: config.public_address.map(|a| a.port()),
+            uptime: 0,
+            clock: 0,
+            last_update: None,
+            closing: false,
+            wall_offset: config.wall_clock_offset_ms,
+            rng: ChaCha20Rng::from_seed(seed),
+            table,
+            subclusters: BTreeMap::new(),
+            gate: AgeingMap::new(limits.max_gate_entries),
+            return_routes: AgeingMap::new(limits.max_return_routes),
+            rates: RateLimiter::new(limits.max_rate_entries),
+            reflection: Reflection::default(),
+            pending_pings: BTreeMap::new(),
+            next_ping: 0,
+            intros: BTreeMap::new(),
+            next_intro: 0,
+            pool: SocketPool::default(),
+            timers: Timers::default(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            metrics: Metrics::default(),
+            firewall: None,
+            summary_hash,
+            announced: None,
+            config,
+        };
+        peer.timers.set(now, Timer::Tick);
+        if peer.config.indexed || peer.config.nat_type.is_some() {
+            peer.announce_ready();
+        }
+        Ok(peer)
+    }
+
+    // ---------------------------------------------------------------
+    // Inputs
+    // ---------------------------------------------------------------
+
+    /// A datagram arrived on `socket` from `remote`. Never panics; anything
+    /// that is not a packet we can use is dropped and counted in
+    /// [`metrics`](Self::metrics).
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        remote: Remote,
+        bytes: &[u8],
+    ) {
+        self.metrics.datagrams_in += 1;
+        if self.closing {
+            self.metrics.drop(DropReason::Closed);
+            return;
+        }
+        match socket {
+            SocketId::Main => self.receive(now, socket, remote, bytes),
+            SocketId::Probe => self.on_probe_datagram(now, remote, bytes),
+            SocketId::Pool(id) => self.on_pool_datagram(now, id, remote, bytes),
+        }
+    }
+
+    /// The receive pipeline of the main socket and connection-owned pool
+    /// sockets (§6.5).
+    fn receive(&mut self, now: Instant, socket: SocketId, remote: Remote, bytes: &[u8]) {
+        let p = match PacketRef::decode(bytes) {
+            Ok(p) => p,
+            Err(_) => {
+                self.metrics.drop(DropReason::Malformed);
+                return;
+            }
+        };
+        if p.version != crate::wire::packet::VERSION {
+            self.metrics.drop(DropReason::Version);
+            return;
+        }
+        for e in self.table.iter_mut().filter(|e| e.remote == remote) {
+            e.last_update = Some(now);
+        }
+        let joined = match (
+            <[u8; 32]>::try_from(p.cluster_id),
+            <[u8; 32]>::try_from(p.subcluster_id),
+        ) {
+            (Ok(c), Ok(s)) => self.subclusters.contains_key(&(c, s)),
+            _ => false,
+        };
+        if !self.config.limit_exempt {
+            let class = ratelimit::Class::of(p.packet_type, joined);
+            let (limited, evicted) = self.rates.check(now, class, remote, &self.config.quotas);
+            if evicted {
+                self.metrics.evict(Eviction::Rate);
+            }
+            if limited {
+                self.metrics.drop(DropReason::RateLimited);
+                return;
+            }
+        }
+        if let Some(fw) = self.firewall.as_mut() {
+            if !fw.allow(&p, &remote, socket) {
+                self.metrics.drop(DropReason::Firewall);
+                return;
+            }
+        }
+        match p.packet_type {
+            PacketType::Ping => return self.on_ping(now, socket, remote, &p),
+            PacketType::Pong => return self.on_pong(now, socket, remote, &p),
+            _ => {}
+        }
+        if self.nat.is_none() && !self.config.indexed {
+            self.metrics.drop(DropReason::NotReady);
+            return;
+        }
+        match p.packet_type {
+            PacketType::Intro => self.on_intro(now, remote, &p),
+            PacketType::Join => self.on_join(now, socket, remote, &p),
+            _ => self.on_data_plane(now, socket, remote, &p),
+        }
+    }
+
+    /// Timers whose deadline is `now` or earlier fire, in deadline order.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        for _ in 0..MAX_TIMERS_PER_CALL {
+            let Some((key, t)) = self.timers.pop_due(now) else {
+                return;
+            };
+            self.fire(now, key, t);
+        }
+    }
+
+    fn fire(&mut self, now: Instant, _key: TimerKey, t: Timer) {
+        match t {
+            Timer::Tick => {
+                self.timers
+                    .set(now.add_ms(self.config.keepalive_ms), Timer::Tick);
+                self.main_loop(now);
+            }
+            Timer::ExtraTick => self.main_loop(now),
+            Timer::ReflectionRetry
+            | Timer::ProbeTimeout
+            | Timer::ReflectionTimeout
+            | Timer::FirstResponderTimeout
+            | Timer::Finalise => self.on_reflection_timer(now, t),
+            Timer::PingRetry { id, last } => self.on_ping_retry(now, id, last),
+            Timer::IntroFallback(id) => self.on_intro_fallback(now, id),
+            Timer::Traversal(id) => self.on_traversal_round(now, id),
+            Timer::PoolIdle => self.on_pool_idle(now),
+        }
+    }
+
+    /// One run of the main loop (§6.4).
+    fn main_loop(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        if self.reflection.id.is_none() {
+            self.request_reflection(now);
+        }
+        self.uptime = self.uptime.saturating_add(self.config.keepalive_ms);
+        self.heartbeat(now);
+        // Until the NAT type is known nothing ages (as the reference); an
+        // introducer ages its state regardless (docs/compat.md#tick-when-indexed).
+        if !(self.nat.is_some_and(|n| n.is_valid()) || self.config.indexed) {
+            return;
+        }
+        self.gate.age();
+        self.return_routes.age();
+        self.rates.prune(now);
+        self.expire_peers(now);
+        let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
+        for (cid, scid) in keys {
+            self.send_join(now, cid, scid);
+        }
+    }
+
+    // ---------------------------------------------------------------
+    // Outputs
+    // ---------------------------------------------------------------
+
+    /// The next datagram to send, in FIFO order.
+    pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the host.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is due next (`None`
+    /// after `close`).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closing {
+            return None;
+        }
+        self.timers.next()
+    }
+
+    // ---------------------------------------------------------------
+    // Commands
+    // ---------------------------------------------------------------
+
+    /// Joins the subcluster of `shared_key` in the configured cluster and
+    /// returns its id. The Join goes out now if the NAT type and public
+    /// endpoint are known, else as soon as they are; it is repeated every
+    /// tick (§6.9).
+    ///
+    /// ```
+    /// use streamrelay::crypto::identity::create_shared_key;
+    /// use streamrelay::nat::NatType;
+    /// use streamrelay::peer::{Config, Instant, Peer};
+    ///
+    /// let mut config = Config::new(&"ab".repeat(32), Some([1; 32]));
+    /// config.nat_type = Some(NatType::PORT_RESTRICTED);
+    /// config.public_address = Some("203.0.113.5:40000".parse().unwrap());
+    /// let mut peer = Peer::new(config, Instant::ZERO, [0; 32]).unwrap();
+    /// let key = create_shared_key("my subcluster").unwrap();
+    /// let subcluster_id = peer.join(Instant::ZERO, &key).unwrap();
+    /// assert_eq!(peer.subclusters().next(), Some(([1; 32], subcluster_id)));
+    /// assert_eq!(peer.clock(), 1); // a Join went out (to nobody yet: no peers)
+    /// ```
+    pub fn join(&mut self, now: Instant, shared_key: &SharedKey) -> Result<[u8; 32], PeerError> {
+        let cid = self.config.cluster_id.ok_or(PeerError::NoCluster)?;
+        self.join_in(now, cid, shared_key)
+    }
+
+    /// [`join`](Self::join) in another cluster (the reference's
+    /// `args.clusterId`).
+    pub fn join_in(
+        &mut self,
+        now: Instant,
+        cluster_id: [u8; 32],
+        shared_key: &SharedKey,
+    ) -> Result<[u8; 32], PeerError> {
+        if self.closing {
+            return Err(PeerError::Closed);
+        }
+        let scid = crate::crypto::identity::subcluster_id(shared_key);
+        let key = (cluster_id, scid);
+        if !self.subclusters.contains_key(&key)
+            && self.subclusters.len() >= self.config.limits.max_subclusters
+        {
+            return Err(PeerError::TooManySubclusters(self.subclusters.len()));
+        }
+        self.subclusters.insert(
+            key,
+            Membership {
+                shared_key: shared_key.clone(),
+                announced: false,
+            },
+        );
+        self.send_join(now, cluster_id, scid);
+        Ok(scid)
+    }
+
+    /// Stops re-joining a subcluster. `true` if we were in it.
+    pub fn leave(&mut self, cluster_id: [u8; 32], subcluster_id: [u8; 32]) -> bool {
+        self.subclusters
+            .remove(&(cluster_id, subcluster_id))
+            .is_some()
+    }
+
+    /// Adds an introducer (`addIndexedPeer`). An existing entry with that id
+    /// becomes an introducer at `remote`.
+    pub fn add_introducer(&mut self, peer_id: PeerId, remote: Remote) -> Result<(), PeerError> {
+        if self.closing {
+            return Err(PeerError::Closed);
+        }
+        if peer_id == self.peer_id {
+            return Err(PeerError::OwnId);
+        }
+        if let Some(p) = self.peer_mut(&peer_id) {
+            p.indexed = true;
+            p.remote = remote;
+            p.nat = Some(NatType::UNRESTRICTED);
+            return Ok(());
+        }
+        if self.table.len() >= self.config.limits.max_peers {
+            let victim = self
+                .table
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.indexed)
+                .min_by_key(|(_, p)| p.last_update.unwrap_or(Instant::ZERO))
+                .map(|(i, _)| i)
+                .ok_or(PeerError::TableFull)?;
+            let p = self.table.remove(victim);
+            self.metrics.evict(Eviction::Peer);
+            self.release_dedicated_socket(p.socket);
+            self.emit(Event::Disconnection {
+                peer_id: p.peer_id,
+                reason: DisconnectReason::Evicted,
+            });
+        }
+        self.table.push(RemotePeer::introducer(peer_id, remote));
+        Ok(())
+    }
+
+    /// Sends a Join for every subcluster now (`reconnect`).
+    pub fn reconnect(&mut self, now: Instant) {
+        let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
+        for (cid, scid) in keys {
+            self.send_join(now, cid, scid);
+        }
+    }
+
+    /// Forgets the NAT type and starts discovery again at the next tick
+    /// (`disconnect`). A static NAT type stays.
+    pub fn disconnect(&mut self, now: Instant) {
+        let _ = now;
+        self.reset_reflection();
+        let old = self.nat;
+        self.nat = self.config.nat_type;
+        if old != self.nat {
+            self.emit(Event::NatChange { old, new: self.nat });
+        }
+    }
+
+    /// Stops the peer: every timer is cancelled, queued datagrams are
+    /// discarded, pool sockets are released, and [`Event::Closed`] is queued.
+    pub fn close(&mut self, _now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.closing = true;
+        self.timers.clear();
+        self.pending_pings.clear();
+        self.intros.clear();
+        self.transmits.clear();
+        let sockets = self.pool.close_all();
+        if !sockets.is_empty() {
+            self.emit(Event::ClosePoolSockets { sockets });
+        }
+        self.emit(Event::Closed);
+    }
+
+    /// Installs (or removes) the host's firewall.
+    pub fn set_firewall(&mut self, firewall: Option<Box<dyn Firewall>>) {
+        self.firewall = firewall;
+    }
+
+    /// Updates the offset from the monotonic clock to the wall clock (Unix
+    /// ms) used for the timestamps that go on the wire.
+    pub fn set_wall_clock_offset(&mut self, offset_ms: i64) {
+        self.wall_offset = offset_ms;
+    }
+
+    // ---------------------------------------------------------------
+    // Inspection
+    // ---------------------------------------------------------------
+
+    /// Our id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// Our NAT type, once known.
+    pub fn nat_type(&self) -> Option<NatType> {
+        self.nat
+    }
+
+    /// Our public address and port, as reflection (or config) says.
+    pub fn public_endpoint(&self) -> (Option<IpAddr>, Option<u16>) {
+        (self.address, self.port)
+    }
+
+    /// The Join clock (§7.11).
+    pub fn clock(&self) -> u32 {
+        self.clock
+    }
+
+    /// Uptime as the protocol counts it (keepalive per tick).
+    pub fn uptime(&self) -> u64 {
+        self.uptime
+    }
+
+    /// The peer table.
+    pub fn peers(&self) -> &[RemotePeer] {
+        &self.table
+    }
+
+    /// One table entry.
+    pub fn peer(&self, id: &PeerId) -> Option<&RemotePeer> {
+        self.table.iter().find(|p| p.peer_id == *id)
+    }
+
+    /// The subclusters we are in, as (clusterId, subclusterId).
+    pub fn subclusters(&self) -> impl Iterator<Item = ([u8; 32], [u8; 32])> + '_ {
+        self.subclusters.keys().copied()
+    }
+
+    /// Counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// How full each bounded structure is.
+    pub fn occupancy(&self) -> Occupancy {
+        Occupancy {
+            peers: self.table.len(),
+            pending_pings: self.pending_pings.len(),
+            gate: self.gate.len(),
+            rates: self.rates.len(),
+            return_routes: self.return_routes.len(),
+            intros: self.intros.len(),
+            pool_sockets: self.pool.open_count(),
+            events: self.events.len(),
+            transmits: self.transmits.len(),
+            timers: self.timers.len(),
+        }
+    }
+
+    /// The strategy this peer uses towards a remote of NAT type `remote`:
+    /// `nat::connection_strategy(our type, remote)`, the very call the
+    /// Intro flow makes.
+    pub fn strategy_towards(&self, remote: Option<NatType>) -> Strategy {
+        crate::nat::connection_strategy(self.nat, remote)
+    }
+
+    // ---------------------------------------------------------------
+    // Helpers shared by the flows
+    // ---------------------------------------------------------------
+
+    /// The wall clock the wire carries (ms since the Unix epoch).
+    pub(crate) fn wall_ms(&self, now: Instant) -> f64 {
+        let t = (now.as_millis() as i64).saturating_add(self.wall_offset);
+        t as f64
+    }
+
+    /// Queues a datagram (bounded: at the limit it is dropped and counted).
+    pub(crate) fn send(&mut self, socket: SocketId, remote: Remote, bytes: Vec<u8>) {
+        if self.transmits.len() >= self.config.limits.max_transmits {
+            self.metrics.drop(DropReason::TransmitQueueFull);
+            return;
+        }
+        let t = if bytes.len() > 4 && bytes[..4] == crate::wire::packet::MAGIC {
+            bytes[4] as usize
+        } else {
+            0
+        };
+        if t < self.metrics.sent_by_type.len() {
+            self.metrics.sent_by_type[t] += 1;
+        }
+        self.transmits.push_back(Transmit {
+            socket,
+            remote,
+            bytes,
+        });
+    }
+
+    /// Encodes and queues a packet. Packets we build always fit; an encode
+    /// failure is counted, never a panic.
+    pub(crate) fn send_packet(&mut self, socket: SocketId, remote: Remote, packet: &Packet) {
+        match packet.encode() {
+            Ok(b) => self.send(socket, remote, b),
+            Err(_) => self.metrics.drop(DropReason::Invalid),
+        }
+    }
+
+    /// Queues an event (bounded). Pool and close events always go through:
+    /// the host must act on them and they are few.
+    pub(crate) fn emit(&mut self, ev: Event) {
+        let essential = matches!(
+            ev,
+            Event::OpenPoolSockets { .. } | Event::ClosePoolSockets { .. } | Event::Closed
+        );
+        if !essential && self.events.len() >= self.config.limits.max_events {
+            self.metrics.drop(DropReason::EventQueueFull);
+            return;
+        }
+        self.events.push_back(ev);
+    }
+
+    /// `Event::Ready` if what we would announce changed.
+    pub(crate) fn announce_ready(&mut self) {
+        let now = (self.nat, self.address, self.port);
+        if self.announced == Some(now) {
+            return;
+        }
+        self.announced = Some(now);
+        self.emit(Event::Ready {
+            nat: self.nat,
+            address: self.address,
+            port: self.port,
+        });
+    }
+
+    /// Six random bytes as 12 hex digits (reflection and ping ids).
+    pub(crate) fn random_id12(&mut self) -> String {
+        let mut b = [0u8; 6];
+        self.rng.fill_bytes(&mut b);
+        crate::crypto::identity::to_hex(&b)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.rng.next_u64() % (n as u64)) as usize
+    }
+
+    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i + 1);
+            v.swap(i, j);
+        }
+    }
+
+    pub(crate) fn gate_set(&mut self, key: GateKey, ticks: u8) {
+        if self.gate.insert(key, (), ticks) {
+            self.metrics.evict(Eviction::Gate);
+        }
+    }
+}

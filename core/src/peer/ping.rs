@@ -1,0 +1,281 @@
+//! Ping and Pong (§6.7), ping retransmission, and the heartbeat.
+//!
+//! Fixes: a peer whose NAT type is unknown still answers a heartbeat (the
+//! reference throws building the Pong, §10.19; we leave `natType` out, which
+//! every receiver accepts); a connection Pong from an unknown responder is
+//! handled (the reference throws, §10.44); answers leave on the socket the
+//! Ping arrived on, and pings to a peer use the socket that reaches it
+//! (docs/compat.md#reply-socket).
+
+use alloc::vec::Vec;
+
+use super::addr::{PeerId, Remote, SocketId};
+use super::metrics::{DropReason, Eviction};
+use super::table::ConnInfo;
+use super::time::Instant;
+use super::timers::{Timer, TimerKey};
+use super::Peer;
+use crate::wire::control::{Ping, Pong};
+use crate::wire::{Field, Packet, PacketRef};
+
+/// A ping to be sent again (Intro answers go out at 0, +500 and +2000 ms).
+#[derive(Clone, Debug)]
+pub(crate) struct PendingPing {
+    socket: SocketId,
+    remote: Remote,
+    peer_id: Option<PeerId>,
+    bytes: Vec<u8>,
+    timers: [Option<TimerKey>; 2],
+}
+
+impl Peer {
+    /// Builds a Ping packet: header `clusterId` = ours (the reference's ping
+    /// helper always sets it), `subclusterId` as given.
+    pub(crate) fn ping_packet(&self, msg: &Ping, subcluster: Option<&[u8]>) -> Option<Packet> {
+        let mut p = msg.to_packet().ok()?;
+        if let Some(cid) = self.config.cluster_id {
+            p.set(Field::ClusterId, &cid).ok()?;
+        }
+        if let Some(s) = subcluster {
+            p.set(Field::SubclusterId, s).ok()?;
+        }
+        Some(p)
+    }
+
+    /// Sends a ping to `remote` on `socket`; with `retry`, again at
+    /// +`ping_retry_ms` and +4× that (identical bytes).
+    pub(crate) fn send_ping(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        remote: Remote,
+        peer_id: Option<PeerId>,
+        packet: &Packet,
+        retry: bool,
+    ) {
+        let Ok(bytes) = packet.encode() else {
+            self.metrics.drop(DropReason::Invalid);
+            return;
+        };
+        self.touch_request(now, peer_id);
+        if retry {
+            if self.pending_pings.len() >= self.config.limits.max_pending_pings {
+                if let Some((_, old)) = self.pending_pings.pop_first() {
+                    for k in old.timers {
+                        self.timers.cancel(k);
+                    }
+                }
+                self.metrics.evict(Eviction::PendingPing);
+            }
+            let id = self.next_ping;
+            self.next_ping = self.next_ping.wrapping_add(1);
+            let r = self.config.timings.ping_retry_ms;
+            let t1 = self
+                .timers
+                .set(now.add_ms(r), Timer::PingRetry { id, last: false });
+            let t2 = self.timers.set(
+                now.add_ms(r.saturating_mul(4)),
+                Timer::PingRetry { id, last: true },
+            );
+            self.pending_pings.insert(
+                id,
+                PendingPing {
+                    socket,
+                    remote,
+                    peer_id,
+                    bytes: bytes.clone(),
+                    timers: [Some(t1), Some(t2)],
+                },
+            );
+        }
+        self.send(socket, remote, bytes);
+    }
+
+    pub(crate) fn on_ping_retry(&mut self, now: Instant, id: u32, last: bool) {
+        let Some(p) = (if last {
+            self.pending_pings.remove(&id)
+        } else {
+            self.pending_pings.get(&id).cloned()
+        }) else {
+            return;
+        };
+        self.touch_request(now, p.peer_id);
+        self.send(p.socket, p.remote, p.bytes);
+    }
+
+    fn touch_request(&mut self, now: Instant, peer_id: Option<PeerId>) {
+        if let Some(id) = peer_id {
+            if let Some(e) = self.peer_mut(&id) {
+                e.last_request = Some(now);
+            }
+        }
+    }
+
+    /// P1 to every table entry, introducers included (§6.4 step 5).
+    pub(crate) fn heartbeat(&mut self, now: Instant) {
+        let msg = Ping::heartbeat(
+            &self.peer_id_hex,
+            self.nat,
+            self.uptime as f64,
+            self.wall_ms(now),
+        );
+        let Some(packet) = self.ping_packet(&msg, None) else {
+            return;
+        };
+        let Ok(bytes) = packet.encode() else { return };
+        let targets: Vec<(SocketId, Remote)> =
+            self.table.iter().map(|p| (p.socket, p.remote)).collect();
+        for e in self.table.iter_mut() {
+            e.last_request = Some(now);
+        }
+        for (socket, remote) in targets {
+            self.send(socket, remote, bytes.clone());
+        }
+    }
+
+    /// A Ping on the main socket or a connection's pool socket.
+    pub(crate) fn on_ping(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        remote: Remote,
+        p: &PacketRef<'_>,
+    ) {
+        self.metrics.received_by_type[p.packet_type as usize] += 1;
+        self.last_update = Some(now);
+        let Ok(ping) = Ping::parse(p.message) else {
+            self.metrics.drop(DropReason::Malformed);
+            return;
+        };
+        let Some(requester_hex) = ping.requester_peer_id() else {
+            self.metrics.drop(DropReason::Invalid);
+            return;
+        };
+        let Some(requester) = PeerId::from_hex(requester_hex) else {
+            self.metrics.drop(DropReason::Invalid);
+            return;
+        };
+        if requester == self.peer_id {
+            self.metrics.drop(DropReason::Own);
+            return;
+        }
+        let endpoint = remote.udp();
+        let address = endpoint.map(|a| alloc::format!("{}", a.ip()));
+        let mut pong = Pong::new();
+        pong.set_cache_size(0.0)
+            .set_uptime(self.uptime as f64)
+            .set_responder_peer_id(&self.peer_id_hex)
+            .set_requester_peer_id(requester_hex);
+        if let Some(a) = endpoint {
+            pong.set_port(a.port() as f64);
+        }
+        if let Some(b) = ping.is_probe() {
+            pong.set_is_probe(b);
+        }
+        if let Some(a) = &address {
+            pong.set_address(a);
+        }
+        if let Some(r) = ping.reflection_id().filter(|s| !s.is_empty()) {
+            pong.set_reflection_id(r);
+        }
+        if let Some(r) = ping.ping_id().filter(|s| !s.is_empty()) {
+            pong.set_ping_id(r);
+        }
+        if ping.is_reflection() == Some(true) {
+            pong.set_is_reflection(true);
+        } else if self.nat.is_some() {
+            pong.set_nat_type(self.nat);
+        }
+        let their_nat = ping.nat_type().filter(|n| n.0 != 0);
+        if ping.is_connection() == Some(true) && their_nat.is_some() {
+            self.on_connection(
+                now,
+                ConnInfo {
+                    cluster_id: p.cluster_id,
+                    subcluster_id: p.subcluster_id,
+                    nat: their_nat,
+                },
+                requester,
+                remote,
+                None,
+                Some(socket),
+            );
+            pong.set_is_connection(true);
+            pong.remove("address").remove("port").remove("isProbe");
+        }
+        let hash = core::mem::take(&mut self.summary_hash);
+        pong.set_cache_summary_hash(&hash);
+        self.summary_hash = hash;
+        let Ok(packet) = pong.to_packet() else {
+            self.metrics.drop(DropReason::Invalid);
+            return;
+        };
+        self.send_packet(socket, remote, &packet);
+        // Reflection stage 2: a second answer from our probe socket to the
+        // asker's probe port.
+        let pe = ping
+            .probe_external_port()
+            .filter(|&n| crate::id::is_valid_port(n));
+        if let (Some(pe), Some(a)) = (pe, endpoint) {
+            pong.set_port(pe);
+            if let Ok(packet) = pong.to_packet() {
+                let to = Remote::Udp(core::net::SocketAddr::new(a.ip(), pe as u16));
+                self.send_packet(SocketId::Probe, to, &packet);
+            }
+        }
+    }
+
+    /// A Pong on the main socket or a connection's pool socket.
+    pub(crate) fn on_pong(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        remote: Remote,
+        p: &PacketRef<'_>,
+    ) {
+        self.metrics.received_by_type[p.packet_type as usize] += 1;
+        self.last_update = Some(now);
+        let Ok(pong) = Pong::parse(p.message) else {
+            self.metrics.drop(DropReason::Malformed);
+            return;
+        };
+        let Some(responder) = pong.responder_peer_id().and_then(PeerId::from_hex) else {
+            self.metrics.drop(DropReason::Invalid);
+            return;
+        };
+        if responder == self.peer_id {
+            self.metrics.drop(DropReason::Own);
+            return;
+        }
+        let info = ConnInfo {
+            cluster_id: p.cluster_id,
+            subcluster_id: p.subcluster_id,
+            nat: pong.nat_type(),
+        };
+        if pong.is_connection() == Some(true) {
+            self.on_connection(now, info, responder, remote, None, Some(socket));
+            if let Some(pid) = pong.ping_id() {
+                if let Some(e) = self.peer_mut(&responder) {
+                    e.ping_id = heapless::String::try_from(pid).ok();
+                }
+            }
+            return;
+        }
+        let Some(idx) = self.find_peer(&responder) else {
+            self.metrics.drop(DropReason::Unsolicited);
+            return;
+        };
+        if pong.is_reflection() == Some(true) {
+            if !self.config.indexed {
+                self.on_reflection_pong(now, responder, &pong);
+            }
+            return;
+        }
+        // A peer that went missing and answers our heartbeat is back
+        // (docs/compat.md#peer-expiry).
+        let e = &self.table[idx];
+        if !e.connected && !e.indexed {
+            self.on_connection(now, info, responder, remote, None, Some(socket));
+        }
+    }
+}
