@@ -28,6 +28,11 @@ fn p5(n: u8) -> Vec<u8> {
         .unwrap()
 }
 
+/// Pongs among the transmits (a first contact also starts a Sync).
+fn pongs(t: &[streamrelay::peer::Transmit]) -> usize {
+    t.iter().filter(|t| t.bytes[4] == 2).count()
+}
+
 #[test]
 fn firewall_vetoes_after_the_rate_limit() {
     let mut p = ready();
@@ -40,10 +45,10 @@ fn firewall_vetoes_after_the_rate_limit() {
     assert!(drain_transmits(&mut p, Instant(1)).is_empty());
     assert_eq!(p.metrics().dropped(DropReason::Firewall), 1);
     p.handle_datagram(Instant(1), SocketId::Main, udp("192.0.2.67:1"), &p5(9));
-    assert_eq!(drain_transmits(&mut p, Instant(1)).len(), 1);
+    assert_eq!(pongs(&drain_transmits(&mut p, Instant(1))), 1);
     p.set_firewall(None);
     p.handle_datagram(Instant(1), SocketId::Main, udp("192.0.2.66:1"), &p5(8));
-    assert_eq!(drain_transmits(&mut p, Instant(1)).len(), 1);
+    assert_eq!(pongs(&drain_transmits(&mut p, Instant(1))), 1);
 }
 
 #[test]
@@ -52,9 +57,13 @@ fn link_remotes_ping_and_connect() {
     let link = Remote::Link(42);
     p.handle_datagram(Instant(1), SocketId::Main, link, &p5(9));
     let t = drain_transmits(&mut p, Instant(1));
-    assert_eq!(t.len(), 1);
-    assert_eq!(t[0].remote, link);
-    let pong = Pong::parse(PacketRef::decode(&t[0].bytes).unwrap().message).unwrap();
+    // The Sync of first contact, and the Pong.
+    assert_eq!(t.len(), 2);
+    assert_eq!(pongs(&t), 1);
+    assert!(t.iter().any(|t| t.bytes[4] == PacketType::Sync as u8));
+    assert!(t.iter().all(|t| t.remote == link));
+    let pong = t.iter().find(|t| t.bytes[4] == 2).unwrap();
+    let pong = Pong::parse(PacketRef::decode(&pong.bytes).unwrap().message).unwrap();
     assert_eq!(pong.address(), None, "a link has no address to report");
     let evs = drain_events(&mut p);
     assert!(matches!(
@@ -156,7 +165,7 @@ fn add_introducer_at_run_time() {
 }
 
 #[test]
-fn data_plane_packets_are_counted_for_now() {
+fn data_plane_packets_reach_their_flows() {
     let mut p = ready();
     for t in [
         PacketType::Publish,
@@ -172,8 +181,21 @@ fn data_plane_packets_are_counted_for_now() {
             &pk.encode().unwrap(),
         );
     }
-    assert_eq!(p.metrics().dropped(DropReason::DataPlaneUnhandled), 4);
-    assert_eq!(p.metrics().received(PacketType::Publish), 1);
+    // Default packets are no good to any flow: a Publish whose id is not
+    // its message's hash, a Stream to no one, a Sync from a stranger, a
+    // Query that is neither a question nor an answer we route.
+    assert_eq!(p.metrics().dropped(DropReason::DataPlaneUnhandled), 0);
+    assert_eq!(p.metrics().dropped(DropReason::Forged), 1);
+    assert_eq!(p.metrics().dropped(DropReason::Invalid), 1);
+    assert_eq!(p.metrics().dropped(DropReason::Unsolicited), 2);
+    for t in [
+        PacketType::Publish,
+        PacketType::Stream,
+        PacketType::Sync,
+        PacketType::Query,
+    ] {
+        assert_eq!(p.metrics().received(t), 1);
+    }
     // Before the NAT type is known they are dropped earlier (as the reference).
     let mut fresh = Peer::new(config(2), Instant::ZERO, [2; 32]).unwrap();
     fresh.handle_datagram(

@@ -92,11 +92,11 @@ fn restore_refuses_another_identity_and_bad_bytes() {
         Peer::restore(c1.clone(), Instant::ZERO, [0; 32], b"nope").unwrap_err(),
         SnapshotError::Malformed
     );
-    let mut v2 = bytes.clone();
-    v2[6] = 2;
+    let mut v3 = bytes.clone();
+    v3[6] = 3;
     assert_eq!(
-        Peer::restore(c1.clone(), Instant::ZERO, [0; 32], &v2).unwrap_err(),
-        SnapshotError::Version(2)
+        Peer::restore(c1.clone(), Instant::ZERO, [0; 32], &v3).unwrap_err(),
+        SnapshotError::Version(3)
     );
     for n in 0..bytes.len() {
         assert!(Peer::restore(c1.clone(), Instant::ZERO, [0; 32], &bytes[..n]).is_err());

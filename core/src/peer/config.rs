@@ -8,6 +8,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::addr::{PeerId, Remote};
+use crate::crypto::event::ReassemblyLimits;
+use crate::crypto::identity::KeyPair;
 use crate::nat::NatType;
 
 /// A well-known, publicly reachable peer (the reference's "indexed" peers).
@@ -47,6 +49,27 @@ pub struct Limits {
     pub max_events: usize,
     /// Datagrams waiting for [`Peer::poll_transmit`](super::Peer::poll_transmit).
     pub max_transmits: usize,
+    /// Bytes the packet cache may hold: every cached packet counts its
+    /// encoded length plus a fixed per-entry overhead
+    /// ([`CACHE_ENTRY_OVERHEAD`](super::CACHE_ENTRY_OVERHEAD)). At the limit
+    /// the oldest packets are evicted (the reference's cache is ~16 MB).
+    pub max_cache_bytes: usize,
+    /// Packets the cache may hold (whatever their size).
+    pub max_cache_packets: usize,
+    /// Own packets remembered as not yet sent to anyone (re-sent each tick).
+    pub max_unpublished: usize,
+    /// Our own questions waiting for answers (app queries and missing-link
+    /// queries).
+    pub max_pending_queries: usize,
+    /// Ids of events already delivered (so a replay is delivered at most
+    /// once while its id is remembered; oldest forgotten first).
+    pub max_delivered: usize,
+    /// Packets and summaries sent in answer to one Sync packet.
+    pub max_sync_sends: usize,
+    /// Chains of our subclusters being reassembled from the cache, and the
+    /// stream buffer (chains, bytes). `max_bytes` is also the largest
+    /// message (sealed) we reassemble or publish.
+    pub reassembly: ReassemblyLimits,
 }
 
 impl Default for Limits {
@@ -64,6 +87,13 @@ impl Default for Limits {
             max_events: 1024,
             // A TRAVERSAL_OPEN spray alone is 1024 datagrams.
             max_transmits: 4096,
+            max_cache_bytes: 16_000_000,
+            max_cache_packets: 65_536,
+            max_unpublished: 1024,
+            max_pending_queries: 256,
+            max_delivered: 16_384,
+            max_sync_sends: 2048,
+            reassembly: ReassemblyLimits::default(),
         }
     }
 }
@@ -137,6 +167,20 @@ pub struct Timings {
     pub spray_ports: u16,
     /// An idle pool is closed after this long without a traversal.
     pub pool_idle_ms: u64,
+    /// A chain of one of our subclusters that stays incomplete this long
+    /// makes us query the network for its first missing link.
+    pub missing_link_ms: u64,
+    /// Missing-link queries per chain (each waits twice as long as the one
+    /// before).
+    pub missing_link_queries: u32,
+    /// An incomplete chain is forgotten after this long (its packets stay
+    /// cached; a later packet of it starts over from the cache).
+    pub chain_timeout_ms: u64,
+    /// A Query whose `usr1` time is older than this is dropped (2048 ms).
+    pub query_freshness_ms: u64,
+    /// First contact with an address syncs again only after this long (the
+    /// reference's `syncWindow`, 6000 ms).
+    pub sync_window_ms: u64,
 }
 
 impl Default for Timings {
@@ -152,6 +196,53 @@ impl Default for Timings {
             pool_socket_hold_ms: 1024,
             spray_ports: 1024,
             pool_idle_ms: 30_000,
+            missing_link_ms: 1000,
+            missing_link_queries: 3,
+            chain_timeout_ms: 300_000,
+            query_freshness_ms: 2048,
+            sync_window_ms: 6000,
+        }
+    }
+}
+
+/// How a multicast picks its random targets (spec §7.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FanoutPolicy {
+    /// The reference: a uniform shuffle of the fresh candidates.
+    #[default]
+    Random,
+    /// The protocol design's MaxProp-style choice, which the reference does
+    /// not implement: candidates are drawn without replacement with weight
+    /// `availability / distance`, where distance is the smoothed round-trip
+    /// time between our Ping and its Pong and availability grows with the
+    /// uptime the peer reports (see [`Fanout`]).
+    Weighted,
+}
+
+/// Fanout selection (spec §7.5): `peers` candidates chosen by `policy`,
+/// then the reference's rules (an introducer if none was chosen, a member of
+/// the packet's cluster first).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fanout {
+    /// Random (the reference) or weighted.
+    pub policy: FanoutPolicy,
+    /// How many candidates the policy picks (3).
+    pub peers: usize,
+    /// Distance assumed for a peer whose round-trip time was never measured
+    /// (ms).
+    pub unknown_rtt_ms: u32,
+    /// Uptime at which a peer's availability is one half: availability is
+    /// `uptime / (uptime + half)`, at least 1/20 (ms).
+    pub uptime_half_ms: u64,
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout {
+            policy: FanoutPolicy::Random,
+            peers: 3,
+            unknown_rtt_ms: 250,
+            uptime_half_ms: 600_000,
         }
     }
 }
@@ -199,6 +290,17 @@ pub struct Config {
     pub expiry: Expiry,
     /// Protocol timings.
     pub timings: Timings,
+    /// The publisher's personal Ed25519 key pair (`api.js` `signingKeys`):
+    /// `usr2` of what we publish or stream is its public key and `sig` its
+    /// signature over the plaintext. Needed by
+    /// [`Peer::publish`](super::Peer::publish) and
+    /// [`Peer::stream`](super::Peer::stream).
+    pub signing_keys: Option<KeyPair>,
+    /// Multicast target selection.
+    pub fanout: Fanout,
+    /// Sync with a peer on first contact (what `api.js` sets up through the
+    /// `onConnection` hook, §6.11).
+    pub auto_sync: bool,
 }
 
 impl Config {
@@ -218,6 +320,9 @@ impl Config {
             quotas: RateQuotas::default(),
             expiry: Expiry::default(),
             timings: Timings::default(),
+            signing_keys: None,
+            fanout: Fanout::default(),
+            auto_sync: true,
         }
     }
 }
@@ -272,6 +377,14 @@ impl Config {
             ("max_clusters_per_peer", l.max_clusters_per_peer),
             ("max_events", l.max_events),
             ("max_transmits", l.max_transmits),
+            ("max_cache_bytes", l.max_cache_bytes),
+            ("max_cache_packets", l.max_cache_packets),
+            ("max_unpublished", l.max_unpublished),
+            ("max_pending_queries", l.max_pending_queries),
+            ("max_delivered", l.max_delivered),
+            ("max_sync_sends", l.max_sync_sends),
+            ("reassembly.max_chains", l.reassembly.max_chains),
+            ("reassembly.max_bytes", l.reassembly.max_bytes),
         ] {
             if v == 0 {
                 return Err(ConfigError::ZeroLimit(name));

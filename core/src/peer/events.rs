@@ -1,10 +1,13 @@
 //! What the Peer hands the host: datagrams to send and events to act on.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use super::addr::{PeerId, Remote, SocketId};
+use crate::crypto::ese::OpenError;
 use crate::nat::{NatType, Strategy};
+use crate::wire::packet::{IdField, PacketId};
 
 /// A datagram to send: from `socket` to `remote`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +30,16 @@ pub enum DisconnectReason {
     Forgotten,
     /// Evicted to make room in a full table.
     Evicted,
+}
+
+/// Why an opened event is not verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnverifiedReason {
+    /// `sig` is not a valid signature of the plaintext (from byte 64, the
+    /// reference's scheme) by `usr2`; or `sig` is not 64 bytes.
+    BadSignature,
+    /// `usr2` is not a 32-byte public key (the reference's `verify` throws).
+    BadPublisherKey,
 }
 
 /// Something the host should know or do.
@@ -113,4 +126,112 @@ pub enum Event {
     },
     /// `close()` finished: nothing more will be sent.
     Closed,
+    /// An event of one of our subclusters, opened and verified: a Publish
+    /// (a lone packet, or a chain reassembled from the cache), or a Stream
+    /// addressed to us. Delivered at most once (a replay of the same sealed
+    /// message is suppressed while its id is remembered). Our own publishes
+    /// are not echoed.
+    Packet {
+        /// `clusterId`.
+        cluster_id: [u8; 32],
+        /// `subclusterId`.
+        subcluster_id: [u8; 32],
+        /// `usr1`: SHA-256 of the event name (`api.js` listens by it).
+        event_hash: IdField,
+        /// The opened plaintext.
+        payload: Vec<u8>,
+        /// The reference's id for it: the packetId of a lone packet; for a
+        /// chain SHA-256(previousId of the packet that completed it ‖
+        /// bytes) (spec §7.3, docs/compat.md#reassembly).
+        packet_id: PacketId,
+        /// For a chain: its head's packetId (the same for every receiver).
+        head_id: Option<PacketId>,
+        /// `usr2`: the publisher's public key, which signed the plaintext.
+        publisher: IdField,
+        /// Hops of the packet that completed it.
+        hops: u32,
+        /// Where that packet came from.
+        from: Remote,
+        /// For a Stream: the sender it names (`usr4`).
+        stream_from: Option<PeerId>,
+    },
+    /// An event of one of our subclusters that opened but whose signature
+    /// does not verify: never delivered as [`Event::Packet`]. The reference
+    /// delivers it with `verified` unset; the payload is here for a host
+    /// that wants to look (docs/compat.md#member-filter).
+    Unverified {
+        /// `clusterId`.
+        cluster_id: [u8; 32],
+        /// `subclusterId`.
+        subcluster_id: [u8; 32],
+        /// `usr1`.
+        event_hash: IdField,
+        /// The opened plaintext (unauthenticated as to its publisher).
+        payload: Vec<u8>,
+        /// As in [`Event::Packet`].
+        packet_id: PacketId,
+        /// The key it claims (`usr2`).
+        publisher: IdField,
+        /// Why.
+        reason: UnverifiedReason,
+        /// Where the completing packet came from.
+        from: Remote,
+        /// For a Stream: the sender it names.
+        stream_from: Option<PeerId>,
+    },
+    /// A packet (or chain) of one of our subclusters whose sealed message
+    /// does not open with the subcluster key: forged or corrupt (the
+    /// reference loses it in an unhandled rejection).
+    Unopenable {
+        /// `clusterId`.
+        cluster_id: [u8; 32],
+        /// `subclusterId`.
+        subcluster_id: [u8; 32],
+        /// `usr1`.
+        event_hash: IdField,
+        /// As in [`Event::Packet`].
+        packet_id: PacketId,
+        /// Why it does not open.
+        error: OpenError,
+        /// Where the completing packet came from.
+        from: Remote,
+        /// For a Stream: the sender it names.
+        stream_from: Option<PeerId>,
+    },
+    /// A question we cannot answer from the cache (the reference's
+    /// `onQuery`). Answer it with [`Peer::answer`](super::Peer::answer)
+    /// while its return route lives; it is relayed meanwhile.
+    Query {
+        /// The query id (`usr3`).
+        query_id: IdField,
+        /// The question (JSON text, as sent).
+        question: Vec<u8>,
+        /// Who sent it to us.
+        from: Remote,
+    },
+    /// An answer to a question we asked with
+    /// [`Peer::query`](super::Peer::query) (the reference's `onAnswer`).
+    /// A cached Publish of one of our subclusters that comes back this way
+    /// is also cached and delivered as [`Event::Packet`].
+    Answer {
+        /// The query id.
+        query_id: IdField,
+        /// The answer's packetId.
+        packet_id: PacketId,
+        /// Its index (-1 alone; answers in several packets are not
+        /// reassembled).
+        index: i32,
+        /// Its message, as sent (sealed for a cached Publish).
+        message: Vec<u8>,
+        /// Who sent it to us.
+        from: Remote,
+    },
+    /// A Sync exchange reached a level where both caches agree (or the
+    /// remote sent an empty summary): nothing more to send for `prefix`.
+    SyncFinished {
+        /// The peer we synced with.
+        remote: Remote,
+        /// The hex prefix that matched ("" for the whole cache).
+        prefix: String,
+    },
 }

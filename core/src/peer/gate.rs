@@ -66,6 +66,36 @@ impl<K: Ord + Clone, V> AgeingMap<K, V> {
         evicted
     }
 
+    /// Inserts `k` only if it is absent, in one search: `None` if it was
+    /// there, else whether an older entry had to be evicted.
+    pub(crate) fn insert_new(&mut self, k: K, v: V, ticks: u8) -> Option<bool> {
+        let full = self.map.len() >= self.cap;
+        match self.map.entry(k) {
+            alloc::collections::btree_map::Entry::Occupied(_) => return None,
+            alloc::collections::btree_map::Entry::Vacant(slot) => {
+                self.seq += 1;
+                self.order.insert(self.seq, slot.key().clone());
+                slot.insert((v, ticks.max(1), self.seq));
+            }
+        }
+        if full {
+            // The oldest is never the one just inserted (it has the
+            // highest sequence number).
+            if let Some((_, old)) = self.order.pop_first() {
+                self.map.remove(&old);
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+
+    /// Forgets `k`.
+    pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
+        let (v, _, seq) = self.map.remove(k)?;
+        self.order.remove(&seq);
+        Some(v)
+    }
+
     /// One tick: every entry loses one; those at zero go.
     pub(crate) fn age(&mut self) {
         let order = &mut self.order;
@@ -95,5 +125,15 @@ pub(crate) enum GateKey {
 impl GateKey {
     pub(crate) fn packet(id: &[u8]) -> Self {
         GateKey::Packet(IdField::from_slice(&id[..id.len().min(32)]).unwrap_or_default())
+    }
+
+    /// An answer (its packetId) to a query (its id) that we consumed or
+    /// passed on: one key, SHA-256 of both.
+    pub(crate) fn answer(query_id: &[u8], packet_id: &[u8]) -> Self {
+        let mut b = alloc::vec::Vec::with_capacity(7 + query_id.len() + packet_id.len());
+        b.extend_from_slice(b"answer:");
+        b.extend_from_slice(query_id);
+        b.extend_from_slice(packet_id);
+        GateKey::packet(&crate::crypto::identity::sha256(&b))
     }
 }

@@ -35,18 +35,34 @@ pub enum DropReason {
     EventQueueFull,
     /// A probe-socket datagram that is not the reflection answer we wait for.
     Probe,
-    /// Publish, Stream, Sync and Query: the data plane is not implemented
-    /// yet, so these are counted and dropped.
+    /// No longer produced (the data plane handles Publish, Stream, Sync and
+    /// Query); kept so counter indexes stay stable.
     DataPlaneUnhandled,
     /// After `close()`.
     Closed,
-    /// A Pong that answers nothing we asked (unknown responder).
+    /// A Pong that answers nothing we asked (unknown responder); an answer
+    /// to a query we neither asked nor route; a Sync from an address not in
+    /// our peer table.
     Unsolicited,
+    /// Content that does not match its id: a Publish head or lone packet
+    /// whose packetId is not SHA-256 of its message, a chain link whose id
+    /// does not follow, an answer that is not the packet asked for.
+    Forged,
+    /// A Stream for us in a subcluster we are not in, or from a peer not in
+    /// our table (as the reference).
+    NotMember,
+    /// A Stream for a peer we do not know (or back where it came from).
+    Unroutable,
+    /// A Sync answer cut at `limits.max_sync_sends`.
+    SyncBudget,
+    /// An event of our subcluster that did not open or verify: not cached,
+    /// not relayed by us (docs/compat.md#member-filter).
+    Unauthentic,
 }
 
 impl DropReason {
     /// Number of reasons.
-    pub const COUNT: usize = 16;
+    pub const COUNT: usize = 21;
 
     /// Every reason, in counter order.
     pub const ALL: [DropReason; Self::COUNT] = [
@@ -66,6 +82,11 @@ impl DropReason {
         DropReason::DataPlaneUnhandled,
         DropReason::Closed,
         DropReason::Unsolicited,
+        DropReason::Forged,
+        DropReason::NotMember,
+        DropReason::Unroutable,
+        DropReason::SyncBudget,
+        DropReason::Unauthentic,
     ];
 }
 
@@ -92,11 +113,24 @@ pub enum Eviction {
     PoolExhausted,
     /// A remembered subcluster of a remote peer.
     PeerCluster,
+    /// A cached packet (oldest first) to make room under the byte or count
+    /// limit.
+    Cache,
+    /// An unpublished record (oldest first).
+    Unpublished,
+    /// One of our pending questions (oldest first).
+    PendingQuery,
+    /// An incomplete chain (oldest first), or a stream-buffer chain.
+    Chain,
+    /// A remembered delivered id (oldest first).
+    Delivered,
+    /// A remembered last-sync time of an address.
+    SyncPeer,
 }
 
 impl Eviction {
     /// Number of kinds.
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 15;
 }
 
 /// Traffic and drop counters (the reference's `metrics`, extended).
@@ -127,6 +161,36 @@ pub struct Metrics {
     pub traversals_exhausted: u64,
     /// Introductions that fell back to the introducer as proxy.
     pub proxy_fallbacks: u64,
+    /// Packets of our own publishes.
+    pub published: u64,
+    /// Publish packets received and cached (first copies).
+    pub cached: u64,
+    /// Publish packets multicast on behalf of others (relays, not our own).
+    pub relayed: u64,
+    /// Cached packets that reached their TTL.
+    pub expired: u64,
+    /// Expired packets multicast once more before they were dropped.
+    pub rebroadcast: u64,
+    /// [`Event::Packet`](super::Event::Packet)s delivered.
+    pub delivered: u64,
+    /// [`Event::Unverified`](super::Event::Unverified)s.
+    pub unverified: u64,
+    /// [`Event::Unopenable`](super::Event::Unopenable)s.
+    pub unopenable: u64,
+    /// Chains reassembled (publish and stream).
+    pub chains_completed: u64,
+    /// Questions sent for a missing chain link.
+    pub link_queries: u64,
+    /// Questions we answered from the cache.
+    pub queries_answered: u64,
+    /// Answers passed on along a return route.
+    pub answers_forwarded: u64,
+    /// Sync exchanges we started.
+    pub syncs_started: u64,
+    /// Cached packets sent in answer to a Sync.
+    pub sync_packets_sent: u64,
+    /// Stream packets relayed towards their destination.
+    pub streams_relayed: u64,
 }
 
 impl Metrics {

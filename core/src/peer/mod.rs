@@ -21,6 +21,13 @@
 //! | `gate` | duplicate suppression and return routes (§6.14, §6.15) |
 //! | `snapshot` | persistence (§6.17) |
 //! | `data` | where the data plane (Publish, Stream, Sync, Query) plugs in |
+//! | `publish` | publishing, receiving a Publish, delivery, expiry (§7.1, §7.4, §7.7) |
+//! | `store` | the packet cache and its summaries (§7.7, §7.8) |
+//! | `relay` | multicasting cached packets; the weighted fanout (§7.5) |
+//! | `chains` | chains reassembled from the cache; missing-link queries (§7.3) |
+//! | `query` | questions, answers, return routes (§7.9) |
+//! | `sync` | cache reconciliation (§7.8) |
+//! | `stream` | point-to-point streams and their relay (§7.6) |
 //!
 //! ```
 //! use streamrelay::peer::{Config, Event, Instant, Peer, Remote, SocketId};
@@ -44,6 +51,7 @@
 //! ```
 
 mod addr;
+mod chains;
 mod config;
 mod data;
 mod events;
@@ -54,9 +62,15 @@ mod join;
 mod metrics;
 mod ping;
 mod pool;
+mod publish;
+mod query;
 mod ratelimit;
 mod reflection;
+mod relay;
 mod snapshot;
+mod store;
+mod stream;
+mod sync;
 mod table;
 mod time;
 mod timers;
@@ -71,23 +85,32 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 pub use addr::{PeerId, Remote, SocketId};
-pub use config::{Config, ConfigError, Expiry, Introducer, Limits, RateQuotas, Timings};
-pub use events::{DisconnectReason, Event, Transmit};
+pub use config::{
+    Config, ConfigError, Expiry, Fanout, FanoutPolicy, Introducer, Limits, RateQuotas, Timings,
+};
+pub use events::{DisconnectReason, Event, Transmit, UnverifiedReason};
 pub use firewall::Firewall;
 pub use metrics::{DropReason, Eviction, Metrics};
+pub use publish::PublishOptions;
 pub use snapshot::SnapshotError;
+pub use store::CACHE_ENTRY_OVERHEAD;
 pub use table::RemotePeer;
 pub use time::Instant;
 
-use crate::crypto::identity::SharedKey;
+use crate::crypto::event::{PackError, Reassembler};
+use crate::crypto::identity::{SharedKey, SubclusterKeys};
 use crate::nat::{NatType, Strategy};
+use crate::wire::packet::{IdField, PacketId};
 use crate::wire::{Packet, PacketRef, PacketType};
+use chains::Chains;
 use gate::{AgeingMap, GateKey};
 use intro::IntroAttempt;
 use ping::PendingPing;
 use pool::SocketPool;
+use query::Asked;
 use ratelimit::RateLimiter;
 use reflection::Reflection;
+use store::{IdSet, PacketStore};
 use timers::{Timer, TimerKey, Timers};
 
 /// Why a command is refused.
@@ -108,12 +131,37 @@ pub enum PeerError {
     /// After `close()`.
     #[error("the peer is closed")]
     Closed,
+    /// `publish` / `stream` need `Config::signing_keys`.
+    #[error("no signing keys configured")]
+    NoSigningKeys,
+    /// The event could not be packed.
+    #[error(transparent)]
+    Pack(PackError),
+    /// A payload (or question, or answer) over the limit
+    /// (`limits.reassembly.max_bytes` for a sealed event, 1024 bytes for a
+    /// question).
+    #[error("{0} bytes is over the limit")]
+    TooLarge(usize),
+    /// No peer with that id in the table.
+    #[error("no such peer in the table")]
+    UnknownPeer,
+    /// `PublishOptions::parent` is not in the cache.
+    #[error("the parent packet is not in the cache")]
+    UnknownPacket,
+    /// No return route for that query id (it expired, or never came).
+    #[error("no route back for that query")]
+    UnknownQuery,
+    /// The same question was asked within the last tick.
+    #[error("the same question was just asked")]
+    DuplicateQuery,
 }
 
 /// A subcluster we are a member of.
 #[derive(Clone, Debug)]
 pub(crate) struct Membership {
     pub(crate) shared_key: SharedKey,
+    /// The subcluster's keys (derived once).
+    pub(crate) keys: SubclusterKeys,
     /// Whether a Join went out for it yet (joins wait for the NAT type).
     pub(crate) announced: bool,
 }
@@ -142,6 +190,24 @@ pub struct Occupancy {
     pub transmits: usize,
     /// Pending timers.
     pub timers: usize,
+    /// Cached packets.
+    pub cache_packets: usize,
+    /// Bytes the cache is charged (see [`Limits::max_cache_bytes`]).
+    pub cache_bytes: usize,
+    /// Own packets not yet sent to anyone.
+    pub unpublished: usize,
+    /// Our questions waiting for answers.
+    pub pending_queries: usize,
+    /// Chains of our subclusters being reassembled.
+    pub pending_chains: usize,
+    /// Chains in the stream buffer.
+    pub stream_chains: usize,
+    /// Fragment bytes in the stream buffer.
+    pub stream_bytes: usize,
+    /// Remembered delivered ids.
+    pub delivered: usize,
+    /// Remembered unopenable or unverified messages.
+    pub rejected: usize,
 }
 
 /// The protocol state machine. See the [module documentation](self).
@@ -176,9 +242,25 @@ pub struct Peer {
     events: VecDeque<Event>,
     metrics: Metrics,
     firewall: Option<Box<dyn Firewall>>,
-    /// Root cache summary hash (40 hex), sent in Pings and Pongs. The cache
-    /// is the data plane's; until then it is the empty cache's hash.
+    /// Root cache summary hash (40 hex), sent in Pings and Pongs; computed
+    /// at each tick (docs/compat.md#summary-hash-per-tick).
     summary_hash: String,
+    /// The packet cache.
+    store: PacketStore,
+    /// Sealed-message hashes and chain-head ids already delivered.
+    delivered: IdSet,
+    /// Unopenable sealed messages, and unverified copies, already reported.
+    rejected: IdSet,
+    /// Chains of our subclusters being reassembled.
+    chains: Chains,
+    /// The stream buffer.
+    streams: Reassembler,
+    /// Our questions: query id → why we asked.
+    my_queries: AgeingMap<IdField, Asked>,
+    /// Own packets that reached nobody yet → when published.
+    unpublished: BTreeMap<IdField, Instant>,
+    /// Address → wall time of the last sync we sent it (`syncs`).
+    syncs: BTreeMap<Remote, f64>,
     /// What the last `Event::Ready` said.
     announced: Option<(Option<NatType>, Option<IpAddr>, Option<u16>)>,
 }
@@ -193,6 +275,30 @@ impl core::fmt::Debug for Peer {
             .field("peers", &self.table.len())
             .finish_non_exhaustive()
     }
+}
+
+/// Queues a datagram (bounded: at the limit it is dropped and counted).
+/// A free function over the two fields, so a caller can queue while it
+/// borrows another part of the Peer (the cache).
+pub(crate) fn queue_transmit(
+    transmits: &mut VecDeque<Transmit>,
+    metrics: &mut Metrics,
+    max: usize,
+    t: Transmit,
+) {
+    if transmits.len() >= max {
+        metrics.drop(DropReason::TransmitQueueFull);
+        return;
+    }
+    let ty = if t.bytes.len() > 4 && t.bytes[..4] == crate::wire::packet::MAGIC {
+        t.bytes[4] as usize
+    } else {
+        0
+    };
+    if ty < metrics.sent_by_type.len() {
+        metrics.sent_by_type[ty] += 1;
+    }
+    transmits.push_back(t);
 }
 
 /// Guards `handle_timeout` against a timer that keeps re-arming at `now`.
@@ -243,6 +349,14 @@ impl Peer {
             metrics: Metrics::default(),
             firewall: None,
             summary_hash,
+            store: PacketStore::new(limits.max_cache_bytes, limits.max_cache_packets),
+            delivered: IdSet::new(limits.max_delivered),
+            rejected: IdSet::new(limits.max_delivered),
+            chains: Chains::default(),
+            streams: Reassembler::new(limits.reassembly),
+            my_queries: AgeingMap::new(limits.max_pending_queries),
+            unpublished: BTreeMap::new(),
+            syncs: BTreeMap::new(),
             announced: None,
             config,
         };
@@ -366,6 +480,7 @@ impl Peer {
             Timer::IntroFallback(id) => self.on_intro_fallback(now, id),
             Timer::Traversal(id) => self.on_traversal_round(now, id),
             Timer::PoolIdle => self.on_pool_idle(now),
+            Timer::ChainCheck => self.on_chain_timer(now),
         }
     }
 
@@ -386,8 +501,18 @@ impl Peer {
         }
         self.gate.age();
         self.return_routes.age();
+        self.my_queries.age();
         self.rates.prune(now);
         self.expire_peers(now);
+        self.expire_cache(now);
+        let evicted = self
+            .streams
+            .expire(now.as_millis(), self.config.timings.chain_timeout_ms);
+        for _ in 0..evicted {
+            self.metrics.evict(Eviction::Chain);
+        }
+        self.send_unpublished(now);
+        self.refresh_summary_hash(now);
         let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
         for (cid, scid) in keys {
             self.send_join(now, cid, scid);
@@ -463,10 +588,15 @@ impl Peer {
         {
             return Err(PeerError::TooManySubclusters(self.subclusters.len()));
         }
+        let keys = match self.subclusters.get(&key) {
+            Some(m) => m.keys.clone(),
+            None => SubclusterKeys::from_shared_key(shared_key),
+        };
         self.subclusters.insert(
             key,
             Membership {
                 shared_key: shared_key.clone(),
+                keys,
                 announced: false,
             },
         );
@@ -628,7 +758,47 @@ impl Peer {
             events: self.events.len(),
             transmits: self.transmits.len(),
             timers: self.timers.len(),
+            cache_packets: self.store.len(),
+            cache_bytes: self.store.bytes(),
+            unpublished: self.unpublished.len(),
+            pending_queries: self.my_queries.len(),
+            pending_chains: self.chains.len(),
+            stream_chains: self.streams.pending_chains(),
+            stream_bytes: self.streams.pending_bytes(),
+            delivered: self.delivered.len(),
+            rejected: self.rejected.len(),
         }
+    }
+
+    /// A cached packet's encoding (as it would be sent on: `hops` is what it
+    /// last went out with), by packetId.
+    pub fn cached(&self, packet_id: &[u8]) -> Option<&[u8]> {
+        self.store.get(packet_id).map(|e| &e.frame[..])
+    }
+
+    /// The cached packetIds, oldest first.
+    pub fn cached_ids(&self) -> impl Iterator<Item = &PacketId> + '_ {
+        self.store.iter_oldest_first().map(|(k, _)| k)
+    }
+
+    /// Own packets not yet sent to anyone.
+    pub fn unpublished(&self) -> impl Iterator<Item = &PacketId> + '_ {
+        self.unpublished.keys()
+    }
+
+    /// The root cache summary hash we announce (40 hex digits), as of the
+    /// last tick.
+    pub fn cache_summary_hash(&self) -> &str {
+        &self.summary_hash
+    }
+
+    /// Recomputes the root summary hash (the reference computes it for each
+    /// Ping and Pong; once a tick bounds the cost, docs/compat.md).
+    pub(crate) fn refresh_summary_hash(&mut self, now: Instant) {
+        let after =
+            (now.as_millis() as i64).saturating_sub(i64::from(crate::wire::packet::DEFAULT_TTL));
+        let s = self.store.summarize(b"", after);
+        self.summary_hash = crate::crypto::identity::to_hex(&s.hash);
     }
 
     /// The strategy this peer uses towards a remote of NAT type `remote`:
@@ -650,23 +820,16 @@ impl Peer {
 
     /// Queues a datagram (bounded: at the limit it is dropped and counted).
     pub(crate) fn send(&mut self, socket: SocketId, remote: Remote, bytes: Vec<u8>) {
-        if self.transmits.len() >= self.config.limits.max_transmits {
-            self.metrics.drop(DropReason::TransmitQueueFull);
-            return;
-        }
-        let t = if bytes.len() > 4 && bytes[..4] == crate::wire::packet::MAGIC {
-            bytes[4] as usize
-        } else {
-            0
-        };
-        if t < self.metrics.sent_by_type.len() {
-            self.metrics.sent_by_type[t] += 1;
-        }
-        self.transmits.push_back(Transmit {
-            socket,
-            remote,
-            bytes,
-        });
+        queue_transmit(
+            &mut self.transmits,
+            &mut self.metrics,
+            self.config.limits.max_transmits,
+            Transmit {
+                socket,
+                remote,
+                bytes,
+            },
+        );
     }
 
     /// Encodes and queues a packet. Packets we build always fit; an encode

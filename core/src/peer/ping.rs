@@ -162,7 +162,10 @@ impl Peer {
         let endpoint = remote.udp();
         let address = endpoint.map(|a| alloc::format!("{}", a.ip()));
         let mut pong = Pong::new();
-        pong.set_cache_size(0.0)
+        if let (Some(e), Some(u)) = (self.peer_mut(&requester), ping.uptime()) {
+            e.uptime_ms = Some(u.clamp(0.0, 9.0e15) as u64);
+        }
+        pong.set_cache_size(self.store.len() as f64)
             .set_uptime(self.uptime as f64)
             .set_responder_peer_id(&self.peer_id_hex)
             .set_requester_peer_id(requester_hex);
@@ -225,6 +228,29 @@ impl Peer {
         }
     }
 
+    /// A Pong from a known peer: a round-trip sample (since our last request
+    /// to it) and the uptime it reports, for the weighted fanout.
+    fn observe_pong(&mut self, now: Instant, responder: &PeerId, uptime: Option<f64>) {
+        let keepalive = self.config.keepalive_ms;
+        let Some(e) = self.peer_mut(responder) else {
+            return;
+        };
+        if let Some(u) = uptime {
+            e.uptime_ms = Some(u.clamp(0.0, 9.0e15) as u64);
+        }
+        let Some(sent) = e.last_request else { return };
+        let sample = now.ms_since(sent);
+        if sample > keepalive {
+            return;
+        }
+        let sample = sample.min(u64::from(u32::MAX)) as u32;
+        e.rtt_ms = Some(match e.rtt_ms {
+            // RFC 6298's smoothing: 7/8 old + 1/8 new.
+            Some(old) => ((u64::from(old) * 7 + u64::from(sample)) / 8) as u32,
+            None => sample,
+        });
+    }
+
     /// A Pong on the main socket or a connection's pool socket.
     pub(crate) fn on_pong(
         &mut self,
@@ -247,6 +273,7 @@ impl Peer {
             self.metrics.drop(DropReason::Own);
             return;
         }
+        self.observe_pong(now, &responder, pong.uptime());
         let info = ConnInfo {
             cluster_id: p.cluster_id,
             subcluster_id: p.subcluster_id,
@@ -254,6 +281,11 @@ impl Peer {
         };
         if pong.is_connection() == Some(true) {
             self.on_connection(now, info, responder, remote, None, Some(socket));
+            if let Some(e) = self.peer_mut(&responder) {
+                if e.uptime_ms.is_none() {
+                    e.uptime_ms = pong.uptime().map(|u| u.clamp(0.0, 9.0e15) as u64);
+                }
+            }
             if let Some(pid) = pong.ping_id() {
                 if let Some(e) = self.peer_mut(&responder) {
                     e.ping_id = heapless::String::try_from(pid).ok();

@@ -399,7 +399,7 @@ impl Peer {
         let msg = Ping::nat_announcement(
             &self.peer_id_hex,
             Some(nat),
-            0.0,
+            self.store.len() as f64,
             self.uptime as f64,
             self.wall_ms(now),
         );
@@ -430,6 +430,8 @@ impl Peer {
         for (cid, scid) in pending {
             self.send_join(now, cid, scid);
         }
+        // `sendUnpublished` after every successful reflection (§7.1).
+        self.send_unpublished(now);
         self.announce_ready();
     }
 

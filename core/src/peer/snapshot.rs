@@ -8,13 +8,16 @@
 //! the subclusters with their shared keys. Transient state (gate, rate
 //! counters, reflection round, timers, queues, traversals) starts afresh;
 //! sockets do not survive a restart, so peers reached through a pool socket
-//! come back on the main socket. The cache joins with the data plane.
+//! come back on the main socket. The data plane adds the packet cache (each
+//! packet with its age, oldest first), the unpublished packets and the
+//! delivered ids (so a restart does not deliver a replay again).
 //!
 //! **The snapshot holds the subclusters' shared keys: store it as a secret.**
 //!
-//! Format (big-endian): `b"SRPEER"`, version 1, then the fields in the order
-//! of [`Peer::snapshot`]. The reader bounds every count by the config's
-//! limits and never panics on hostile bytes.
+//! Format (big-endian): `b"SRPEER"`, version 2, then the fields in the order
+//! of [`Peer::snapshot`]. Version 1 (no data plane) is still read. The
+//! reader bounds every count by the config's limits and never panics on
+//! hostile bytes.
 
 use alloc::vec::Vec;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,12 +27,12 @@ use super::config::{Config, ConfigError};
 use super::table::RemotePeer;
 use super::time::Instant;
 use super::{Membership, Peer};
-use crate::crypto::identity::SharedKey;
+use crate::crypto::identity::{SharedKey, SubclusterKeys};
 use crate::nat::NatType;
 use crate::wire::packet::IdField;
 
 const MAGIC: &[u8; 6] = b"SRPEER";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 
 /// Why a snapshot cannot be restored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -225,6 +228,21 @@ impl Peer {
             w.bytes(scid);
             w.bytes(m.shared_key.as_bytes());
         }
+        w.u32(self.store.len() as u32);
+        for (_, e) in self.store.iter_oldest_first() {
+            w.u32(e.frame.len() as u32);
+            w.bytes(&e.frame);
+            w.u64(now.ms_since(e.inserted));
+        }
+        w.u32(self.unpublished.len() as u32);
+        for (k, t) in &self.unpublished {
+            w.short(k);
+            w.u64(now.ms_since(*t));
+        }
+        w.u32(self.delivered.len() as u32);
+        for k in self.delivered.iter() {
+            w.short(k);
+        }
         w.0
     }
 
@@ -246,7 +264,7 @@ impl Peer {
             return Err(SnapshotError::Malformed);
         }
         let v = r.u8()?;
-        if v != VERSION {
+        if v != VERSION && v != 1 {
             return Err(SnapshotError::Version(v));
         }
         if r.arr32()? != peer.peer_id.0 {
@@ -309,13 +327,58 @@ impl Peer {
             let scid = r.arr32()?;
             let key = SharedKey::from_bytes(r.arr32()?);
             if subclusters.len() < peer.config.limits.max_subclusters {
+                let keys = SubclusterKeys::from_shared_key(&key);
+                if keys.subcluster_id() != scid {
+                    return Err(SnapshotError::Malformed);
+                }
                 subclusters.insert(
                     (cid, scid),
                     Membership {
                         shared_key: key,
+                        keys,
                         announced: false,
                     },
                 );
+            }
+        }
+        if v >= 2 {
+            let n = r.u32()? as usize;
+            for _ in 0..n {
+                let len = r.u32()? as usize;
+                let frame = r.take(len)?;
+                let age = r.u64()?;
+                // Only well-formed Publish packets go back in.
+                let Ok(p) = crate::wire::PacketRef::decode_frame(frame) else {
+                    continue;
+                };
+                if p.packet_type != crate::wire::PacketType::Publish {
+                    continue;
+                }
+                let key = super::publish::id_of(p.packet_id);
+                let at = Instant(now.as_millis().saturating_sub(age));
+                if let super::store::Inserted::Stored { evicted } =
+                    peer.store.insert_at(key, super::store::boxed(frame), at)
+                {
+                    for _ in 0..evicted {
+                        peer.metrics.evict(super::metrics::Eviction::Cache);
+                    }
+                }
+            }
+            let n = r.u32()? as usize;
+            for _ in 0..n {
+                let k = r.short()?;
+                let age = r.u64()?;
+                if peer.unpublished.len() < peer.config.limits.max_unpublished
+                    && peer.store.contains(&k)
+                {
+                    peer.unpublished
+                        .insert(k, Instant(now.as_millis().saturating_sub(age)));
+                }
+            }
+            let n = r.u32()? as usize;
+            for _ in 0..n {
+                let k = r.short()?;
+                peer.delivered.insert(&k);
             }
         }
         // Configured introducers the snapshot did not have are kept.
@@ -340,6 +403,7 @@ impl Peer {
         if peer.nat.is_some() {
             peer.announce_ready();
         }
+        peer.refresh_summary_hash(now);
         Ok(peer)
     }
 }

@@ -13,6 +13,7 @@
 use alloc::vec::Vec;
 
 use super::addr::{PeerId, Remote, SocketId};
+use super::config::FanoutPolicy;
 use super::events::{DisconnectReason, Event};
 use super::metrics::Eviction;
 use super::time::Instant;
@@ -50,6 +51,12 @@ pub struct RemotePeer {
     pub clock: u32,
     /// The last `pingId` it confirmed.
     pub ping_id: Option<heapless::String<13>>,
+    /// Smoothed round-trip time between our last Ping and its Pong (ms),
+    /// once measured: the "distance" of the weighted fanout.
+    pub rtt_ms: Option<u32>,
+    /// The uptime it last reported in a Ping or Pong (ms): its
+    /// "availability" for the weighted fanout.
+    pub uptime_ms: Option<u64>,
 }
 
 impl RemotePeer {
@@ -68,6 +75,8 @@ impl RemotePeer {
             clusters: Vec::new(),
             clock: 0,
             ping_id: None,
+            rtt_ms: None,
+            uptime_ms: None,
         }
     }
 
@@ -199,8 +208,9 @@ impl Peer {
                 socket: p.socket,
             };
             self.emit(ev);
-            // Auto-sync on first contact belongs to the data plane (next
-            // issue): it hooks in here.
+            // First contact (or a return): sync caches (§6.11), and send
+            // what we could not publish yet.
+            self.on_contact(now, peer_id);
         }
     }
 
@@ -264,8 +274,9 @@ impl Peer {
         }
     }
 
-    /// `getPeers` (§7.5): up to three random fresh peers, an introducer, and
-    /// a member of the packet's cluster, each at most once (the reference
+    /// `getPeers` (§7.5): up to three fresh peers (random, or weighted by
+    /// distance and availability: [`FanoutPolicy`]), an introducer, and a
+    /// member of the packet's cluster, each at most once (the reference
     /// lists the cluster member twice, §10.60).
     pub(crate) fn fanout(
         &mut self,
@@ -290,8 +301,14 @@ impl Peer {
             })
             .map(|(i, _)| i)
             .collect();
-        self.shuffle(&mut candidates);
-        let mut list: Vec<usize> = candidates.iter().copied().take(3).collect();
+        let k = self.config.fanout.peers;
+        let mut list: Vec<usize> = match self.config.fanout.policy {
+            FanoutPolicy::Random => {
+                self.shuffle(&mut candidates);
+                candidates.iter().copied().take(k).collect()
+            }
+            FanoutPolicy::Weighted => self.weighted_pick(now, &candidates, k),
+        };
         if !list.iter().any(|&i| self.table[i].indexed) {
             if let Some(&i) = candidates
                 .iter()

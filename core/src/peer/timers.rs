@@ -31,6 +31,8 @@ pub(crate) enum Timer {
     Traversal(u32),
     /// Close the pool if it stayed idle.
     PoolIdle,
+    /// Incomplete chains: query for missing links, forget old ones.
+    ChainCheck,
 }
 
 /// A handle to cancel a timer.

@@ -15,6 +15,8 @@ use streamrelay::peer::{
 use streamrelay::wire::json::parse;
 use streamrelay::wire::{Field, PacketRef};
 
+pub mod data;
+
 pub const CLUSTER: [u8; 32] = [0xc1; 32];
 
 pub fn id(n: u8) -> PeerId {
@@ -265,6 +267,9 @@ pub struct Host {
     next_port: u16,
     pub events: Vec<(u64, Event)>,
     pub sent: u64,
+    /// Switched off: its timers do not run, datagrams to it are lost and it
+    /// sends nothing (see [`Net::set_offline`]).
+    pub offline: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -324,6 +329,7 @@ impl Net {
             next_port: 40000,
             events: Vec::new(),
             sent: 0,
+            offline: false,
         };
         for s in [SocketId::Main, SocketId::Probe] {
             let p = h.next_port;
@@ -449,6 +455,12 @@ impl Net {
         h.by_port.get(&m.local_port).map(|s| (m.host, *s))
     }
 
+    /// Takes a host off the network (or puts it back): while offline its
+    /// timers do not run and datagrams to it are lost.
+    pub fn set_offline(&mut self, h: usize, offline: bool) {
+        self.hosts[h].offline = offline;
+    }
+
     fn drain(&mut self, h: usize) {
         let now = Instant(self.now);
         while let Some(ev) = self.hosts[h].peer.poll_event() {
@@ -475,6 +487,9 @@ impl Net {
             self.hosts[h].events.push((self.now, ev));
         }
         while let Some(t) = self.hosts[h].peer.poll_transmit(now) {
+            if self.hosts[h].offline {
+                continue;
+            }
             self.hosts[h].sent += 1;
             let Remote::Udp(to) = t.remote else { continue };
             let Some(&port) = self.hosts[h].sockets.get(&t.socket) else {
@@ -505,6 +520,7 @@ impl Net {
         let next_timer = self
             .hosts
             .iter()
+            .filter(|h| !h.offline)
             .filter_map(|h| h.peer.poll_timeout())
             .map(|t| t.as_millis())
             .min();
@@ -522,6 +538,7 @@ impl Net {
         if next_dg == Some(t) {
             let (_, d) = self.queue.pop_first().unwrap();
             match self.inbound(&d) {
+                Some((h, _)) if self.hosts[h].offline => self.filtered += 1,
                 Some((h, s)) => {
                     self.delivered += 1;
                     self.hosts[h]
@@ -534,6 +551,9 @@ impl Net {
             return true;
         }
         for h in 0..self.hosts.len() {
+            if self.hosts[h].offline {
+                continue;
+            }
             if self.hosts[h].peer.poll_timeout().is_some_and(|x| x <= now) {
                 self.hosts[h].peer.handle_timeout(now);
                 self.drain(h);

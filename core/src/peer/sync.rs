@@ -1,0 +1,226 @@
+//! Cache reconciliation (§7.8): summaries of the cache's key trie are
+//! exchanged level by level; where the other side lacks a whole bucket we
+//! send it the packets, where both have one that differs we go one hex
+//! digit deeper, and where the level hashes agree the exchange ends.
+//!
+//! A Sync starts on first contact with a peer (at most once per
+//! `timings.sync_window_ms` for an address, as `_onConnection` does) and
+//! when the host calls [`Peer::sync`]. Packets that arrive this way go
+//! through the normal Publish path (cached, delivered, relayed).
+//!
+//! Fixes (docs/compat.md#sync): a malformed summary is dropped instead of
+//! being acted on (`SummaryRef::is_well_formed`); a bucket whose hash is
+//! the same on both sides is not descended into (§10.68); an answer is
+//! bounded by `limits.max_sync_sends` and only goes to an address in our
+//! peer table (a 21-byte Sync can ask for the whole cache: a stranger's,
+//! possibly spoofed, would make us a traffic amplifier).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::addr::{PeerId, Remote, SocketId};
+use super::events::Event;
+use super::gate::GateKey;
+use super::metrics::{DropReason, Eviction};
+use super::query::parse_ascii_int;
+use super::time::Instant;
+use super::{Peer, PeerError};
+use crate::cache::{decode_summary, MAX_PREFIX};
+use crate::wire::packet::DEFAULT_TTL;
+use crate::wire::{Field, Packet, PacketRef, PacketType};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl Peer {
+    /// Starts a Sync with a peer in the table (`sync(peer)`): our root
+    /// summary, `usr4` = our wall clock, to the peer (or its proxy).
+    pub fn sync(&mut self, now: Instant, peer_id: &PeerId) -> Result<(), PeerError> {
+        if self.closing {
+            return Err(PeerError::Closed);
+        }
+        let wall = self.wall_ms(now);
+        self.sync_with(now, peer_id, wall)
+    }
+
+    fn sync_with(&mut self, now: Instant, peer_id: &PeerId, ptime: f64) -> Result<(), PeerError> {
+        let (socket, remote) = self.route_to(peer_id).ok_or(PeerError::UnknownPeer)?;
+        self.start_sync(now, socket, remote, ptime);
+        Ok(())
+    }
+
+    /// Where packets for `peer_id` go: its entry, or its proxy's.
+    pub(crate) fn route_to(&self, peer_id: &PeerId) -> Option<(SocketId, Remote)> {
+        let e = self.peer(peer_id)?;
+        if let Some(px) = e.proxy {
+            if let Some(p) = self.peer(&px) {
+                return Some((p.socket, p.remote));
+            }
+        }
+        Some((e.socket, e.remote))
+    }
+
+    /// The monotonic time after which a cached packet passes the
+    /// reference's `cachePredicate(ptime)` (§7.7): inserted after
+    /// min(ptime, now - 6 h), wall clock.
+    fn predicate_after(&self, now: Instant, ptime: f64) -> i64 {
+        let wall = self.wall_ms(now);
+        let t = ptime.min(wall - f64::from(DEFAULT_TTL));
+        let t = if t.is_nan() {
+            wall - f64::from(DEFAULT_TTL)
+        } else {
+            t
+        };
+        (t as i64).saturating_sub(self.wall_offset)
+    }
+
+    fn start_sync(&mut self, now: Instant, socket: SocketId, remote: Remote, ptime: f64) {
+        let after = self.predicate_after(now, ptime);
+        let summary = self.store.summarize(b"", after);
+        let mut p = Packet::new(PacketType::Sync);
+        p.message = summary.encode();
+        let usr4 = alloc::format!("{}", ptime as i64);
+        if p.set(Field::Usr4, usr4.as_bytes()).is_err() {
+            return;
+        }
+        self.metrics.syncs_started += 1;
+        self.send_packet(socket, remote, &p);
+    }
+
+    /// First contact with a peer (a new or returning connection): send what
+    /// we could not publish, and sync (§6.11).
+    pub(crate) fn on_contact(&mut self, now: Instant, peer_id: PeerId) {
+        self.send_unpublished(now);
+        if !self.config.auto_sync {
+            return;
+        }
+        let Some(e) = self.peer(&peer_id) else { return };
+        let key = e.remote;
+        let wall = self.wall_ms(now);
+        let first = !self.syncs.contains_key(&key);
+        if first {
+            if self.syncs.len() >= self.config.limits.max_peers {
+                let oldest = self
+                    .syncs
+                    .iter()
+                    .min_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    self.syncs.remove(&k);
+                    self.metrics.evict(Eviction::SyncPeer);
+                }
+            }
+            self.syncs.insert(key, wall - f64::from(DEFAULT_TTL));
+        }
+        let last = self.syncs.get(&key).copied().unwrap_or(wall);
+        if first || wall - last > self.config.timings.sync_window_ms as f64 {
+            let _ = self.sync_with(now, &peer_id, last);
+            self.syncs.insert(key, wall);
+        }
+    }
+
+    /// A Sync from the network.
+    pub(crate) fn on_sync(
+        &mut self,
+        now: Instant,
+        socket: SocketId,
+        remote: Remote,
+        p: &PacketRef<'_>,
+    ) {
+        self.metrics.received_by_type[PacketType::Sync as usize] += 1;
+        // An answer can be thousands of packets: only for a peer we know,
+        // never for a (possibly spoofed) stranger (docs/compat.md#sync).
+        if !self.table.iter().any(|e| e.remote == remote) {
+            self.metrics.drop(DropReason::Unsolicited);
+            return;
+        }
+        let wall = self.wall_ms(now);
+        let mut ptime = wall - f64::from(DEFAULT_TTL);
+        if let Some(t) = parse_ascii_int(p.usr4) {
+            ptime = ptime.min(t as f64);
+        }
+        let gk = GateKey::Packet(p.effective_packet_id());
+        if self.gate.contains(&gk) {
+            self.metrics.drop(DropReason::Duplicate);
+            return;
+        }
+        self.gate_set(gk, 1);
+        let Ok(summary) = decode_summary(p.message) else {
+            self.metrics.drop(DropReason::Malformed);
+            return;
+        };
+        if !summary.is_well_formed() {
+            self.metrics.drop(DropReason::Malformed);
+            return;
+        }
+        let prefix = super::store::prefix_digits(summary.prefix_len, summary.prefix_bytes);
+        let after = self.predicate_after(now, ptime);
+        let local = self.store.summarize(&prefix, after);
+        if summary.hash == local.hash {
+            self.emit(Event::SyncFinished {
+                remote,
+                prefix: String::from_utf8_lossy(&prefix).into_owned(),
+            });
+            return;
+        }
+        let mut theirs: [Option<&[u8]>; 16] = [None; 16];
+        for (i, h) in summary.buckets() {
+            if let Some(slot) = theirs.get_mut(i as usize) {
+                *slot = Some(h);
+            }
+        }
+        let budget = self.config.limits.max_sync_sends;
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut cut = false;
+        'buckets: for (i, their) in theirs.iter().enumerate() {
+            let ours = local.buckets[i];
+            let mut sub: heapless::Vec<u8, MAX_PREFIX> = prefix.clone();
+            match (ours, their) {
+                (None, None) => continue,
+                (Some(_), None) => {
+                    if sub.push(HEX[i]).is_err() {
+                        continue;
+                    }
+                    for (_, e) in self
+                        .store
+                        .under_prefix(&sub, |e| e.inserted.as_millis() as i64 > after)
+                    {
+                        if out.len() >= budget {
+                            cut = true;
+                            break 'buckets;
+                        }
+                        out.push(e.frame.to_vec());
+                        self.metrics.sync_packets_sent += 1;
+                    }
+                }
+                (ours, Some(their)) => {
+                    if ours.is_some_and(|o| o[..] == **their) {
+                        continue;
+                    }
+                    if sub.push(HEX[i]).is_err() {
+                        continue;
+                    }
+                    if out.len() >= budget {
+                        cut = true;
+                        break 'buckets;
+                    }
+                    let next = self.store.summarize(&sub, after);
+                    let mut q = Packet::new(PacketType::Sync);
+                    q.message = next.encode();
+                    let usr4 = alloc::format!("{}", wall as i64);
+                    if q.set(Field::Usr4, usr4.as_bytes()).is_err() {
+                        continue;
+                    }
+                    if let Ok(b) = q.encode() {
+                        out.push(b);
+                    }
+                }
+            }
+        }
+        if cut {
+            self.metrics.drop(DropReason::SyncBudget);
+        }
+        for b in out {
+            self.send(socket, remote, b);
+        }
+    }
+}

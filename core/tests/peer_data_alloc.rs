@@ -1,0 +1,141 @@
+//! The relay path's heap use, measured with a counting allocator:
+//! allocations per relayed packet in steady state (cache and gate full,
+//! evicting), and the real bytes each cached packet costs next to what the
+//! cache charges for it (`frame + CACHE_ENTRY_OVERHEAD`).
+
+mod peer_support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use peer_support::data::*;
+use streamrelay::crypto::identity::sha256;
+use streamrelay::peer::{Instant, Peer, Remote, SocketId, CACHE_ENTRY_OVERHEAD};
+use streamrelay::wire::{Field, Packet, PacketType};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let _ = BYTES.try_with(|c| c.set(c.get() + layout.size()));
+        let _ = LIVE.try_with(|c| c.set(c.get() + layout.size() as isize));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let _ = LIVE.try_with(|c| c.set(c.get() - layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        let _ = BYTES.try_with(|c| c.set(c.get() + new_size));
+        let _ = LIVE.try_with(|c| c.set(c.get() + new_size as isize - layout.size() as isize));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+const SOURCE: &str = "198.51.100.9:9";
+
+fn unique(i: u64, size: usize, hops: u32) -> Vec<u8> {
+    let mut p = Packet::new(PacketType::Publish);
+    let mut m = vec![0u8; size];
+    m[..8].copy_from_slice(&i.to_be_bytes());
+    p.set(Field::ClusterId, &[0xc2; 32]).unwrap();
+    p.set(Field::SubclusterId, &[0x5c; 32]).unwrap();
+    p.set(Field::Usr1, &[1; 32]).unwrap();
+    p.set(Field::Usr2, &[2; 32]).unwrap();
+    p.set(Field::Sig, &[3; 64]).unwrap();
+    p.set(Field::PacketId, &sha256(&m)).unwrap();
+    p.message = m;
+    p.hops = hops;
+    p.encode().unwrap()
+}
+
+fn relay_peer(max_cache_packets: usize) -> Peer {
+    let mut p = data_peer(7, "203.0.113.7:1007", |c| {
+        c.limit_exempt = true;
+        c.limits.max_cache_packets = max_cache_packets;
+        c.limits.max_gate_entries = 4096;
+    });
+    for k in 2..5 {
+        connect(&mut p, Instant(1), k, &format!("203.0.113.{k}:100{k}"));
+    }
+    p
+}
+
+#[test]
+fn allocations_per_relayed_packet() {
+    let from = Remote::Udp(SOURCE.parse().unwrap());
+    let mut p = relay_peer(2000);
+    // Warm up until cache and gate are full and evicting.
+    for i in 0..10_000 {
+        p.handle_datagram(Instant(2), SocketId::Main, from, &unique(i, 200, 1));
+        while p.poll_transmit(Instant(2)).is_some() {}
+    }
+    let frames: Vec<Vec<u8>> = (10_000..12_000).map(|i| unique(i, 200, 1)).collect();
+    let (a0, b0) = (ALLOCS.with(Cell::get), BYTES.with(Cell::get));
+    let mut sent = 0;
+    for f in &frames {
+        p.handle_datagram(Instant(3), SocketId::Main, from, f);
+        while let Some(t) = p.poll_transmit(Instant(3)) {
+            sent += 1;
+            drop(t);
+        }
+    }
+    let (a, b) = (ALLOCS.with(Cell::get) - a0, BYTES.with(Cell::get) - b0);
+    let n = frames.len();
+    let per = a as f64 / n as f64;
+    println!(
+        "relay: {per:.2} allocations and {:.0} bytes per relayed packet \
+         ({} transmits each; one Vec per transmit is the floor)",
+        b as f64 / n as f64,
+        sent / n
+    );
+    assert_eq!(sent, 3 * n);
+    assert!(per <= 10.0, "{per} allocations per relayed packet");
+}
+
+#[test]
+fn bytes_per_cached_packet() {
+    let from = Remote::Udp(SOURCE.parse().unwrap());
+    let n = 4000u64;
+    let mut report = String::new();
+    for size in [200usize, 1024] {
+        // The same traffic into a cache that keeps everything and into one
+        // that keeps one packet: the difference is what the cache holds.
+        let mut held = [0isize; 2];
+        let mut frame_len = 0;
+        for (k, cap) in [(0, 100_000), (1, 1)] {
+            let base = LIVE.with(Cell::get);
+            let mut p = relay_peer(cap);
+            for i in 0..n {
+                // 16 hops: cached, not relayed (no transmits to account).
+                let f = unique(i, size, 16);
+                frame_len = f.len();
+                p.handle_datagram(Instant(2), SocketId::Main, from, &f);
+            }
+            held[k] = LIVE.with(Cell::get) - base;
+            drop(p);
+        }
+        let real = (held[0] - held[1]) as f64 / (n - 1) as f64;
+        let charged = frame_len + CACHE_ENTRY_OVERHEAD;
+        report.push_str(&format!(
+            "{frame_len}-byte packets: {real:.0} heap bytes each, charged {charged}\n"
+        ));
+        assert!(
+            real <= charged as f64,
+            "a cached packet costs {real:.0} bytes, charged {charged}"
+        );
+    }
+    println!("{report}");
+}
