@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Builds libstreamrelay (cargo build --release -p streamrelay-ffi, plus the
+# `vectors` feature build) and runs every C/C++ program of bindings-c/ under
+# AddressSanitizer + UndefinedBehaviorSanitizer and under valgrind:
+#
+#   - the C11 test suite (every function, NULL / garbage / freed handles,
+#     small buffers, malformed datagrams, re-entry, panics, threads, signals),
+#     also linked statically, and again with the vector entry point;
+#   - the C++17 loopback example (three peers on real UDP sockets, one poll
+#     loop, a subcluster message each way);
+#   - the C vector runner over vectors/*.json, whose summary must equal
+#     `streamrelay vectors check`'s;
+#   - `make install` into a temporary prefix and a build through pkg-config.
+#
+# Prints the stripped size of the release libstreamrelay.so and ends with
+# "N passed, N failed" (one count per program run). Exit status 1 on any
+# failure.
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(cd .. && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+
+export RUST_BACKTRACE=0
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+valgrind=(valgrind -q --error-exitcode=1 --leak-check=full --track-origins=yes --suppressions=valgrind.supp)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "build: libstreamrelay (release, default and 'vectors' features) and the programs"
+make -j2 all || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+mkdir -p build/logs
+passed=0
+failed=0
+failures=()
+
+# run NAME CMD...: runs a program, keeps its output in build/logs/NAME.log,
+# shows its last line (its own "N passed, N failed" where it has one).
+run() {
+  local name=$1
+  shift
+  local log="build/logs/${name//\//_}.log"
+  local t0=$SECONDS
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    printf 'ok   %-34s %4ss  %s\n' "$name" $((SECONDS - t0)) "$(tail -n 1 "$log")"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf 'FAIL %-34s %4ss  (log: bindings-c/%s)\n' "$name" $((SECONDS - t0)) "$log"
+    tail -n 40 "$log" | sed 's/^/     | /'
+  fi
+}
+
+step "C test suite"
+run "c-tests/asan+ubsan" build/test_c_asan
+run "c-tests/valgrind" "${valgrind[@]}" build/test_c
+run "c-tests/static" build/test_c_static
+run "c-tests+vectors-api/asan+ubsan" build/test_c_vectors_asan
+run "c-tests+vectors-api/valgrind" "${valgrind[@]}" build/test_c_vectors
+
+step "C++ loopback example (two peers + an introducer on 127.0.0.1, one poll loop)"
+run "loopback/asan+ubsan" build/loopback_asan
+run "loopback/valgrind" "${valgrind[@]}" build/loopback
+
+step "C vector runner over vectors/*.json"
+vector_files=("$root"/vectors/*.json)
+run "vectors/asan+ubsan" build/run_vectors_asan "${vector_files[@]}"
+run "vectors/valgrind" "${valgrind[@]}" build/run_vectors "${vector_files[@]}"
+# The same cases as the Rust CLI: compare the summary lines.
+same_as_cli() {
+  (cd "$root" && cargo build -q --release -p streamrelay-cli) || return 1
+  local cli c
+  cli=$("$target/release/streamrelay" vectors check "${vector_files[@]}" | tail -n 1)
+  c=$(tail -n 1 build/logs/vectors_asan+ubsan.log 2>/dev/null || true)
+  [ -n "$c" ] || c=$(build/run_vectors "${vector_files[@]}" | tail -n 1)
+  echo "streamrelay vectors check: $cli"
+  echo "C vector runner:           $c"
+  [ "$cli" = "$c" ]
+}
+run "vectors/same-as-cli" same_as_cli
+
+step "install with pkg-config"
+pkgconfig_check() {
+  local prefix
+  prefix=$(mktemp -d)
+  make -s install PREFIX="$prefix" || return 1
+  cat "$prefix/lib/pkgconfig/streamrelay.pc"
+  local prog="$prefix/hello"
+  printf '%s\n' '#include <stdio.h>' '#include <streamrelay.h>' \
+    'int main(void) { printf("libstreamrelay %s, ABI %u\n", sr_version(), sr_abi_version());' \
+    '  return sr_abi_version() == SR_ABI_VERSION ? 0 : 1; }' >"$prog.c"
+  # shellcheck disable=SC2046
+  gcc -std=c11 -Wall -Werror "$prog.c" -o "$prog" \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs streamrelay) \
+    -Wl,-rpath,"$prefix/lib" || return 1
+  # shellcheck disable=SC2046
+  gcc -std=c11 -Wall -Werror "$prog.c" -o "$prog-static" \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags streamrelay) \
+    "$prefix/lib/libstreamrelay.a" \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs-only-l --static streamrelay | sed 's/-lstreamrelay//') || return 1
+  "$prog" && "$prog-static" && rm -rf "$prefix"
+}
+run "pkg-config/install" pkgconfig_check
+
+step "size of the stripped release libstreamrelay.so"
+for variant in lib lib-vectors; do
+  cp build/$variant/libstreamrelay.so build/libstreamrelay.stripped.so
+  strip build/libstreamrelay.stripped.so
+  printf '%-12s %9d bytes stripped (%d unstripped)\n' "$variant" \
+    "$(stat -c %s build/libstreamrelay.stripped.so)" "$(stat -c %s build/$variant/libstreamrelay.so)"
+  rm -f build/libstreamrelay.stripped.so
+done
+
+if [ ${#failures[@]} -gt 0 ]; then
+  printf '\nfailed: %s\n' "${failures[*]}"
+fi
+printf '%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]
