@@ -51,6 +51,9 @@ if command -v node >/dev/null 2>&1; then
   fresh="$(mktemp -d)/fresh.json"
   node vectors/generator/generate.mjs --seed "$seed" --out "$fresh"
   ./target/release/streamrelay vectors check "$fresh"
+
+  step "interop: streamrelay peer beside reference peers on loopback (node)"
+  bash tests/interop/run.sh
 else
   echo "node not found: skipping the re-check against the reference"
 fi
