@@ -4,10 +4,6 @@
 //! * `streamrelay encode FILE|-` — JSON (the decode output, or the vectors'
 //!   `fields` form) back to hex
 //! * `streamrelay vectors check FILE...` — the golden-vector runner
-//! * `streamrelay peer ...` — a real peer on UDP sockets (JSON event lines)
-//! * `streamrelay sim [SCENARIO]` — the network simulator (`figure-a`,
-//!   `ratio`, `nat-matrix`, `scale`, or a TOML file): summary table or
-//!   JSON, and an SVG plot
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -18,7 +14,6 @@ use streamrelay_vectors::js;
 
 mod peer;
 mod pretty;
-mod sim;
 
 #[derive(Parser)]
 #[command(
@@ -50,8 +45,6 @@ enum Cmd {
     },
     /// Run a real peer on UDP sockets (JSON event lines on stdout).
     Peer(Box<peer::PeerArgs>),
-    /// Run a network simulation scenario (built-in or TOML).
-    Sim(sim::SimArgs),
 }
 
 #[derive(Subcommand)]
@@ -118,7 +111,6 @@ fn main() -> ExitCode {
             cmd: VectorsCmd::Check { only, files },
         } => return vectors_check(&only, &files),
         Cmd::Peer(args) => return peer::run(&args),
-        Cmd::Sim(args) => return sim::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
