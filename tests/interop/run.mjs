@@ -48,7 +48,9 @@ function start (name, kind, args, durationS) {
   child.stderr.on('data', d => { p.stderr += d })
   // hard bound: duration + 10 s, then SIGKILL this child only
   const killer = setTimeout(() => { try { child.kill('SIGKILL') } catch {} }, (durationS + 10) * 1000)
-  p.done = new Promise(resolve => child.on('exit', code => {
+  // 'close', not 'exit': 'exit' can fire before the last stdout bytes
+  // (the summary line) have been read from the pipe.
+  p.done = new Promise(resolve => child.on('close', code => {
     clearTimeout(killer)
     running.delete(child)
     p.code = code
