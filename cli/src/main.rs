@@ -4,6 +4,9 @@
 //! * `streamrelay encode FILE|-` — JSON (the decode output, or the vectors'
 //!   `fields` form) back to hex
 //! * `streamrelay vectors check FILE...` — the golden-vector runner
+//! * `streamrelay sim [SCENARIO]` — the network simulator (`figure-a`,
+//!   `ratio`, `nat-matrix`, `scale`, or a TOML file): summary table or
+//!   JSON, and an SVG plot
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -14,6 +17,7 @@ use streamrelay_vectors::js;
 
 mod peer;
 mod pretty;
+mod sim;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +47,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: VectorsCmd,
     },
+    /// Run a network simulation scenario (built-in or TOML).
+    Sim(sim::SimArgs),
     /// Run a real peer on UDP sockets (JSON event lines on stdout).
     Peer(Box<peer::PeerArgs>),
 }
@@ -110,6 +116,7 @@ fn main() -> ExitCode {
         Cmd::Vectors {
             cmd: VectorsCmd::Check { only, files },
         } => return vectors_check(&only, &files),
+        Cmd::Sim(args) => return sim::run(&args),
         Cmd::Peer(args) => return peer::run(&args),
     };
     match result {

@@ -1,0 +1,190 @@
+//! `streamrelay sim`: run a simulator scenario (built-in or a TOML file)
+//! over one or more seeds, for each fan-out policy, and print the summary
+//! table (or JSON) and write the SVG plot.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use streamrelay_sim::plane::FanoutPolicy;
+use streamrelay_sim::scenario::{Kind, Scenario, BUILTIN};
+
+fn load(name: &str, sets: &[String]) -> Result<Scenario, String> {
+    Scenario::load(name, sets)
+}
+use streamrelay_sim::{matrix, plot, report, run_many};
+
+/// Arguments of `streamrelay sim`.
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// A built-in scenario (figure-a, ratio, nat-matrix, scale) or a TOML
+    /// file.
+    #[arg(default_value = "figure-a")]
+    pub scenario: String,
+    /// Average over this many seeds (seed, seed+1, …).
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print a JSON summary instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON summary to this file.
+    #[arg(long)]
+    pub json_out: Option<PathBuf>,
+    /// Also write every run's full result (time series included) as JSON
+    /// lines to this file.
+    #[arg(long)]
+    pub runs_out: Option<PathBuf>,
+    /// Where to write the SVG plot (default: `<scenario>.svg`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not write a plot.
+    #[arg(long)]
+    pub no_plot: bool,
+    /// Fan-out policies to run, comma-separated (default: the scenario's,
+    /// normally `random,weighted`).
+    #[arg(long, value_delimiter = ',')]
+    pub policy: Vec<String>,
+    /// Override a scenario field, e.g. `--set population.initial=50` or
+    /// `--set what_if.stop_rendezvous_reply_relay=true` (TOML values).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Do not run: summarise (and plot) runs saved earlier with
+    /// `--runs-out` (JSON lines; several files are merged).
+    #[arg(long, value_name = "FILE")]
+    pub from_runs: Vec<PathBuf>,
+    /// Worker threads (results do not depend on it).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// List the built-in scenarios and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Print the scenario (after overrides) as TOML and exit.
+    #[arg(long)]
+    pub show: bool,
+}
+
+/// Runs `streamrelay sim`.
+pub fn run(a: &SimArgs) -> ExitCode {
+    match run_inner(a) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("streamrelay sim: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_inner(a: &SimArgs) -> Result<(), String> {
+    if a.list {
+        for (name, text) in BUILTIN {
+            let s = Scenario::from_toml(text)?;
+            println!("{name:<12} {}", s.description);
+        }
+        return Ok(());
+    }
+    let mut scn = load(&a.scenario, &a.set)?;
+    if !a.policy.is_empty() {
+        for p in &a.policy {
+            FanoutPolicy::parse(p)?;
+        }
+        scn.protocol.policies = a.policy.clone();
+    }
+    if a.show {
+        print!("{}", scn.to_toml());
+        return Ok(());
+    }
+    let threads = a.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let seeds: Vec<u64> = (0..a.seeds.max(1)).map(|i| a.seed + i).collect();
+    let t0 = Instant::now();
+    if scn.kind == Kind::NatMatrix {
+        let cells = matrix::run_matrix(&scn, a.seed);
+        if a.json {
+            println!("{}", matrix::matrix_json(&cells));
+        } else {
+            print!("{}", matrix::matrix_table(&scn, &cells));
+        }
+        eprintln!("wall time {:.2} s", t0.elapsed().as_secs_f64());
+        return Ok(());
+    }
+    let runs = if a.from_runs.is_empty() {
+        let policies = streamrelay_sim::policies(&scn);
+        run_many(&scn, &seeds, &policies, threads)
+    } else {
+        let mut runs = Vec::new();
+        for p in &a.from_runs {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            runs.extend(
+                report::runs_from_json_lines(&text).map_err(|e| format!("{}: {e}", p.display()))?,
+            );
+        }
+        runs
+    };
+    let sums = report::summarize(&runs);
+    if a.json {
+        println!("{}", report::json(&scn, &sums));
+    } else {
+        print!("{}", report::table(&scn, &sums));
+    }
+    if let Some(p) = &a.json_out {
+        std::fs::write(p, report::json(&scn, &sums) + "\n")
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(p) = &a.runs_out {
+        let mut text = String::new();
+        for r in &runs {
+            text.push_str(&report::run_json(r));
+            text.push('\n');
+        }
+        std::fs::write(p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    for r in &runs {
+        if let Some(why) = &r.aborted {
+            eprintln!("seed {} ({}): {why}", r.seed, r.policy);
+        }
+    }
+    if !a.no_plot {
+        let out = a
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}.svg", scn.name)));
+        plot::write_svg(&out, &scn, &runs)?;
+        eprintln!("plot: {}", out.display());
+    }
+    eprintln!(
+        "{} run(s) in {:.2} s wall time",
+        runs.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply() {
+        let s = load(
+            "figure-a",
+            &[
+                "population.initial=7".into(),
+                "what_if.stop_rendezvous_reply_relay=true".into(),
+                "name=\"x\"".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.population.initial, 7);
+        assert!(s.what_if.stop_rendezvous_reply_relay);
+        assert_eq!(s.name, "x");
+        assert!(load("figure-a", &["nope".into()]).is_err());
+        assert!(load("figure-a", &["population.nope=1".into()]).is_err());
+    }
+}
