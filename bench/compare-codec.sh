@@ -7,6 +7,7 @@
 # (geometric means of the per-packet ratios).
 #
 #   bash bench/compare-codec.sh [--time-ms MS]     # MS per reference op, default 1000
+#   bash bench/compare-codec.sh --quick            # short runs on both sides (~30 s), noisier
 #
 # Needs cargo and node 20; the reference is installed on first use by
 # vectors/generator/setup.sh (npm). Takes about 2-3 minutes on 2 cores.
@@ -15,10 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 time_ms=1000
+crit_args=() # the bench's own config: 0.5 s warm-up, 2 s per bench
 while [ $# -gt 0 ]; do
   case "$1" in
     --time-ms) time_ms="$2"; shift 2 ;;
-    *) echo "usage: $0 [--time-ms MS]" >&2; exit 2 ;;
+    --quick) time_ms=300; crit_args=(--warm-up-time 0.2 --measurement-time 0.5); shift ;;
+    *) echo "usage: $0 [--time-ms MS] [--quick]" >&2; exit 2 ;;
   esac
 done
 
@@ -35,7 +38,7 @@ node bench/node/make-packets.mjs --check >&2
 echo "==> Rust: cargo bench -p streamrelay --bench codec (log: $log)" >&2
 # Remove old estimates so a failed or partial run cannot be reported.
 rm -rf "$target_dir/criterion/decode" "$target_dir/criterion/encode" "$target_dir/criterion/packet_id"
-if ! cargo bench -p streamrelay --bench codec -- --noplot >"$log" 2>&1; then
+if ! cargo bench -p streamrelay --bench codec -- --noplot ${crit_args[@]+"${crit_args[@]}"} >"$log" 2>&1; then
   tail -n 30 "$log" >&2
   echo "compare-codec.sh: cargo bench failed (see $log)" >&2
   exit 1
@@ -44,7 +47,7 @@ fi
 echo "==> reference: node bench/node/codec-bench.mjs --time-ms $time_ms" >&2
 node_json=$(mktemp)
 trap 'rm -f "$node_json"' EXIT
-node bench/node/codec-bench.mjs --time-ms "$time_ms" --json "$node_json" >/dev/null
+node bench/node/codec-bench.mjs --time-ms "$time_ms" --warmup-ms "$((time_ms < 300 ? time_ms : 300))" --json "$node_json" >/dev/null
 
 node - "$target_dir/criterion" "$node_json" bench/packets.json <<'EOF'
 const fs = require('node:fs')

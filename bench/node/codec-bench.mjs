@@ -14,6 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadReference, ROOT } from './ref.mjs'
+import { measureOp } from './measure.mjs'
 
 const args = process.argv.slice(2)
 const opt = (name, dflt) => {
@@ -28,41 +29,7 @@ const jsonOut = opt('--json', null)
 const { Packet } = await loadReference()
 const doc = JSON.parse(readFileSync(packetsFile, 'utf8'))
 
-let sink = 0
-const now = () => process.hrtime.bigint()
-
-// Runs fn n times; returns elapsed ns.
-async function runBatch (fn, isAsync, n) {
-  const t0 = now()
-  if (isAsync) {
-    for (let i = 0; i < n; i++) sink ^= (await fn()).length
-  } else {
-    for (let i = 0; i < n; i++) sink ^= fn() ? 1 : 0
-  }
-  return Number(now() - t0)
-}
-
-async function measure (fn, isAsync) {
-  // Warm up (lets V8 optimise) and calibrate a batch of ~timeMs/20.
-  let n = 1
-  const warmEnd = Date.now() + warmupMs
-  let perOp = 0
-  while (Date.now() < warmEnd) {
-    const ns = await runBatch(fn, isAsync, n)
-    perOp = ns / n
-    if (ns < 1e6) n *= 2
-  }
-  const batch = Math.max(1, Math.round((timeMs * 1e6) / 20 / Math.max(perOp, 1)))
-  const samples = []
-  const end = Date.now() + timeMs
-  while (Date.now() < end || samples.length < 5) {
-    samples.push((await runBatch(fn, isAsync, batch)) / batch)
-  }
-  samples.sort((a, b) => a - b)
-  const mid = samples.length >> 1
-  const median = samples.length % 2 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2
-  return { ns: median, min: samples[0], max: samples[samples.length - 1], batches: samples.length, batch }
-}
+const measure = (fn, isAsync) => measureOp(fn, isAsync, { timeMs, warmupMs })
 
 const results = { decode: {}, encode: {} }
 
@@ -95,7 +62,6 @@ for (const op of ['decode', 'encode']) {
   const mean = rows.reduce((s, [, r]) => s + r.ns, 0) / rows.length
   console.log(`  ${'mean'.padEnd(18)}${fmt(mean)} ns`)
 }
-if (sink === 0.5) console.log('') // keep the sink alive
 
 if (jsonOut) {
   writeFileSync(jsonOut, JSON.stringify({

@@ -26,3 +26,13 @@ export async function loadReference () {
   await import(pathToFileURL(join(dirname(PACKETS_JS), 'index.js')).href)
   return import(pathToFileURL(PACKETS_JS).href)
 }
+
+// The reference's modules beyond the codec: { Packet…, index, encryption }
+// (latica/packets.js, latica/index.js with the Peer, latica/encryption.js).
+export async function loadLatica () {
+  const packets = await loadReference()
+  const dir = dirname(PACKETS_JS)
+  const index = await import(pathToFileURL(join(dir, 'index.js')).href)
+  const encryption = await import(pathToFileURL(join(dir, 'encryption.js')).href)
+  return { ...packets, index, encryption }
+}

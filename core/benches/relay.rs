@@ -1,7 +1,8 @@
 //! The relay path of the data plane: a Publish that is not for us arrives
 //! and goes through decode → id check → gate → cache → fanout → transmits
 //! (three copies with `hops + 1`), as `Peer::handle_datagram` and
-//! `poll_transmit` run it. The cache and the gate start full, so every
+//! `poll_transmit_into` run it (the host's buffer, so the Peer reuses its
+//! own: no allocation per packet). The cache and the gate start full, so every
 //! packet also evicts (the steady state of a busy relay).
 //!
 //! Run: `cargo bench -p streamrelay --bench relay`.
@@ -83,6 +84,7 @@ fn bench_relay(c: &mut Criterion) {
     for size in [200usize, 1024] {
         let (mut peer, first) = relay(size);
         let next = Cell::new(first);
+        let mut buf = [0u8; 1500];
         g.bench_function(format!("publish_not_for_us_{size}B"), |b| {
             b.iter_batched(
                 || {
@@ -93,8 +95,8 @@ fn bench_relay(c: &mut Criterion) {
                 |bytes| {
                     peer.handle_datagram(Instant(3), SocketId::Main, src, &bytes);
                     let mut n = 0;
-                    while let Some(t) = peer.poll_transmit(Instant(3)) {
-                        n += black_box(t).bytes.len();
+                    while let Some((_, _, len)) = peer.poll_transmit_into(Instant(3), &mut buf) {
+                        n += black_box(len);
                     }
                     n
                 },

@@ -6,32 +6,30 @@
 //! die at their first tick (an object minus 1 is NaN); ours live the number
 //! of ticks they are given (docs/compat.md#return-routes).
 
-use alloc::collections::BTreeMap;
-
 use super::addr::{PeerId, Remote};
+use super::ordmap::{bytes_hint, OrdKey, OrdMap};
 use crate::wire::packet::IdField;
 
 /// An ordered map whose entries count down one per tick and vanish at zero.
+/// Kept in an [`OrdMap`], so steady-state inserts and evictions do not
+/// allocate.
 #[derive(Clone, Debug)]
-pub(crate) struct AgeingMap<K: Ord + Clone, V> {
-    map: BTreeMap<K, (V, u8, u64)>,
-    order: BTreeMap<u64, K>,
-    seq: u64,
+pub(crate) struct AgeingMap<K: OrdKey + Clone, V> {
+    map: OrdMap<K, (V, u8)>,
     cap: usize,
 }
 
-impl<K: Ord + Clone, V> AgeingMap<K, V> {
-    pub(crate) fn new(cap: usize) -> Self {
+impl<K: OrdKey + Clone, V> AgeingMap<K, V> {
+    /// `seed` keys the map's balancing (see [`OrdMap`]).
+    pub(crate) fn new(cap: usize, seed: u64) -> Self {
         AgeingMap {
-            map: BTreeMap::new(),
-            order: BTreeMap::new(),
-            seq: 0,
+            map: OrdMap::new(seed),
             cap: cap.max(1),
         }
     }
 
     pub(crate) fn contains(&self, k: &K) -> bool {
-        self.map.contains_key(k)
+        self.map.contains(k)
     }
 
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
@@ -53,60 +51,30 @@ impl<K: Ord + Clone, V> AgeingMap<K, V> {
             e.1 = ticks;
             return false;
         }
-        let mut evicted = false;
-        if self.map.len() >= self.cap {
-            if let Some((_, old)) = self.order.pop_first() {
-                self.map.remove(&old);
-                evicted = true;
-            }
-        }
-        self.seq += 1;
-        self.order.insert(self.seq, k.clone());
-        self.map.insert(k, (v, ticks, self.seq));
-        evicted
+        self.insert_new(k, v, ticks) == Some(true)
     }
 
-    /// Inserts `k` only if it is absent, in one search: `None` if it was
-    /// there, else whether an older entry had to be evicted.
+    /// Inserts `k` only if it is absent: `None` if it was there, else
+    /// whether an older entry had to be evicted.
     pub(crate) fn insert_new(&mut self, k: K, v: V, ticks: u8) -> Option<bool> {
         let full = self.map.len() >= self.cap;
-        match self.map.entry(k) {
-            alloc::collections::btree_map::Entry::Occupied(_) => return None,
-            alloc::collections::btree_map::Entry::Vacant(slot) => {
-                self.seq += 1;
-                self.order.insert(self.seq, slot.key().clone());
-                slot.insert((v, ticks.max(1), self.seq));
-            }
+        if self.map.insert_new(k, (v, ticks.max(1))).is_err() {
+            return None;
         }
-        if full {
-            // The oldest is never the one just inserted (it has the
-            // highest sequence number).
-            if let Some((_, old)) = self.order.pop_first() {
-                self.map.remove(&old);
-                return Some(true);
-            }
-        }
-        Some(false)
+        // The oldest is never the one just inserted (it is the newest).
+        Some(full && self.map.pop_oldest().is_some())
     }
 
     /// Forgets `k`.
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
-        let (v, _, seq) = self.map.remove(k)?;
-        self.order.remove(&seq);
-        Some(v)
+        self.map.remove(k).map(|(_, (v, _))| v)
     }
 
     /// One tick: every entry loses one; those at zero go.
     pub(crate) fn age(&mut self) {
-        let order = &mut self.order;
         self.map.retain(|_, e| {
             e.1 -= 1;
-            if e.1 == 0 {
-                order.remove(&e.2);
-                false
-            } else {
-                true
-            }
+            e.1 != 0
         });
     }
 }
@@ -120,6 +88,18 @@ pub(crate) enum GateKey {
     IntroTarget(PeerId, Remote),
     /// "Connecting to this peer" (the reference's `"CONN" + peerId`).
     Conn(PeerId),
+}
+
+impl OrdKey for GateKey {
+    fn hint(&self) -> u64 {
+        // Variants in declaration order (the derived `Ord`) in the top two
+        // bits; a packetId's first bytes below them.
+        match self {
+            GateKey::Packet(id) => bytes_hint(id) >> 2,
+            GateKey::IntroTarget(..) => 1 << 62,
+            GateKey::Conn(..) => 2 << 62,
+        }
+    }
 }
 
 impl GateKey {

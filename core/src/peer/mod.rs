@@ -60,6 +60,7 @@ mod gate;
 mod intro;
 mod join;
 mod metrics;
+mod ordmap;
 mod ping;
 mod pool;
 mod publish;
@@ -263,7 +264,23 @@ pub struct Peer {
     syncs: BTreeMap<Remote, f64>,
     /// What the last `Event::Ready` said.
     announced: Option<(Option<NatType>, Option<IpAddr>, Option<u16>)>,
+    /// Transmit buffers the host gave back ([`Peer::recycle`],
+    /// [`Peer::poll_transmit_into`]), reused for relayed copies.
+    spare_buffers: Vec<Vec<u8>>,
+    /// Scratch lists of the fanout (kept to avoid allocating per packet).
+    fanout_scratch: Scratch,
 }
+
+/// Reusable scratch space of the relay path.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    pub(crate) candidates: Vec<usize>,
+    pub(crate) targets: Vec<usize>,
+    pub(crate) weights: Vec<(usize, f64)>,
+}
+
+/// How many returned transmit buffers a Peer keeps for reuse.
+const MAX_SPARE_BUFFERS: usize = 64;
 
 impl core::fmt::Debug for Peer {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -320,6 +337,17 @@ impl Peer {
         }
         let summary_hash =
             crate::crypto::identity::to_hex(&crate::cache::summarize("", core::iter::empty()).hash);
+        // Keys of the maps' balancing (not drawn from `rng`, whose sequence
+        // the seed alone fixes).
+        let map_seed = |k: u64| {
+            u64::from_le_bytes([
+                seed[0], seed[1], seed[2], seed[3], seed[4], seed[5], seed[6], seed[7],
+            ]) ^ u64::from_le_bytes([
+                seed[8], seed[9], seed[10], seed[11], seed[12], seed[13], seed[14], seed[15],
+            ])
+            .rotate_left(17)
+                ^ k.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        };
         let mut peer = Peer {
             peer_id,
             peer_id_hex: peer_id.to_hex(),
@@ -334,8 +362,8 @@ impl Peer {
             rng: ChaCha20Rng::from_seed(seed),
             table,
             subclusters: BTreeMap::new(),
-            gate: AgeingMap::new(limits.max_gate_entries),
-            return_routes: AgeingMap::new(limits.max_return_routes),
+            gate: AgeingMap::new(limits.max_gate_entries, map_seed(1)),
+            return_routes: AgeingMap::new(limits.max_return_routes, map_seed(2)),
             rates: RateLimiter::new(limits.max_rate_entries),
             reflection: Reflection::default(),
             pending_pings: BTreeMap::new(),
@@ -349,15 +377,21 @@ impl Peer {
             metrics: Metrics::default(),
             firewall: None,
             summary_hash,
-            store: PacketStore::new(limits.max_cache_bytes, limits.max_cache_packets),
+            store: PacketStore::new(
+                limits.max_cache_bytes,
+                limits.max_cache_packets,
+                map_seed(3),
+            ),
             delivered: IdSet::new(limits.max_delivered),
             rejected: IdSet::new(limits.max_delivered),
             chains: Chains::default(),
             streams: Reassembler::new(limits.reassembly),
-            my_queries: AgeingMap::new(limits.max_pending_queries),
+            my_queries: AgeingMap::new(limits.max_pending_queries, map_seed(4)),
             unpublished: BTreeMap::new(),
             syncs: BTreeMap::new(),
             announced: None,
+            spare_buffers: Vec::new(),
+            fanout_scratch: Scratch::default(),
             config,
         };
         peer.timers.set(now, Timer::Tick);
@@ -524,8 +558,85 @@ impl Peer {
     // ---------------------------------------------------------------
 
     /// The next datagram to send, in FIFO order.
+    ///
+    /// Giving the `Transmit` back with [`recycle`](Self::recycle) once it is
+    /// sent lets the Peer reuse its buffer (the relay path then allocates
+    /// nothing); [`poll_transmit_into`](Self::poll_transmit_into) does that
+    /// by itself.
     pub fn poll_transmit(&mut self, _now: Instant) -> Option<Transmit> {
         self.transmits.pop_front()
+    }
+
+    /// The next datagram to send, copied into `buf`: its socket, remote and
+    /// length. The Peer keeps the buffer it was in for reuse, so a host
+    /// that sends this way makes the relay path allocation-free in steady
+    /// state. A datagram longer than `buf` cannot be handed over: it is
+    /// dropped (counted as [`DropReason::TransmitQueueFull`]) and the next
+    /// one is tried. 1500 bytes hold any datagram the Peer sends.
+    ///
+    /// ```
+    /// # use streamrelay::peer::{Config, Instant, Peer, Remote, SocketId};
+    /// # use streamrelay::nat::NatType;
+    /// # let mut config = Config::new(&"aa".repeat(32), None);
+    /// # config.indexed = true;
+    /// # config.nat_type = Some(NatType::UNRESTRICTED);
+    /// # let mut peer = Peer::new(config, Instant::ZERO, [7; 32]).unwrap();
+    /// # let ping = streamrelay::wire::control::Ping::heartbeat(&"bb".repeat(32), None, 0.0, 0.0);
+    /// # let bytes = ping.to_packet().unwrap().encode().unwrap();
+    /// # let from = Remote::Udp("192.0.2.7:4000".parse().unwrap());
+    /// peer.handle_datagram(Instant::from_millis(5), SocketId::Main, from, &bytes);
+    /// let mut buf = [0u8; 1500];
+    /// let (socket, remote, n) = peer.poll_transmit_into(Instant::from_millis(5), &mut buf).unwrap();
+    /// assert_eq!((socket, remote), (SocketId::Main, from));
+    /// assert_eq!(buf[4], 2); // a Pong
+    /// # let _ = n;
+    /// ```
+    pub fn poll_transmit_into(
+        &mut self,
+        _now: Instant,
+        buf: &mut [u8],
+    ) -> Option<(SocketId, Remote, usize)> {
+        loop {
+            let t = self.transmits.pop_front()?;
+            let n = t.bytes.len();
+            let fits = n <= buf.len();
+            if fits {
+                buf[..n].copy_from_slice(&t.bytes);
+            } else {
+                self.metrics.drop(DropReason::TransmitQueueFull);
+            }
+            let (socket, remote) = (t.socket, t.remote);
+            self.recycle(t);
+            if fits {
+                return Some((socket, remote, n));
+            }
+        }
+    }
+
+    /// Gives a sent [`Transmit`] back so its buffer can carry a later
+    /// datagram (up to 64 are kept; the rest are freed). Optional.
+    pub fn recycle(&mut self, t: Transmit) {
+        self.recycle_buffer(t.bytes);
+    }
+
+    /// Like [`recycle`](Self::recycle), with the bytes alone.
+    pub fn recycle_buffer(&mut self, bytes: Vec<u8>) {
+        if self.spare_buffers.len() < MAX_SPARE_BUFFERS && bytes.capacity() > 0 {
+            self.spare_buffers.push(bytes);
+        }
+    }
+
+    /// A buffer holding a copy of `bytes`: a recycled one when there is
+    /// one (no allocation if it is large enough), else a new one.
+    pub(crate) fn buffer_from(spare: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+        match spare.pop() {
+            Some(mut b) => {
+                b.clear();
+                b.extend_from_slice(bytes);
+                b
+            }
+            None => bytes.to_vec(),
+        }
     }
 
     /// The next event for the host.

@@ -22,7 +22,7 @@ use super::addr::{PeerId, Remote};
 use super::events::{Event, UnverifiedReason};
 use super::gate::GateKey;
 use super::metrics::{DropReason, Eviction};
-use super::store::{boxed, Inserted};
+use super::store::Inserted;
 use super::time::Instant;
 use super::{Peer, PeerError};
 use crate::crypto::ese;
@@ -168,13 +168,13 @@ impl Peer {
                 continue;
             };
             let key = id_of(&p.packet_id);
-            match self.store.insert(key.clone(), boxed(&bytes), now) {
+            match self.store.insert(key.clone(), &bytes, now) {
                 Inserted::Stored { evicted } => {
                     for _ in 0..evicted {
                         self.metrics.evict(Eviction::Cache);
                     }
                 }
-                Inserted::Duplicate | Inserted::TooLarge => continue,
+                Inserted::Duplicate | Inserted::TooLarge | Inserted::Unwritable => continue,
             }
             self.metrics.published += 1;
             self.gate_set(GateKey::packet(&key), 6);
@@ -300,10 +300,8 @@ impl Peer {
             Some(true) => self.metrics.evict(Eviction::Gate),
             Some(false) => {}
         }
-        if self.store.contains(p.packet_id) {
-            self.metrics.drop(DropReason::Duplicate);
-            return;
-        }
+        // A copy already cached (its gate entry expired) is dropped as a
+        // duplicate by the cache insert in `accept_publish`.
         self.accept_publish(now, remote, p, true);
     }
 
@@ -323,17 +321,12 @@ impl Peer {
         if q.ttl == 0 {
             q.ttl = DEFAULT_TTL;
         }
-        let mut frame = alloc::vec![0u8; q.encoded_len()];
-        match q.encode_into(&mut frame) {
-            Ok(n) => frame.truncate(n),
-            Err(_) => {
-                self.metrics.drop(DropReason::Invalid);
-                return;
-            }
-        }
+        let len = q.encoded_len();
+        // Encoded straight into the cache's slot (no allocation in steady
+        // state: the evicted packet's buffer is reused).
         match self
             .store
-            .insert(key.clone(), frame.into_boxed_slice(), now)
+            .insert_with(key.clone(), len, now, |buf| q.encode_into(buf).ok())
         {
             Inserted::Stored { evicted } => {
                 for _ in 0..evicted {
@@ -345,7 +338,7 @@ impl Peer {
                 self.metrics.drop(DropReason::Duplicate);
                 return;
             }
-            Inserted::TooLarge => {
+            Inserted::TooLarge | Inserted::Unwritable => {
                 self.metrics.drop(DropReason::Invalid);
                 return;
             }

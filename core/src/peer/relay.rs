@@ -49,19 +49,21 @@ impl Peer {
     }
 
     /// Draws `k` of `candidates` without replacement, each with probability
-    /// proportional to its weight.
+    /// proportional to its weight, into `out`.
     pub(crate) fn weighted_pick(
         &mut self,
         _now: Instant,
         candidates: &[usize],
         k: usize,
-    ) -> Vec<usize> {
-        let mut pool: Vec<(usize, f64)> = candidates
-            .iter()
-            .map(|&i| (i, self.fanout_weight(i)))
-            .collect();
-        let mut out = Vec::with_capacity(k.min(pool.len()));
-        while out.len() < k && !pool.is_empty() {
+        out: &mut Vec<usize>,
+    ) {
+        let mut pool = core::mem::take(&mut self.fanout_scratch.weights);
+        pool.clear();
+        for &i in candidates {
+            pool.push((i, self.fanout_weight(i)));
+        }
+        let start = out.len();
+        while out.len() - start < k && !pool.is_empty() {
             let total: f64 = pool.iter().map(|(_, w)| w).sum();
             let mut r = self.unit() * total;
             let mut chosen = pool.len() - 1;
@@ -74,7 +76,7 @@ impl Peer {
             }
             out.push(pool.swap_remove(chosen).0);
         }
-        out
+        self.fanout_scratch.weights = pool;
     }
 
     /// Multicasts a cached packet (§7.5): picks the fanout for its cluster,
@@ -88,7 +90,7 @@ impl Peer {
         key: &[u8],
         ignore: &[Remote],
     ) -> usize {
-        let Some(entry) = self.store.get(key) else {
+        let Some((slot, entry)) = self.store.locate(key) else {
             return 0;
         };
         let (cluster, hops) = match PacketRef::decode_frame(&entry.frame) {
@@ -104,26 +106,32 @@ impl Peer {
                 return 0;
             }
         };
-        let targets = self.fanout(now, &cluster, None, ignore, |_| true);
+        let mut targets = core::mem::take(&mut self.fanout_scratch.targets);
+        self.fanout_into(now, &cluster, None, ignore, |_| true, &mut targets);
         let n = targets.len();
         if n == 0 {
+            self.fanout_scratch.targets = targets;
             self.gate_if_new(key);
             return 0;
         }
         let max = self.config.limits.max_transmits;
-        let Some(e) = self.store.get_mut(key) else {
+        // The fanout does not touch the cache: the handle is still good.
+        let Some(e) = self.store.at_mut(slot) else {
+            self.fanout_scratch.targets = targets;
             return 0;
         };
         write_u32(&mut e.frame, HOPS_AT, hops.saturating_add(1));
-        for i in targets {
+        for &i in &targets {
             let (socket, remote) = (self.table[i].socket, self.table[i].remote);
+            // A returned buffer when the host recycles them: no allocation.
             let t = Transmit {
                 socket,
                 remote,
-                bytes: e.frame.to_vec(),
+                bytes: Peer::buffer_from(&mut self.spare_buffers, &e.frame),
             };
             queue_transmit(&mut self.transmits, &mut self.metrics, max, t);
         }
+        self.fanout_scratch.targets = targets;
         self.gate_if_new(key);
         n
     }

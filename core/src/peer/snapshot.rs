@@ -357,7 +357,7 @@ impl Peer {
                 let key = super::publish::id_of(p.packet_id);
                 let at = Instant(now.as_millis().saturating_sub(age));
                 if let super::store::Inserted::Stored { evicted } =
-                    peer.store.insert_at(key, super::store::boxed(frame), at)
+                    peer.store.insert_at(key, frame, at)
                 {
                     for _ in 0..evicted {
                         peer.metrics.evict(super::metrics::Eviction::Cache);

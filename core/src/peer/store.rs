@@ -17,19 +17,20 @@
 //! under a hex prefix are one contiguous range and each summary bucket is
 //! hashed in the reference's sorted order without sorting or allocating.
 
-use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use sha1::{Digest, Sha1};
 
+use super::ordmap::OrdMap;
 use super::time::Instant;
 use crate::cache::{Summary, HASH_EMPTY, MAX_PREFIX};
 use crate::wire::packet::IdField;
 
-/// Bytes each cached packet is charged on top of its encoded length: the
-/// key and entry in the id index and the insertion-order index, with the
-/// B-tree's slack (measured: `core/tests/peer_data_alloc.rs`).
+/// Bytes each cached packet is charged on top of its encoded length: its
+/// slot in the cache's slab (key, frame handle, insert time, tree and FIFO
+/// links: 104 bytes), with the slab's growth slack (measured:
+/// `core/tests/peer_data_alloc.rs`).
 pub const CACHE_ENTRY_OVERHEAD: usize = 256;
 
 /// Offset of `hops` (u32, big-endian) in an encoded packet.
@@ -42,10 +43,11 @@ pub(crate) const TTL_AT: usize = 19;
 pub(crate) struct Entry {
     /// The canonical encoding. `hops` is what it last went out with (the
     /// reference's multicast bumps the cached object's hops, §7.1).
-    pub(crate) frame: Box<[u8]>,
+    /// Exactly the packet's length; the allocation is recycled when the
+    /// entry is evicted.
+    pub(crate) frame: Vec<u8>,
     /// Local insert time (the reference's `timestamp`).
     pub(crate) inserted: Instant,
-    seq: u64,
 }
 
 impl Entry {
@@ -78,9 +80,10 @@ pub(crate) fn write_u32(b: &mut [u8], at: usize, v: u32) {
 /// The cache.
 #[derive(Debug)]
 pub(crate) struct PacketStore {
-    entries: BTreeMap<IdField, Entry>,
-    order: BTreeMap<u64, IdField>,
-    seq: u64,
+    /// Key order (summaries) and insertion order (eviction) in one slab.
+    entries: OrdMap<IdField, Entry>,
+    /// The last evicted frame's allocation, for the next insert.
+    spare: Vec<u8>,
     bytes: usize,
     max_bytes: usize,
     max_packets: usize,
@@ -95,14 +98,16 @@ pub(crate) enum Inserted {
     Duplicate,
     /// Larger than the whole cache may be.
     TooLarge,
+    /// The frame could not be written (`insert_with`'s `fill` failed).
+    Unwritable,
 }
 
 impl PacketStore {
-    pub(crate) fn new(max_bytes: usize, max_packets: usize) -> Self {
+    /// `seed` keys the index's balancing (see [`OrdMap`]).
+    pub(crate) fn new(max_bytes: usize, max_packets: usize, seed: u64) -> Self {
         PacketStore {
-            entries: BTreeMap::new(),
-            order: BTreeMap::new(),
-            seq: 0,
+            entries: OrdMap::new(seed),
+            spare: Vec::new(),
             bytes: 0,
             max_bytes,
             max_packets: max_packets.max(1),
@@ -119,22 +124,26 @@ impl PacketStore {
     }
 
     pub(crate) fn contains(&self, key: &[u8]) -> bool {
-        self.entries.contains_key(&key_of(key))
+        self.entries.contains(&key_of(key))
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Option<&Entry> {
         self.entries.get(&key_of(key))
     }
 
-    pub(crate) fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.entries.get_mut(&key_of(key))
+    /// An entry and a handle for [`at_mut`](Self::at_mut) (valid until
+    /// the next removal): one search for a read then a write.
+    pub(crate) fn locate(&self, key: &[u8]) -> Option<(u32, &Entry)> {
+        self.entries.locate(&key_of(key))
+    }
+
+    pub(crate) fn at_mut(&mut self, handle: u32) -> Option<&mut Entry> {
+        self.entries.at_mut(handle)
     }
 
     /// Entries oldest first.
     pub(crate) fn iter_oldest_first(&self) -> impl Iterator<Item = (&IdField, &Entry)> + '_ {
-        self.order
-            .values()
-            .filter_map(|k| self.entries.get(k).map(|e| (k, e)))
+        self.entries.iter_fifo()
     }
 
     /// Entries in key order.
@@ -142,54 +151,91 @@ impl PacketStore {
         self.entries.iter()
     }
 
-    /// Stores `frame` under `key`, evicting the oldest entries while the
-    /// byte or count limit would be exceeded.
-    pub(crate) fn insert(&mut self, key: IdField, frame: Box<[u8]>, now: Instant) -> Inserted {
-        let cost = frame.len() + CACHE_ENTRY_OVERHEAD;
-        if cost > self.max_bytes {
-            return Inserted::TooLarge;
+    /// Stores a copy of `frame` under `key`, evicting the oldest entries
+    /// while the byte or count limit would be exceeded.
+    pub(crate) fn insert(&mut self, key: IdField, frame: &[u8], now: Instant) -> Inserted {
+        self.insert_with(key, frame.len(), now, |buf| {
+            buf.copy_from_slice(frame);
+            Some(frame.len())
+        })
+    }
+
+    /// Stores the frame `fill` writes into a buffer of `len` bytes (it
+    /// returns how many it wrote, at most `len`), evicting the oldest
+    /// entries while the byte or count limit would be exceeded. In steady
+    /// state (every insert evicts a packet of about the same size) the
+    /// evicted packet's allocation is reused: no allocation at all.
+    pub(crate) fn insert_with(
+        &mut self,
+        key: IdField,
+        len: usize,
+        now: Instant,
+        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Inserted {
+        if self.entries.contains(&key) {
+            return Inserted::Duplicate;
         }
-        match self.entries.entry(key) {
-            alloc::collections::btree_map::Entry::Occupied(_) => return Inserted::Duplicate,
-            alloc::collections::btree_map::Entry::Vacant(slot) => {
-                self.seq += 1;
-                self.order.insert(self.seq, slot.key().clone());
-                slot.insert(Entry {
-                    frame,
-                    inserted: now,
-                    seq: self.seq,
-                });
+        // The spare allocation if it fits without much waste, else a new one.
+        let spare = self.spare.capacity();
+        let mut frame = if spare >= len && spare <= len + len / 4 + 64 {
+            core::mem::take(&mut self.spare)
+        } else {
+            Vec::with_capacity(len)
+        };
+        frame.clear();
+        frame.resize(len, 0);
+        match fill(&mut frame) {
+            Some(n) if n <= len => frame.truncate(n),
+            _ => {
+                self.recycle(frame);
+                return Inserted::Unwritable;
             }
         }
-        self.bytes += cost;
-        // Make room: the oldest go (never the one just stored, which is the
-        // newest).
+        let cost = frame.len() + CACHE_ENTRY_OVERHEAD;
+        if cost > self.max_bytes {
+            self.recycle(frame);
+            return Inserted::TooLarge;
+        }
+        // Make room first: the oldest go (the new one is not in yet).
         let mut evicted = 0;
-        while self.entries.len() > self.max_packets || self.bytes > self.max_bytes {
-            if self.order.len() <= 1 || self.evict_oldest().is_none() {
-                break;
+        while self.entries.len() > 0
+            && (self.entries.len() + 1 > self.max_packets || self.bytes + cost > self.max_bytes)
+        {
+            if let Some(e) = self.evict_oldest() {
+                self.recycle(e.frame);
             }
             evicted += 1;
         }
+        let entry = Entry {
+            frame,
+            inserted: now,
+        };
+        // Absent: checked above, and evictions only remove.
+        self.entries.insert_absent(key, entry);
+        self.bytes += cost;
         Inserted::Stored { evicted }
     }
 
+    /// Keeps a frame's allocation for the next insert.
+    fn recycle(&mut self, frame: Vec<u8>) {
+        if frame.capacity() > self.spare.capacity() || self.spare.capacity() == 0 {
+            self.spare = frame;
+        }
+    }
+
     /// Like `insert`, with a given insert time (restoring a snapshot).
-    pub(crate) fn insert_at(&mut self, key: IdField, frame: Box<[u8]>, at: Instant) -> Inserted {
+    pub(crate) fn insert_at(&mut self, key: IdField, frame: &[u8], at: Instant) -> Inserted {
         self.insert(key, frame, at)
     }
 
-    fn evict_oldest(&mut self) -> Option<IdField> {
-        let (_, k) = self.order.pop_first()?;
-        if let Some(e) = self.entries.remove(&k) {
-            self.bytes -= e.cost();
-        }
-        Some(k)
+    fn evict_oldest(&mut self) -> Option<Entry> {
+        let (_, e) = self.entries.pop_oldest()?;
+        self.bytes -= e.cost();
+        Some(e)
     }
 
     pub(crate) fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let e = self.entries.remove(&key_of(key))?;
-        self.order.remove(&e.seq);
+        let (_, e) = self.entries.remove(&key_of(key))?;
         self.bytes -= e.cost();
         Some(e)
     }
@@ -203,7 +249,7 @@ impl PacketStore {
     ) -> impl Iterator<Item = (&'a IdField, &'a Entry)> + 'a {
         let lower = prefix_lower_bound(prefix);
         self.entries
-            .range(lower..)
+            .range_from(&lower)
             .take_while(move |(k, _)| has_hex_prefix(k, prefix))
             .filter(move |(_, e)| keep(e))
     }
@@ -364,11 +410,6 @@ pub(crate) fn frame_cluster_id(frame: &[u8]) -> Option<&[u8]> {
     frame.get(25..25 + len)
 }
 
-/// Owned frames from a slice.
-pub(crate) fn boxed(b: &[u8]) -> Box<[u8]> {
-    Vec::from(b).into_boxed_slice()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,25 +430,25 @@ mod tests {
 
     #[test]
     fn evicts_the_oldest_by_count_and_bytes() {
-        let mut s = PacketStore::new(10 * (100 + CACHE_ENTRY_OVERHEAD), 4);
+        let mut s = PacketStore::new(10 * (100 + CACHE_ENTRY_OVERHEAD), 4, 1);
         for i in 0..6u8 {
-            let r = s.insert(key(&[i; 32]), boxed(&[0; 100]), Instant(i as u64));
+            let r = s.insert(key(&[i; 32]), &[0; 100], Instant(i as u64));
             assert!(matches!(r, Inserted::Stored { .. }));
         }
         assert_eq!(s.len(), 4);
         assert!(!s.contains(&[0; 32]) && !s.contains(&[1; 32]));
         assert!(s.contains(&[5; 32]));
         // Bytes: a big one pushes out the two oldest.
-        let mut s = PacketStore::new(3 * (100 + CACHE_ENTRY_OVERHEAD), 100);
+        let mut s = PacketStore::new(3 * (100 + CACHE_ENTRY_OVERHEAD), 100, 1);
         for i in 0..3u8 {
-            s.insert(key(&[i; 32]), boxed(&[0; 100]), Instant(0));
+            s.insert(key(&[i; 32]), &[0; 100], Instant(0));
         }
-        let r = s.insert(key(&[9; 32]), boxed(&[0; 250]), Instant(1));
+        let r = s.insert(key(&[9; 32]), &[0; 250], Instant(1));
         assert_eq!(r, Inserted::Stored { evicted: 2 });
         assert!(s.contains(&[2; 32]) && s.contains(&[9; 32]));
         assert!(s.bytes() <= 3 * (100 + CACHE_ENTRY_OVERHEAD));
         assert_eq!(
-            s.insert(key(&[9; 32]), boxed(&[0; 1]), Instant(2)),
+            s.insert(key(&[9; 32]), &[0; 1], Instant(2)),
             Inserted::Duplicate
         );
         let e = s.remove(&[9; 32]).unwrap();
@@ -418,7 +459,7 @@ mod tests {
     #[test]
     fn summaries_match_the_reference_algorithm() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let mut s = PacketStore::new(usize::MAX / 2, usize::MAX);
+        let mut s = PacketStore::new(usize::MAX / 2, usize::MAX, 1);
         let mut keys: alloc::vec::Vec<IdField> = alloc::vec::Vec::new();
         for i in 0..600u64 {
             let len = match i % 7 {
@@ -431,7 +472,7 @@ mod tests {
                 b[0] = 0xab;
             }
             let k = key(&b[..len]);
-            s.insert(k.clone(), boxed(&[1]), Instant(i));
+            s.insert(k.clone(), &[1], Instant(i));
             keys.push(k);
         }
         for prefix in ["", "a", "ab", "abc", "0", "f", "ab1", "7", "ffff"] {

@@ -2,8 +2,9 @@
 //! (§7.5).
 //!
 //! Fixes against the reference: at the size limit the least recently heard
-//! non-introducer entry is evicted (the reference only evicts entries never
-//! heard from, so its table grows without bound, §10.53); expiry removes by
+//! non-introducer entry is evicted, those that never answered one of our
+//! pings first (the reference only evicts entries never heard from, so its
+//! table grows without bound, §10.53); expiry removes by
 //! identity and reports the entry (the reference splices a live array while
 //! walking an index snapshot, §10.52); a silent peer first goes *missing*
 //! (disconnected, still pinged) before it is *forgotten*
@@ -222,7 +223,11 @@ impl Peer {
             .iter()
             .enumerate()
             .filter(|(_, p)| !p.indexed)
-            .min_by_key(|(_, p)| p.last_update.unwrap_or(Instant::ZERO))
+            // Entries that never answered one of our pings go first: a
+            // spoofed source cannot answer, so a flood of connection pings
+            // from forged addresses cannot push out peers that proved
+            // their address (docs/compat.md#peer-table-eviction).
+            .min_by_key(|(_, p)| (p.rtt_ms.is_some(), p.last_update.unwrap_or(Instant::ZERO)))
             .map(|(i, _)| i);
         let Some(i) = victim else { return false };
         let _ = now;
@@ -286,29 +291,48 @@ impl Peer {
         ignore: &[Remote],
         filter: impl Fn(&RemotePeer) -> bool,
     ) -> Vec<usize> {
+        let mut list = Vec::new();
+        self.fanout_into(now, cluster_id, requester, ignore, filter, &mut list);
+        list
+    }
+
+    /// [`fanout`](Self::fanout) into `list` (cleared first), with the
+    /// Peer's scratch space: no allocation once the scratch has grown.
+    pub(crate) fn fanout_into(
+        &mut self,
+        now: Instant,
+        cluster_id: &[u8],
+        requester: Option<PeerId>,
+        ignore: &[Remote],
+        filter: impl Fn(&RemotePeer) -> bool,
+        list: &mut Vec<usize>,
+    ) {
+        list.clear();
         let fresh = self.config.keepalive_ms.saturating_mul(4);
-        let mut candidates: Vec<usize> = self
-            .table
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                filter(p)
-                    && !ignore.contains(&p.remote)
-                    && p.silent_for(now).is_some_and(|s| s <= fresh)
-                    && p.peer_id != self.peer_id
-                    && Some(p.peer_id) != requester
-                    && p.nat.is_some_and(|n| n.is_valid())
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let mut candidates = core::mem::take(&mut self.fanout_scratch.candidates);
+        candidates.clear();
+        candidates.extend(
+            self.table
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| {
+                    filter(p)
+                        && !ignore.contains(&p.remote)
+                        && p.silent_for(now).is_some_and(|s| s <= fresh)
+                        && p.peer_id != self.peer_id
+                        && Some(p.peer_id) != requester
+                        && p.nat.is_some_and(|n| n.is_valid())
+                })
+                .map(|(i, _)| i),
+        );
         let k = self.config.fanout.peers;
-        let mut list: Vec<usize> = match self.config.fanout.policy {
+        match self.config.fanout.policy {
             FanoutPolicy::Random => {
                 self.shuffle(&mut candidates);
-                candidates.iter().copied().take(k).collect()
+                list.extend(candidates.iter().copied().take(k));
             }
-            FanoutPolicy::Weighted => self.weighted_pick(now, &candidates, k),
-        };
+            FanoutPolicy::Weighted => self.weighted_pick(now, &candidates, k, list),
+        }
         if !list.iter().any(|&i| self.table[i].indexed) {
             if let Some(&i) = candidates
                 .iter()
@@ -323,6 +347,6 @@ impl Peer {
         {
             list.insert(0, f);
         }
-        list
+        self.fanout_scratch.candidates = candidates;
     }
 }
