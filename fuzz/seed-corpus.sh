@@ -6,7 +6,12 @@
 #                        packet.decode -> input.hex, packet.encode ->
 #                        expected.hex) and of bench/packets.json;
 #   fuzz/corpus/json/    the message fields of those packets and the JSON
-#                        texts of core/tests/js_json_crosscheck/cases.json.
+#                        texts of core/tests/js_json_crosscheck/cases.json;
+#   fuzz/corpus/control/ those of the JSON texts that are objects (control
+#                        messages, chain heads, questions);
+#   fuzz/corpus/sealed_open/, reassembly/, peer/, ffi/: structured targets
+#                        (`arbitrary`); seeded with the packets as raw
+#                        byte material (see below).
 #
 #   bash fuzz/seed-corpus.sh [DIR]
 #
@@ -16,7 +21,7 @@
 set -euo pipefail
 out="$(realpath -m "${1:-$(dirname "$0")/corpus}")"
 cd "$(dirname "$0")/.."
-mkdir -p "$out/decode" "$out/json"
+mkdir -p "$out/decode" "$out/json" "$out/control" "$out/sealed_open" "$out/reassembly" "$out/peer" "$out/ffi"
 export SEED_OUT="$out"
 
 if command -v python3 >/dev/null 2>&1; then
@@ -86,6 +91,23 @@ nd = sum(put(os.path.join(out, "decode"), p) for p in packets)
 nj = sum(put(os.path.join(out, "json"), t) for t in texts)
 print(f"seed-corpus: {len(packets)} packets ({nvec} from vectors/*.json), {nd} new in {out}/decode; "
       f"{len(texts)} JSON texts, {nj} new in {out}/json")
+
+# control: every JSON object text (control messages of types 1-4, chain
+# heads and questions of types 5-8, the cross-check cases).
+control = [t for t in texts if t[:1] == b"{"]
+nc = sum(put(os.path.join(out, "control"), m) for m in control)
+
+# Structured targets (`arbitrary`): their inputs are not packets, and
+# arbitrary has no serialiser to make exact seeds with. The packets still
+# give them the right byte material (a Raw/Decode arm reads a run of them
+# whole), and these targets carry genuine packets of their own (fixtures
+# built at start-up), so the fuzzer starts from real traffic either way.
+small = [p for p in packets if len(p) <= 1421][:300]
+ns = sum(put(os.path.join(out, "sealed_open"), p) for p in small)
+nr = sum(put(os.path.join(out, "reassembly"), p) for p in small)
+nf = sum(put(os.path.join(out, "ffi"), p) for p in small)
+npeer = sum(put(os.path.join(out, "peer"), p) for p in small)
+print(f"seed-corpus: {nc} new in {out}/control; {ns} sealed_open, {nr} reassembly, {nf} ffi, {npeer} peer seeds")
 EOF
 elif command -v node >/dev/null 2>&1; then
   node - <<'EOF'
@@ -119,6 +141,13 @@ const out = process.env.SEED_OUT
 const nd = packets.reduce((s, p) => s + put(path.join(out, 'decode'), p), 0)
 const nj = texts.reduce((s, t) => s + put(path.join(out, 'json'), t), 0)
 console.log(`seed-corpus: ${packets.length} packets (${nvec} from vectors/*.json), ${nd} new in ${out}/decode; ${texts.length} JSON texts, ${nj} new in ${out}/json`)
+// control: JSON messages; the structured targets: packets as byte material
+// (see the python branch).
+const nc = texts.filter((m) => m[0] === 0x7b).reduce((s, m) => s + put(path.join(out, 'control'), m), 0)
+const small = packets.filter((p) => p.length <= 1421).slice(0, 300)
+const ns = {}
+for (const t of ['sealed_open', 'reassembly', 'ffi', 'peer']) ns[t] = small.reduce((s, p) => s + put(path.join(out, t), p), 0)
+console.log(`seed-corpus: ${nc} new in ${out}/control; ${ns.sealed_open} sealed_open, ${ns.reassembly} reassembly, ${ns.ffi} ffi, ${ns.peer} peer seeds`)
 EOF
 else
   echo "seed-corpus: neither python3 nor node found; keeping the committed corpus" >&2
