@@ -47,6 +47,15 @@ mod packet;
 #[cfg(feature = "vectors")]
 mod vectors;
 
+// The UniFFI face (Swift, Kotlin) and the JNI fast path. cbindgen does not
+// see them: UniFFI's symbols come from macros, and the JNI functions are
+// `extern "system"` (include/streamrelay.h stays the C ABI only).
+uniffi::setup_scaffolding!("streamrelay");
+
+pub mod uniffi_api;
+
+mod jni_api;
+
 pub use status::*;
 
 pub use types::*;
