@@ -48,8 +48,9 @@ if [ -n "$(git status --porcelain -- include/streamrelay.h)" ]; then
 fi
 echo "include/streamrelay.h is fresh"
 
-step "C ABI: clippy with the vector-runner feature"
+step "C ABI: clippy with the vector-runner feature, and C-only (no UniFFI/JNI)"
 cargo clippy -p streamrelay-ffi --all-targets --features vectors -- -D warnings
+cargo clippy -p streamrelay-ffi --all-targets --no-default-features -- -D warnings
 
 step "C ABI: C11 tests, C++17 loopback example, C vector runner (ASan+UBSan, valgrind)"
 bash bindings-c/run-tests.sh

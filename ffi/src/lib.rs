@@ -49,11 +49,15 @@ mod vectors;
 
 // The UniFFI face (Swift, Kotlin) and the JNI fast path. cbindgen does not
 // see them: UniFFI's symbols come from macros, and the JNI functions are
-// `extern "system"` (include/streamrelay.h stays the C ABI only).
+// `extern "system"` (include/streamrelay.h stays the C ABI only). Both are
+// behind the default feature `bindings`; a C-only build leaves them out.
+#[cfg(feature = "bindings")]
 uniffi::setup_scaffolding!("streamrelay");
 
+#[cfg(feature = "bindings")]
 pub mod uniffi_api;
 
+#[cfg(feature = "bindings")]
 mod jni_api;
 
 pub use status::*;
