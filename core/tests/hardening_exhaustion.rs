@@ -20,7 +20,7 @@ use streamrelay::crypto::identity::sha256;
 use streamrelay::nat::NatType;
 use streamrelay::peer::{
     Config, DropReason, Event, Eviction, Instant, Limits, Occupancy, Peer, PublishOptions, Remote,
-    SocketId,
+    SocketId, Timings,
 };
 use streamrelay::wire::control::{Ping, Pong, QueryQuestion};
 use streamrelay::wire::{Field, Packet, PacketType};
@@ -569,11 +569,14 @@ fn a_flood_of_sync_requests() {
     let mut p = victim(|c| {
         c.quotas.control_per_minute = 4096;
         c.limits.max_sync_sends = 64;
+        c.limits.max_sync_sends_per_window = 128;
     });
     let limits = Limits {
         max_sync_sends: 64,
+        max_sync_sends_per_window: 128,
         ..Limits::default()
     };
+    let window_ms = Timings::default().sync_window_ms;
     // 300 cached packets.
     for k in 0..300u32 {
         p.publish(
@@ -624,11 +627,15 @@ fn a_flood_of_sync_requests() {
         &format!(
             "to spoofed strangers: {to_strangers} datagrams ({} refused as unsolicited); \
              from one table peer's address: {known_sent} requests, {known_answers} datagrams back \
-             ({:.1} per request, at most {} each), rate-limited {}",
+             ({:.2} per request, at most {} each and {} per {} ms), rate-limited {}, \
+             over budget {}",
             m.dropped(DropReason::Unsolicited),
             known_answers as f64 / f64::from(known_sent),
             limits.max_sync_sends,
+            limits.max_sync_sends_per_window,
+            window_ms,
             m.dropped(DropReason::RateLimited),
+            m.dropped(DropReason::SyncBudget),
         ),
     );
     assert_bounded(&o, &limits);
@@ -638,9 +645,18 @@ fn a_flood_of_sync_requests() {
         m.dropped(DropReason::RateLimited),
         u64::from(known_sent - 4094)
     );
-    // Each answer within the budget (`limits.max_sync_sends`). That is
-    // still an amplifier towards a table peer's (spoofable) address:
-    // docs/compat.md#security.
-    assert!(known_answers <= 4094 * limits.max_sync_sends as u64);
+    // However many Syncs come from that (spoofable) address, what goes
+    // back to it is bounded over time: one full bucket, then the refill
+    // (`max_sync_sends_per_window` per `sync_window_ms`) over the 50 s the
+    // flood lasts (docs/compat.md#amplification).
+    let per_window = limits.max_sync_sends_per_window as u64;
+    let bound = per_window + 50_000 * per_window / window_ms;
+    assert!(
+        known_answers <= bound,
+        "{known_answers} datagrams back, bound {bound}"
+    );
+    // Not a trickle either: the budget is used.
+    assert!(known_answers >= bound / 2, "{known_answers}");
+    assert!(m.dropped(DropReason::SyncBudget) > 0);
     assert_eq!(legit_ok, legit_sent);
 }

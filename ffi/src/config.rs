@@ -436,6 +436,8 @@ pub unsafe extern "C" fn sr_config_set_limits(
             max_pending_queries: l.max_pending_queries,
             max_delivered: l.max_delivered,
             max_sync_sends: l.max_sync_sends,
+            // Not in `SrLimits` (yet): kept as configured.
+            max_sync_sends_per_window: c.limits.max_sync_sends_per_window,
             reassembly: ReassemblyLimits {
                 max_chains: l.reassembly_max_chains,
                 max_bytes: l.reassembly_max_bytes,

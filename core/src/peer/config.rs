@@ -66,6 +66,16 @@ pub struct Limits {
     pub max_delivered: usize,
     /// Packets and summaries sent in answer to one Sync packet.
     pub max_sync_sends: usize,
+    /// Packets and summaries sent in answer to all the Syncs from one
+    /// address together, per `timings.sync_window_ms`: a token bucket per
+    /// address that starts full with this many datagrams and refills at
+    /// this many per window (docs/compat.md#amplification). The default,
+    /// twice `max_sync_sends`, lets a new peer's first sync (and its next
+    /// level) get whole answers; a flood of Syncs from one (possibly
+    /// spoofed) table peer's address gets at most this many datagrams a
+    /// window back. The buckets are kept for at most `max_peers`
+    /// addresses (answers only go to table peers).
+    pub max_sync_sends_per_window: usize,
     /// Chains of our subclusters being reassembled from the cache, and the
     /// stream buffer (chains, bytes). `max_bytes` is also the largest
     /// message (sealed) we reassemble or publish.
@@ -93,6 +103,7 @@ impl Default for Limits {
             max_pending_queries: 256,
             max_delivered: 16_384,
             max_sync_sends: 2048,
+            max_sync_sends_per_window: 4096,
             reassembly: ReassemblyLimits::default(),
         }
     }
@@ -383,6 +394,7 @@ impl Config {
             ("max_pending_queries", l.max_pending_queries),
             ("max_delivered", l.max_delivered),
             ("max_sync_sends", l.max_sync_sends),
+            ("max_sync_sends_per_window", l.max_sync_sends_per_window),
             ("reassembly.max_chains", l.reassembly.max_chains),
             ("reassembly.max_bytes", l.reassembly.max_bytes),
         ] {

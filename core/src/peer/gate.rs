@@ -7,7 +7,7 @@
 //! of ticks they are given (docs/compat.md#return-routes).
 
 use super::addr::{PeerId, Remote};
-use super::ordmap::{bytes_hint, OrdKey, OrdMap};
+use super::ordmap::{bytes_hint, KeyedHasher, OrdKey, OrdMap};
 use crate::wire::packet::IdField;
 
 /// An ordered map whose entries count down one per tick and vanish at zero.
@@ -20,10 +20,11 @@ pub(crate) struct AgeingMap<K: OrdKey + Clone, V> {
 }
 
 impl<K: OrdKey + Clone, V> AgeingMap<K, V> {
-    /// `seed` keys the map's balancing (see [`OrdMap`]).
+    /// `seed` keys the map's hash index (see [`OrdMap`]). Nothing needs
+    /// these maps' key order: only the insertion order is kept.
     pub(crate) fn new(cap: usize, seed: u64) -> Self {
         AgeingMap {
-            map: OrdMap::new(seed),
+            map: OrdMap::unordered(seed),
             cap: cap.max(1),
         }
     }
@@ -80,7 +81,7 @@ impl<K: OrdKey + Clone, V> AgeingMap<K, V> {
 }
 
 /// What the gate remembers.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum GateKey {
     /// A packetId (Join, Intro, probe Pong, multicast).
     Packet(IdField),
@@ -91,6 +92,17 @@ pub(crate) enum GateKey {
 }
 
 impl OrdKey for GateKey {
+    #[inline]
+    fn keyed_hash(&self, mut h: KeyedHasher) -> u64 {
+        match self {
+            GateKey::Packet(id) => h.bytes(id),
+            other => {
+                core::hash::Hash::hash(other, &mut h);
+                core::hash::Hasher::finish(&h)
+            }
+        }
+    }
+
     fn hint(&self) -> u64 {
         // Variants in declaration order (the derived `Ord`) in the top two
         // bits; a packetId's first bytes below them.

@@ -53,7 +53,8 @@ pub enum DropReason {
     NotMember,
     /// A Stream for a peer we do not know (or back where it came from).
     Unroutable,
-    /// A Sync answer cut at `limits.max_sync_sends`.
+    /// A Sync answer cut at `limits.max_sync_sends`, or cut or refused
+    /// because its address used up `limits.max_sync_sends_per_window`.
     SyncBudget,
     /// An event of our subcluster that did not open or verify: not cached,
     /// not relayed by us (docs/compat.md#member-filter).

@@ -262,6 +262,9 @@ pub struct Peer {
     unpublished: BTreeMap<IdField, Instant>,
     /// Address → wall time of the last sync we sent it (`syncs`).
     syncs: BTreeMap<Remote, f64>,
+    /// Address → what it may still get in answer to Syncs (a token
+    /// bucket, docs/compat.md#amplification).
+    sync_budgets: sync::SyncBudgets,
     /// What the last `Event::Ready` said.
     announced: Option<(Option<NatType>, Option<IpAddr>, Option<u16>)>,
     /// Transmit buffers the host gave back ([`Peer::recycle`],
@@ -337,7 +340,7 @@ impl Peer {
         }
         let summary_hash =
             crate::crypto::identity::to_hex(&crate::cache::summarize("", core::iter::empty()).hash);
-        // Keys of the maps' balancing (not drawn from `rng`, whose sequence
+        // Keys of the maps' hash indexes (not drawn from `rng`, whose sequence
         // the seed alone fixes).
         let map_seed = |k: u64| {
             u64::from_le_bytes([
@@ -389,6 +392,7 @@ impl Peer {
             my_queries: AgeingMap::new(limits.max_pending_queries, map_seed(4)),
             unpublished: BTreeMap::new(),
             syncs: BTreeMap::new(),
+            sync_budgets: sync::SyncBudgets::default(),
             announced: None,
             spare_buffers: Vec::new(),
             fanout_scratch: Scratch::default(),

@@ -1,22 +1,30 @@
-//! An ordered map that remembers insertion order and does not allocate in
-//! steady state: the backing store of the packet cache and the gate.
+//! A map that remembers insertion order, finds keys in `O(1)` and does not
+//! allocate in steady state: the backing store of the packet cache and the
+//! gate.
 //!
 //! `BTreeMap` allocates and frees nodes as entries come and go, so a relay
 //! that inserts one packet and evicts the oldest per datagram kept calling
 //! the allocator. Here the entries live in a slab (`Vec` of nodes) whose
-//! free slots are reused, ordered by a treap (a binary search tree kept
-//! balanced by random heap priorities) threaded through the slab by index,
-//! and linked oldest → newest for FIFO eviction. Once the slab has grown to
-//! the map's high-water mark, insert, remove and pop-oldest touch no
-//! allocator. Iteration in key order (summaries, expiry) uses a small stack
-//! and may allocate; it is not on the per-packet path.
+//! free slots are reused, linked oldest → newest for FIFO eviction, and
+//! found through a hash index (open addressing over slab indices, keyed by
+//! secrets drawn from the Peer's seed, so a sender who picks keys cannot
+//! make them collide). Once the slab and the index have grown to the map's
+//! high-water mark, insert, lookup, remove and pop-oldest touch no
+//! allocator and a few cache lines each.
 //!
-//! The priorities come from a generator seeded by the Peer's seed, so a
-//! sender who picks keys cannot unbalance the tree (expected depth
-//! `O(log n)` whatever the keys).
+//! The key order (summaries, expiry: never on the per-packet path) is kept
+//! lazily by maps made with [`OrdMap::new`]: a sorted array of slab indices
+//! plus the entries inserted since it was last sorted. [`OrdMap::sort`]
+//! brings it up to date (sorts the new entries, merges them in, drops the
+//! removed ones); the key-order iterators need it up to date, which callers
+//! get from `&mut` methods that sort first. So that new entries do not pile
+//! up when nobody asks for the order, an insert sorts once they are a
+//! quarter of the map (amortised `O(log n)` per insert, no allocation in
+//! steady state).
 
 use alloc::vec::Vec;
 use core::cmp::Ordering;
+use core::mem;
 
 const NIL: u32 = u32::MAX;
 
@@ -26,6 +34,78 @@ const NIL: u32 = u32::MAX;
 /// a search are one integer comparison.
 pub(crate) trait OrdKey: Ord {
     fn hint(&self) -> u64;
+    /// The key's hash under the map's secret keys (see [`KeyedHasher`]):
+    /// equal keys hash equal.
+    fn keyed_hash(&self, h: KeyedHasher) -> u64;
+}
+
+/// A hash keyed by secrets drawn from the Peer's seed (a folded-multiply
+/// construction, as foldhash's): a sender who does not know the seed cannot
+/// pick keys that collide in the hash index, so lookups stay `O(1)`
+/// whatever the keys.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyedHasher {
+    acc: u64,
+    k: u64,
+    fin: u64,
+}
+
+#[inline]
+fn folded_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+fn splitmix(x: &mut u64) -> u64 {
+    *x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl KeyedHasher {
+    fn from_seed(seed: u64) -> Self {
+        let mut x = seed;
+        KeyedHasher {
+            acc: splitmix(&mut x),
+            k: splitmix(&mut x) | 1,
+            fin: splitmix(&mut x) | 1,
+        }
+    }
+
+    #[inline]
+    fn word(&mut self, w: u64) {
+        self.acc = folded_mul(self.acc ^ w, self.k);
+    }
+
+    /// Hashes `b` (its length included) and finishes.
+    #[inline]
+    pub(crate) fn bytes(mut self, b: &[u8]) -> u64 {
+        core::hash::Hasher::write(&mut self, b);
+        core::hash::Hasher::finish(&self)
+    }
+}
+
+impl core::hash::Hasher for KeyedHasher {
+    #[inline]
+    fn write(&mut self, b: &[u8]) {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.word(u64::from_le_bytes(a));
+        }
+        let rest = chunks.remainder();
+        let mut a = [0u8; 8];
+        a[..rest.len()].copy_from_slice(rest);
+        self.word(u64::from_le_bytes(a) ^ ((b.len() as u64) << 56));
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        folded_mul(self.acc, self.fin)
+    }
 }
 
 /// The first 8 bytes, big-endian, zero-padded: lexicographic order.
@@ -40,43 +120,93 @@ impl OrdKey for crate::wire::packet::IdField {
     fn hint(&self) -> u64 {
         bytes_hint(self)
     }
+    #[inline]
+    fn keyed_hash(&self, h: KeyedHasher) -> u64 {
+        h.bytes(self)
+    }
 }
 
 #[derive(Clone, Debug)]
 struct Node<K, V> {
-    hint: u64,
     kv: Option<(K, V)>,
-    prio: u32,
-    left: u32,
-    right: u32,
+    /// The key's hash, top 32 bits (its place in the hash index).
+    tag: u32,
     /// FIFO links. On a free node, `newer` links the free list.
     older: u32,
     newer: u32,
 }
 
+/// An entry of the key-order index: the key's hint, its node, and the
+/// node's generation when the entry was made (a node removed or reused
+/// since has another, so stale entries are told apart without comparing
+/// keys).
+#[derive(Clone, Copy, Debug)]
+struct Ranked {
+    hint: u64,
+    node: u32,
+    gen: u32,
+}
+
+/// An empty slot of the hash index.
+const EMPTY: u64 = u64::MAX;
+
 /// See the [module documentation](self).
 #[derive(Clone, Debug)]
 pub(crate) struct OrdMap<K, V> {
     nodes: Vec<Node<K, V>>,
-    root: u32,
     oldest: u32,
     newest: u32,
     free: u32,
     len: usize,
-    rng: u64,
+    /// Whether the key order is kept; without it the map is the hash index
+    /// plus the FIFO list, and `iter`/`range_from` are not available.
+    ordered: bool,
+    /// The hash index: open addressing, linear probing, at most half full.
+    /// A slot is `tag << 32 | node index` (`EMPTY` when free); a key's
+    /// home slot is `tag & mask`.
+    slots: Vec<u64>,
+    hasher: KeyedHasher,
+    /// Per node (ordered maps): its generation while it holds an entry,
+    /// 0 while free.
+    gens: Vec<u32>,
+    next_gen: u32,
+    /// Key order as of the last sort (entries removed since are stale).
+    sorted: Vec<Ranked>,
+    /// Inserted since the last sort, unsorted (some may be stale).
+    fresh: Vec<Ranked>,
+    /// The merge's output buffer (kept: no allocation in steady state).
+    scratch: Vec<Ranked>,
+    /// Whether anything was removed since the last sort.
+    removed: bool,
 }
 
 impl<K: OrdKey, V> OrdMap<K, V> {
+    /// A map that keeps both the key order and the insertion order.
     pub(crate) fn new(seed: u64) -> Self {
+        Self::with_order(seed, true)
+    }
+
+    /// A map that keeps only the insertion order.
+    pub(crate) fn unordered(seed: u64) -> Self {
+        Self::with_order(seed, false)
+    }
+
+    fn with_order(seed: u64, ordered: bool) -> Self {
         OrdMap {
             nodes: Vec::new(),
-            root: NIL,
             oldest: NIL,
             newest: NIL,
             free: NIL,
             len: 0,
-            // xorshift must not start at 0.
-            rng: seed | 1,
+            ordered,
+            slots: Vec::new(),
+            hasher: KeyedHasher::from_seed(seed),
+            gens: Vec::new(),
+            next_gen: 1,
+            sorted: Vec::new(),
+            fresh: Vec::new(),
+            scratch: Vec::new(),
+            removed: false,
         }
     }
 
@@ -84,51 +214,115 @@ impl<K: OrdKey, V> OrdMap<K, V> {
         self.len
     }
 
-    fn next_prio(&mut self) -> u32 {
-        // xorshift64*
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32
-    }
-
     #[inline]
     fn key(&self, i: u32) -> &K {
         match &self.nodes[i as usize].kv {
             Some((k, _)) => k,
-            None => unreachable!("a free node in the tree"),
+            None => unreachable!("a free node in the index"),
         }
     }
 
-    /// `k` (with hint `h`) against node `t`.
     #[inline]
-    fn cmp_at(&self, h: u64, k: &K, t: u32) -> Ordering {
-        match h.cmp(&self.nodes[t as usize].hint) {
-            Ordering::Equal => k.cmp(self.key(t)),
-            o => o,
-        }
-    }
-
-    /// Node `a`'s key against node `b`'s.
-    #[inline]
-    fn cmp_nodes(&self, a: u32, b: u32) -> Ordering {
-        self.cmp_at(self.nodes[a as usize].hint, self.key(a), b)
+    fn tag_of(&self, k: &K) -> u32 {
+        (k.keyed_hash(self.hasher) >> 32) as u32
     }
 
     #[inline]
-    fn find(&self, k: &K) -> u32 {
-        let h = k.hint();
-        let mut t = self.root;
-        while t != NIL {
-            match self.cmp_at(h, k, t) {
-                Ordering::Less => t = self.nodes[t as usize].left,
-                Ordering::Greater => t = self.nodes[t as usize].right,
-                Ordering::Equal => return t,
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
+    }
+
+    /// Adds node `i` (with `tag`) to the hash index, growing it first if it
+    /// would be more than half full.
+    fn index_insert(&mut self, tag: u32, i: u32) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let n = (self.slots.len() * 2).max(16);
+            let old = mem::replace(&mut self.slots, alloc::vec![EMPTY; n]);
+            for s in old {
+                if s != EMPTY {
+                    self.index_place(s);
+                }
             }
         }
-        NIL
+        self.index_place(u64::from(tag) << 32 | u64::from(i));
+    }
+
+    #[inline]
+    fn index_place(&mut self, s: u64) {
+        let mask = self.mask();
+        let mut pos = (s >> 32) as usize & mask;
+        while self.slots[pos] != EMPTY {
+            pos = (pos + 1) & mask;
+        }
+        self.slots[pos] = s;
+    }
+
+    /// Removes node `i` (with `tag`) from the hash index (backward-shift
+    /// deletion: no tombstones).
+    fn index_remove(&mut self, tag: u32, i: u32) {
+        let want = u64::from(tag) << 32 | u64::from(i);
+        let mask = self.mask();
+        let mut pos = tag as usize & mask;
+        loop {
+            match self.slots[pos] {
+                s if s == want => break,
+                EMPTY => return,
+                _ => pos = (pos + 1) & mask,
+            }
+        }
+        let mut hole = pos;
+        let mut j = pos;
+        loop {
+            j = (j + 1) & mask;
+            let s = self.slots[j];
+            if s == EMPTY {
+                break;
+            }
+            let home = (s >> 32) as usize & mask;
+            // It stays if its home is cyclically in (hole, j].
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                self.slots[hole] = s;
+                hole = j;
+            }
+        }
+        self.slots[hole] = EMPTY;
+    }
+
+    /// The node holding `k`, through the hash index.
+    #[inline]
+    fn find(&self, k: &K) -> u32 {
+        if self.len == 0 {
+            return NIL;
+        }
+        self.find_tagged(k, self.tag_of(k))
+    }
+
+    /// [`find`](Self::find) with the key's tag already computed.
+    #[inline]
+    fn find_tagged(&self, k: &K, tag: u32) -> u32 {
+        if self.len == 0 {
+            return NIL;
+        }
+        let mask = self.mask();
+        let mut pos = tag as usize & mask;
+        loop {
+            let s = self.slots[pos];
+            if s == EMPTY {
+                return NIL;
+            }
+            if (s >> 32) as u32 == tag {
+                let i = s as u32;
+                if self.key(i) == k {
+                    return i;
+                }
+            }
+            pos = (pos + 1) & mask;
+        }
     }
 
     pub(crate) fn contains(&self, k: &K) -> bool {
@@ -163,77 +357,28 @@ impl<K: OrdKey, V> OrdMap<K, V> {
         }
     }
 
-    /// Splits subtree `t` into keys below `pivot`'s key and the rest.
-    fn split(&mut self, t: u32, pivot: u32) -> (u32, u32) {
-        if t == NIL {
-            return (NIL, NIL);
-        }
-        if self.cmp_nodes(t, pivot) == Ordering::Less {
-            let (l, r) = self.split(self.nodes[t as usize].right, pivot);
-            self.nodes[t as usize].right = l;
-            (t, r)
-        } else {
-            let (l, r) = self.split(self.nodes[t as usize].left, pivot);
-            self.nodes[t as usize].left = r;
-            (l, t)
-        }
-    }
-
-    /// Joins two subtrees, every key of `a` below every key of `b`.
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.nodes[a as usize].prio > self.nodes[b as usize].prio {
-            let r = self.merge(self.nodes[a as usize].right, b);
-            self.nodes[a as usize].right = r;
-            a
-        } else {
-            let l = self.merge(a, self.nodes[b as usize].left);
-            self.nodes[b as usize].left = l;
-            b
-        }
-    }
-
-    /// Removes node `target` (in the tree) from subtree `t`.
-    fn detach(&mut self, t: u32, target: u32) -> u32 {
-        if t == target {
-            let n = &self.nodes[t as usize];
-            let (l, r) = (n.left, n.right);
-            return self.merge(l, r);
-        }
-        if self.cmp_nodes(target, t) == Ordering::Less {
-            let l = self.detach(self.nodes[t as usize].left, target);
-            self.nodes[t as usize].left = l;
-        } else {
-            let r = self.detach(self.nodes[t as usize].right, target);
-            self.nodes[t as usize].right = r;
-        }
-        t
-    }
-
     /// Inserts `k` as the newest entry unless it is there; gives the pair
     /// back if it was.
     pub(crate) fn insert_new(&mut self, k: K, v: V) -> Result<(), (K, V)> {
-        if self.contains(&k) {
+        let tag = self.tag_of(&k);
+        if self.find_tagged(&k, tag) != NIL {
             return Err((k, v));
         }
-        self.insert_absent(k, v);
+        self.insert_tagged(k, tag, v);
         Ok(())
     }
 
     /// Inserts `k`, known to be absent, as the newest entry.
     pub(crate) fn insert_absent(&mut self, k: K, v: V) {
-        let prio = self.next_prio();
+        let tag = self.tag_of(&k);
+        self.insert_tagged(k, tag, v);
+    }
+
+    fn insert_tagged(&mut self, k: K, tag: u32, v: V) {
+        let hint = if self.ordered { k.hint() } else { 0 };
         let node = Node {
-            hint: k.hint(),
             kv: Some((k, v)),
-            prio,
-            left: NIL,
-            right: NIL,
+            tag,
             older: self.newest,
             newer: NIL,
         };
@@ -252,18 +397,30 @@ impl<K: OrdKey, V> OrdMap<K, V> {
             self.oldest = i;
         }
         self.newest = i;
-        let (l, r) = self.split(self.root, i);
-        let l = self.merge(l, i);
-        self.root = self.merge(l, r);
+        self.index_insert(tag, i);
         self.len += 1;
+        if self.ordered {
+            let gen = self.next_gen;
+            self.next_gen = self.next_gen.wrapping_add(1).max(1);
+            if self.gens.len() <= i as usize {
+                self.gens.resize(i as usize + 1, 0);
+            }
+            self.gens[i as usize] = gen;
+            self.fresh.push(Ranked { hint, node: i, gen });
+            // Not let the unsorted part pile up when nobody asks for the
+            // order (amortised: a merge per len/4 inserts).
+            if self.fresh.len() > 64 && self.fresh.len() * 4 > self.len {
+                self.sort();
+            }
+        }
     }
 
     fn remove_index(&mut self, i: u32) -> Option<(K, V)> {
-        self.root = self.detach(self.root, i);
-        let (older, newer) = {
+        let (older, newer, tag) = {
             let n = &self.nodes[i as usize];
-            (n.older, n.newer)
+            (n.older, n.newer, n.tag)
         };
+        self.index_remove(tag, i);
         if older != NIL {
             self.nodes[older as usize].newer = newer;
         } else {
@@ -274,10 +431,12 @@ impl<K: OrdKey, V> OrdMap<K, V> {
         } else {
             self.newest = older;
         }
+        if self.ordered {
+            self.gens[i as usize] = 0;
+            self.removed = true;
+        }
         let n = &mut self.nodes[i as usize];
         let kv = n.kv.take();
-        n.left = NIL;
-        n.right = NIL;
         n.older = NIL;
         n.newer = self.free;
         self.free = i;
@@ -326,60 +485,117 @@ impl<K: OrdKey, V> OrdMap<K, V> {
         })
     }
 
-    /// Entries in key order.
-    pub(crate) fn iter(&self) -> Iter<'_, K, V> {
-        let mut it = Iter {
-            map: self,
-            stack: Vec::new(),
-        };
-        it.push_left(self.root);
-        it
+    /// Whether the key order is up to date (what `iter` and `range_from`
+    /// need).
+    pub(crate) fn is_sorted(&self) -> bool {
+        self.fresh.is_empty() && !self.removed
     }
 
-    /// Entries with keys `>= lower`, in key order.
-    pub(crate) fn range_from(&self, lower: &K) -> Iter<'_, K, V> {
-        let mut it = Iter {
-            map: self,
-            stack: Vec::new(),
-        };
-        let h = lower.hint();
-        let mut t = self.root;
-        while t != NIL {
-            if self.cmp_at(h, lower, t) != Ordering::Greater {
-                it.stack.push(t);
-                t = self.nodes[t as usize].left;
-            } else {
-                t = self.nodes[t as usize].right;
+    /// Brings the key order up to date: sorts the entries inserted since
+    /// the last sort, merges them in and drops the removed ones. `O(n + m
+    /// log m)` for `m` new entries; allocates only when the map outgrows
+    /// its high-water mark.
+    pub(crate) fn sort(&mut self) {
+        if !self.ordered || self.is_sorted() {
+            return;
+        }
+        let mut fresh = mem::take(&mut self.fresh);
+        fresh.retain(|r| self.live(r));
+        fresh.sort_unstable_by(|a, b| self.cmp_ranked(a, b));
+        let sorted = mem::take(&mut self.sorted);
+        let mut out = mem::take(&mut self.scratch);
+        out.clear();
+        out.reserve(self.len);
+        let mut a = sorted.iter().filter(|r| self.live(r)).peekable();
+        let mut b = fresh.iter().peekable();
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => {
+                    if self.cmp_ranked(x, y) == Ordering::Less {
+                        a.next()
+                    } else {
+                        b.next()
+                    }
+                }
+                (Some(_), None) => a.next(),
+                (None, Some(_)) => b.next(),
+                (None, None) => break,
+            };
+            if let Some(r) = next {
+                out.push(*r);
             }
         }
-        it
+        self.sorted = out;
+        self.scratch = sorted;
+        self.scratch.clear();
+        fresh.clear();
+        self.fresh = fresh;
+        self.removed = false;
     }
-}
 
-/// In-order iterator.
-pub(crate) struct Iter<'a, K, V> {
-    map: &'a OrdMap<K, V>,
-    stack: Vec<u32>,
-}
-
-impl<K, V> Iter<'_, K, V> {
-    fn push_left(&mut self, mut t: u32) {
-        while t != NIL {
-            self.stack.push(t);
-            t = self.map.nodes[t as usize].left;
+    /// Key order of two index entries: hints first, the keys on a tie.
+    #[inline]
+    fn cmp_ranked(&self, a: &Ranked, b: &Ranked) -> Ordering {
+        match a.hint.cmp(&b.hint) {
+            Ordering::Equal => self.key(a.node).cmp(self.key(b.node)),
+            o => o,
         }
     }
+
+    /// Whether an index entry still stands for its node's entry.
+    #[inline]
+    fn live(&self, r: &Ranked) -> bool {
+        self.gens.get(r.node as usize) == Some(&r.gen)
+    }
+
+    /// Entries in key order. The order must be up to date ([`sort`](Self::sort)).
+    pub(crate) fn iter(&self) -> Iter<'_, K, V> {
+        debug_assert!(self.ordered, "key order of an unordered map");
+        debug_assert!(self.is_sorted(), "key order not up to date");
+        Iter {
+            map: self,
+            at: self.sorted.iter(),
+        }
+    }
+
+    /// Entries with keys `>= lower`, in key order. The order must be up to
+    /// date ([`sort`](Self::sort)).
+    pub(crate) fn range_from(&self, lower: &K) -> Iter<'_, K, V> {
+        debug_assert!(self.ordered, "key order of an unordered map");
+        debug_assert!(self.is_sorted(), "key order not up to date");
+        let h = lower.hint();
+        let start = self.sorted.partition_point(|r| match r.hint.cmp(&h) {
+            Ordering::Equal => self.key(r.node) < lower,
+            o => o == Ordering::Less,
+        });
+        Iter {
+            map: self,
+            at: self.sorted[start..].iter(),
+        }
+    }
+}
+
+/// Key-order iterator.
+pub(crate) struct Iter<'a, K, V> {
+    map: &'a OrdMap<K, V>,
+    at: core::slice::Iter<'a, Ranked>,
 }
 
 impl<'a, K, V> Iterator for Iter<'a, K, V> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let t = self.stack.pop()?;
         let map: &'a OrdMap<K, V> = self.map;
-        let n = &map.nodes[t as usize];
-        self.push_left(n.right);
-        n.kv.as_ref().map(|(k, v)| (k, v))
+        loop {
+            let r = self.at.next()?;
+            // Up to date: every entry is live (checked anyway).
+            if map.gens.get(r.node as usize) != Some(&r.gen) {
+                continue;
+            }
+            if let Some((k, v)) = map.nodes[r.node as usize].kv.as_ref() {
+                return Some((k, v));
+            }
+        }
     }
 }
 
@@ -395,28 +611,48 @@ mod tests {
             // Coarse on purpose: ties exercise the full comparison.
             u64::from(*self >> 4)
         }
+        fn keyed_hash(&self, h: KeyedHasher) -> u64 {
+            // Coarse on purpose too: collisions exercise the probing.
+            h.bytes(&(*self >> 3).to_le_bytes())
+        }
     }
     impl OrdKey for u32 {
         fn hint(&self) -> u64 {
             u64::from(*self)
         }
+        fn keyed_hash(&self, h: KeyedHasher) -> u64 {
+            h.bytes(&self.to_le_bytes())
+        }
     }
 
-    fn check<K: OrdKey + Clone + core::fmt::Debug>(m: &OrdMap<K, u32>, want: &BTreeMap<K, u32>) {
+    fn check<K: OrdKey + Clone + core::fmt::Debug>(
+        m: &mut OrdMap<K, u32>,
+        want: &BTreeMap<K, u32>,
+    ) {
+        m.sort();
         assert_eq!(m.len(), want.len());
         let got: Vec<(K, u32)> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let exp: Vec<(K, u32)> = want.iter().map(|(k, v)| (k.clone(), *v)).collect();
         assert_eq!(got, exp);
     }
 
-    #[test]
-    fn behaves_like_a_btreemap_with_fifo_order() {
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
-        let mut m = OrdMap::new(42);
+    type Fifo = alloc::collections::VecDeque<u16>;
+
+    /// Random inserts, removals and pops on `m` and on a `BTreeMap` plus a
+    /// FIFO list kept alongside; `at` looks at all three every `every`
+    /// steps. Returns the `BTreeMap`.
+    fn drive(
+        m: &mut OrdMap<u16, u32>,
+        seed: u64,
+        keys: u32,
+        every: u32,
+        mut at: impl FnMut(&mut OrdMap<u16, u32>, &BTreeMap<u16, u32>, &Fifo, &mut ChaCha8Rng),
+    ) -> BTreeMap<u16, u32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut want = BTreeMap::new();
-        let mut fifo: alloc::collections::VecDeque<u16> = Default::default();
+        let mut fifo = Fifo::new();
         for step in 0..20_000u32 {
-            let k = (rng.next_u32() % 512) as u16;
+            let k = (rng.next_u32() % keys) as u16;
             match rng.next_u32() % 4 {
                 0 | 1 => {
                     let r = m.insert_new(k, step);
@@ -439,17 +675,27 @@ mod tests {
                     }
                 }
             }
-            if step % 997 == 0 {
-                check(&m, &want);
+            if step % every == 0 {
+                assert_eq!(m.len(), want.len());
                 let f: Vec<u16> = m.iter_fifo().map(|(k, _)| *k).collect();
                 assert_eq!(f, fifo.iter().copied().collect::<Vec<_>>());
-                let lo = (rng.next_u32() % 512) as u16;
-                let a: Vec<u16> = m.range_from(&lo).map(|(k, _)| *k).collect();
-                let b: Vec<u16> = want.range(lo..).map(|(k, _)| *k).collect();
-                assert_eq!(a, b);
-                assert_eq!(m.get(&lo), want.get(&lo));
+                at(m, &want, &fifo, &mut rng);
             }
         }
+        want
+    }
+
+    #[test]
+    fn behaves_like_a_btreemap_with_fifo_order() {
+        let mut m = OrdMap::new(42);
+        let mut want = drive(&mut m, 9, 512, 997, |m, want, _, rng| {
+            check(m, want);
+            let lo = (rng.next_u32() % 512) as u16;
+            let a: Vec<u16> = m.range_from(&lo).map(|(k, _)| *k).collect();
+            let b: Vec<u16> = want.range(lo..).map(|(k, _)| *k).collect();
+            assert_eq!(a, b);
+            assert_eq!(m.get(&lo), want.get(&lo));
+        });
         m.retain(|k, v| {
             *v += 1;
             k % 3 != 0
@@ -458,27 +704,48 @@ mod tests {
             *v += 1;
             k % 3 != 0
         });
-        check(&m, &want);
+        check(&mut m, &want);
     }
 
     #[test]
-    fn sorted_keys_do_not_degenerate() {
-        // Keys in increasing order would make a plain BST a list.
+    fn an_unordered_map_is_a_map_with_fifo_order() {
+        // Hashes shared by 8 keys each (see `OrdKey for u16`): the probing
+        // and the backward-shift deletion get exercised.
+        let mut m = OrdMap::unordered(5);
+        let mut want = drive(&mut m, 11, 2048, 499, |m, want, _, _| {
+            for k in 0..2048u16 {
+                assert_eq!(m.get(&k), want.get(&k), "key {k}");
+            }
+        });
+        m.retain(|k, _| k % 2 == 0);
+        want.retain(|k, _| k % 2 == 0);
+        for k in 0..2048u16 {
+            assert_eq!(m.get(&k), want.get(&k));
+        }
+    }
+
+    #[test]
+    fn sorted_and_reused_keys_keep_both_orders() {
+        // Keys in increasing order, slots reused by other keys, lazy sorts
+        // in between: both orders stay exact.
         let mut m = OrdMap::new(7);
         for k in 0..100_000u32 {
             m.insert_new(k, k).unwrap();
         }
-        fn depth(m: &OrdMap<u32, u32>, t: u32) -> usize {
-            if t == NIL {
-                return 0;
-            }
-            let n = &m.nodes[t as usize];
-            1 + depth(m, n.left).max(depth(m, n.right))
-        }
-        assert!(depth(&m, m.root) < 80, "depth {}", depth(&m, m.root));
         for k in 0..99_990u32 {
             assert_eq!(m.pop_oldest().map(|(k, _)| k), Some(k));
         }
         assert_eq!(m.len(), 10);
+        for k in (0..50u32).rev() {
+            m.insert_new(k, k).unwrap();
+        }
+        m.sort();
+        let keys: Vec<u32> = m.iter().map(|(k, _)| *k).collect();
+        let mut want: Vec<u32> = (0..50).chain(99_990..100_000).collect();
+        want.sort();
+        assert_eq!(keys, want);
+        let from: Vec<u32> = m.range_from(&45).map(|(k, _)| *k).take(6).collect();
+        assert_eq!(from, [45, 46, 47, 48, 49, 99_990]);
+        assert!(m.sorted.len() <= 60 && m.fresh.is_empty());
     }
 }

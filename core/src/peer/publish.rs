@@ -344,7 +344,11 @@ impl Peer {
             }
         }
         let mut keep = true;
-        if let Some(keys) = self.member_keys(p.cluster_id, p.subcluster_id) {
+        let member = self.member_keys(p.cluster_id, p.subcluster_id);
+        // Not ours: nothing below touches the cache before the relay, so the
+        // cached frame is still `q`'s encoding (`q.cluster_id`, `q.hops`).
+        let known = member.is_none().then_some((p.cluster_id, p.hops));
+        if let Some(keys) = member {
             match p.index {
                 -1 => {
                     let w = Whole {
@@ -378,7 +382,11 @@ impl Peer {
                 _ => {}
             }
         }
-        if keep && relay && p.hops < MAX_HOPS && self.multicast_cached(now, &key, &[remote]) > 0 {
+        if keep
+            && relay
+            && p.hops < MAX_HOPS
+            && self.multicast_cached_as(now, &key, &[remote], known) > 0
+        {
             self.metrics.relayed += 1;
         }
     }

@@ -90,21 +90,35 @@ impl Peer {
         key: &[u8],
         ignore: &[Remote],
     ) -> usize {
+        self.multicast_cached_as(now, key, ignore, None)
+    }
+
+    /// [`multicast_cached`](Self::multicast_cached), given the cached
+    /// packet's cluster id and hops when the caller knows them (it just
+    /// encoded the frame from the packet: the relay path), which saves
+    /// decoding the frame again.
+    pub(crate) fn multicast_cached_as(
+        &mut self,
+        now: Instant,
+        key: &[u8],
+        ignore: &[Remote],
+        known: Option<(&[u8], u32)>,
+    ) -> usize {
         let Some((slot, entry)) = self.store.locate(key) else {
             return 0;
         };
-        let (cluster, hops) = match PacketRef::decode_frame(&entry.frame) {
-            Ok(p) => (
-                crate::wire::packet::IdField::from_slice(
-                    &p.cluster_id[..p.cluster_id.len().min(32)],
-                )
-                .unwrap_or_default(),
-                p.hops,
-            ),
-            Err(_) => {
-                self.metrics.drop(DropReason::Invalid);
-                return 0;
-            }
+        let id = |c: &[u8]| {
+            crate::wire::packet::IdField::from_slice(&c[..c.len().min(32)]).unwrap_or_default()
+        };
+        let (cluster, hops) = match known {
+            Some((c, hops)) => (id(c), hops),
+            None => match PacketRef::decode_frame(&entry.frame) {
+                Ok(p) => (id(p.cluster_id), p.hops),
+                Err(_) => {
+                    self.metrics.drop(DropReason::Invalid);
+                    return 0;
+                }
+            },
         };
         let mut targets = core::mem::take(&mut self.fanout_scratch.targets);
         self.fanout_into(now, &cluster, None, ignore, |_| true, &mut targets);

@@ -28,9 +28,11 @@ use crate::cache::{Summary, HASH_EMPTY, MAX_PREFIX};
 use crate::wire::packet::IdField;
 
 /// Bytes each cached packet is charged on top of its encoded length: its
-/// slot in the cache's slab (key, frame handle, insert time, tree and FIFO
-/// links: 104 bytes), with the slab's growth slack (measured:
-/// `core/tests/peer_data_alloc.rs`).
+/// slot in the cache's slab (key, frame handle, insert time, hash tag and
+/// FIFO links: 88 bytes), its hash-index slots (8 bytes, at most half
+/// full), its generation (4) and key-order entries (16 bytes each in the
+/// sorted array, the unsorted tail and the merge buffer), with the
+/// vectors' growth slack (measured: `core/tests/peer_data_alloc.rs`).
 pub const CACHE_ENTRY_OVERHEAD: usize = 256;
 
 /// Offset of `hops` (u32, big-endian) in an encoded packet.
@@ -80,7 +82,8 @@ pub(crate) fn write_u32(b: &mut [u8], at: usize, v: u32) {
 /// The cache.
 #[derive(Debug)]
 pub(crate) struct PacketStore {
-    /// Key order (summaries) and insertion order (eviction) in one slab.
+    /// Lookups (hash index), key order (summaries, kept lazily) and
+    /// insertion order (eviction) over one slab.
     entries: OrdMap<IdField, Entry>,
     /// The last evicted frame's allocation, for the next insert.
     spare: Vec<u8>,
@@ -103,7 +106,7 @@ pub(crate) enum Inserted {
 }
 
 impl PacketStore {
-    /// `seed` keys the index's balancing (see [`OrdMap`]).
+    /// `seed` keys the hash index (see [`OrdMap`]).
     pub(crate) fn new(max_bytes: usize, max_packets: usize, seed: u64) -> Self {
         PacketStore {
             entries: OrdMap::new(seed),
@@ -146,8 +149,9 @@ impl PacketStore {
         self.entries.iter_fifo()
     }
 
-    /// Entries in key order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&IdField, &Entry)> + '_ {
+    /// Entries in key order (brings the key order up to date first).
+    pub(crate) fn iter(&mut self) -> impl Iterator<Item = (&IdField, &Entry)> + '_ {
+        self.entries.sort();
         self.entries.iter()
     }
 
@@ -243,11 +247,12 @@ impl PacketStore {
     /// The keys under a hex `prefix` (ASCII, lower case) whose entries pass
     /// `keep`, in key order.
     pub(crate) fn under_prefix<'a>(
-        &'a self,
+        &'a mut self,
         prefix: &'a [u8],
         keep: impl Fn(&Entry) -> bool + 'a,
     ) -> impl Iterator<Item = (&'a IdField, &'a Entry)> + 'a {
         let lower = prefix_lower_bound(prefix);
+        self.entries.sort();
         self.entries
             .range_from(&lower)
             .take_while(move |(k, _)| has_hex_prefix(k, prefix))
@@ -258,7 +263,7 @@ impl PacketStore {
     /// `after` (the reference's cache predicate: `timestamp > T`), without
     /// allocating. Equal to [`crate::cache::summarize`] over the same keys
     /// as hex.
-    pub(crate) fn summarize(&self, prefix: &[u8], after: i64) -> Summary {
+    pub(crate) fn summarize(&mut self, prefix: &[u8], after: i64) -> Summary {
         let prefix = &prefix[..prefix.len().min(MAX_PREFIX)];
         let mut hashers: [Option<Sha1>; 16] = Default::default();
         let n = prefix.len();

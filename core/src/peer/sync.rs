@@ -13,8 +13,12 @@
 //! the same on both sides is not descended into (§10.68); an answer is
 //! bounded by `limits.max_sync_sends` and only goes to an address in our
 //! peer table (a 21-byte Sync can ask for the whole cache: a stranger's,
-//! possibly spoofed, would make us a traffic amplifier).
+//! possibly spoofed, would make us a traffic amplifier). A table peer's
+//! address can be spoofed too: all the answers to one address share a
+//! budget over time, `limits.max_sync_sends_per_window` datagrams per
+//! `timings.sync_window_ms` ([`SyncBudgets`], docs/compat.md#amplification).
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -30,6 +34,113 @@ use crate::wire::packet::DEFAULT_TTL;
 use crate::wire::{Field, Packet, PacketRef, PacketType};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Per-address token buckets for Sync answers: each address may get
+/// `per_window` datagrams per `window_ms`, however many Syncs it sends. A
+/// bucket starts full (a new peer's first sync gets a whole answer) and
+/// refills continuously. Time is the caller's `now`; integer arithmetic
+/// only (tokens are counted in datagram·ms, one datagram costs
+/// `window_ms`).
+///
+/// At most `cap` addresses (the peer-table size: answers only go to table
+/// peers). A full bucket is the same as no bucket, so full ones are
+/// dropped first; then the fullest (it has the least left to give back).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SyncBudgets {
+    buckets: BTreeMap<Remote, Bucket>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    /// Datagram·ms left at `at`.
+    level: u64,
+    at: Instant,
+}
+
+impl SyncBudgets {
+    fn full(per_window: usize, window_ms: u64) -> u64 {
+        (per_window as u64).saturating_mul(window_ms.max(1))
+    }
+
+    fn level_at(b: &Bucket, now: Instant, per_window: usize, window_ms: u64) -> u64 {
+        let refill = now.ms_since(b.at).saturating_mul(per_window as u64);
+        b.level
+            .saturating_add(refill)
+            .min(Self::full(per_window, window_ms))
+    }
+
+    /// Datagrams `remote` may still get now.
+    pub(crate) fn available(
+        &self,
+        now: Instant,
+        remote: &Remote,
+        per_window: usize,
+        window_ms: u64,
+    ) -> usize {
+        let level = match self.buckets.get(remote) {
+            Some(b) => Self::level_at(b, now, per_window, window_ms),
+            None => Self::full(per_window, window_ms),
+        };
+        usize::try_from(level / window_ms.max(1)).unwrap_or(usize::MAX)
+    }
+
+    /// Charges `n` datagrams sent to `remote` (at most what is
+    /// [`available`](Self::available)); keeps at most `cap` buckets.
+    pub(crate) fn spend(
+        &mut self,
+        now: Instant,
+        remote: Remote,
+        n: usize,
+        per_window: usize,
+        window_ms: u64,
+        cap: usize,
+    ) {
+        if n == 0 {
+            return;
+        }
+        let cost = (n as u64).saturating_mul(window_ms.max(1));
+        if let Some(b) = self.buckets.get_mut(&remote) {
+            let level = Self::level_at(b, now, per_window, window_ms);
+            *b = Bucket {
+                level: level.saturating_sub(cost),
+                at: now,
+            };
+            return;
+        }
+        if self.buckets.len() >= cap.max(1) {
+            let full = Self::full(per_window, window_ms);
+            self.buckets
+                .retain(|_, b| Self::level_at(b, now, per_window, window_ms) < full);
+            if self.buckets.len() >= cap.max(1) {
+                // The fullest goes (ties: the lowest address, deterministic).
+                let fullest = self
+                    .buckets
+                    .iter()
+                    .map(|(r, b)| (Self::level_at(b, now, per_window, window_ms), r))
+                    .fold(None, |m: Option<(u64, &Remote)>, x| match m {
+                        Some(m) if m.0 >= x.0 => Some(m),
+                        _ => Some(x),
+                    })
+                    .map(|(_, r)| *r);
+                if let Some(r) = fullest {
+                    self.buckets.remove(&r);
+                }
+            }
+        }
+        self.buckets.insert(
+            remote,
+            Bucket {
+                level: Self::full(per_window, window_ms).saturating_sub(cost),
+                at: now,
+            },
+        );
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.buckets.len()
+    }
+}
 
 impl Peer {
     /// Starts a Sync with a peer in the table (`sync(peer)`): our root
@@ -143,6 +254,20 @@ impl Peer {
             self.metrics.drop(DropReason::Duplicate);
             return;
         }
+        // What this address may still get this window, all its Syncs
+        // together (docs/compat.md#amplification). Nothing left: not even
+        // the summary work (and not gated, so a retry later is answered).
+        let (per_window, window_ms) = (
+            self.config.limits.max_sync_sends_per_window,
+            self.config.timings.sync_window_ms,
+        );
+        let allowance = self
+            .sync_budgets
+            .available(now, &remote, per_window, window_ms);
+        if allowance == 0 {
+            self.metrics.drop(DropReason::SyncBudget);
+            return;
+        }
         self.gate_set(gk, 1);
         let Ok(summary) = decode_summary(p.message) else {
             self.metrics.drop(DropReason::Malformed);
@@ -168,7 +293,7 @@ impl Peer {
                 *slot = Some(h);
             }
         }
-        let budget = self.config.limits.max_sync_sends;
+        let budget = self.config.limits.max_sync_sends.min(allowance);
         let mut out: Vec<Vec<u8>> = Vec::new();
         let mut cut = false;
         'buckets: for (i, their) in theirs.iter().enumerate() {
@@ -219,8 +344,41 @@ impl Peer {
         if cut {
             self.metrics.drop(DropReason::SyncBudget);
         }
+        let cap = self.config.limits.max_peers;
+        self.sync_budgets
+            .spend(now, remote, out.len(), per_window, window_ms, cap);
         for b in out {
             self.send(socket, remote, b);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(port: u16) -> Remote {
+        Remote::Udp(core::net::SocketAddr::from(([192, 0, 2, 1], port)))
+    }
+
+    #[test]
+    fn budgets_refill_over_the_window_and_stay_bounded() {
+        let mut b = SyncBudgets::default();
+        let (w, ms) = (100, 1000);
+        assert_eq!(b.available(Instant(0), &r(1), w, ms), 100);
+        b.spend(Instant(0), r(1), 100, w, ms, 2);
+        assert_eq!(b.available(Instant(0), &r(1), w, ms), 0);
+        assert_eq!(b.available(Instant(250), &r(1), w, ms), 25);
+        assert_eq!(b.available(Instant(5000), &r(1), w, ms), 100);
+        b.spend(Instant(990), r(2), 50, w, ms, 2);
+        // At the cap: the full bucket (r(1) by then) goes first.
+        b.spend(Instant(1000), r(3), 50, w, ms, 2);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.available(Instant(1000), &r(3), w, ms), 50);
+        // None full: the fullest goes (r(2): 50 + 1 refilled).
+        b.spend(Instant(1000), r(4), 60, w, ms, 2);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.available(Instant(1000), &r(3), w, ms), 50);
+        assert_eq!(b.available(Instant(1000), &r(4), w, ms), 40);
     }
 }
