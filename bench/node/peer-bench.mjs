@@ -13,11 +13,15 @@
 //                           send: sha256(event name), Encryption.sign,
 //                           Encryption.seal, Peer._message2packets
 //
-// No network: the Peer gets a stub dgram module (its sockets never bind)
-// and its `send` is replaced by a counter, so nothing leaves the process;
-// the fanout peers have loopback addresses anyway (127.0.0.x). The
-// reference's own send path (a setTimeout per datagram, then
-// Packet.decode again in _dequeue) is left out, which flatters it.
+// No network: the Peer gets a stub dgram module (its sockets never bind,
+// and their `send` refuses any non-loopback address and completes at once
+// without sending), so nothing leaves the process; the fanout peers have
+// loopback addresses anyway (127.0.0.x). Each datagram goes through the
+// reference's own send path as the Rust side's transmits go through
+// `poll_transmit_into`: `Peer.send` queues it and `_dequeue` hands it to the
+// socket and decodes it again for its metrics. Only the setTimeout that
+// `_scheduleSend` puts between the two is skipped (`_dequeue` is called at
+// once): it is event-loop latency, and leaving it out flatters the reference.
 //
 // The reference's cache sorts all its entries on every insert once full
 // (§10.56): O(n log n) per packet. To time its ordinary path, its gate and
@@ -57,7 +61,13 @@ function stubSocket () {
     removeAllListeners () { return s },
     setMaxListeners () { return s },
     bind () { throw new Error('peer-bench: no socket may bind') },
-    send () { throw new Error('peer-bench: no datagram may leave') },
+    send (data, port, address, cb) {
+      // Nothing is sent; the callback runs as a successful send's would.
+      if (!String(address).startsWith('127.')) throw new Error(`peer-bench: send to ${address}`)
+      s.sent += 1
+      cb(null)
+    },
+    sent: 0,
     address () { return { address: '127.0.0.1', port: 0 } }
   }
   return s
@@ -80,11 +90,14 @@ function relayPeer () {
     p.lastUpdate = Date.now()
     peer.peers.push(p)
   }
-  peer.sent = 0
-  peer.send = (data, port, address) => {
-    if (!address.startsWith('127.')) throw new Error(`peer-bench: send to ${address}`)
-    peer.sent += 1
+  // The reference's send path without its timer: queue, then dequeue now.
+  peer._scheduleSend = () => {}
+  const send = peer.send.bind(peer)
+  peer.send = (data, port, address, socket) => {
+    send(data, port, address, socket)
+    while (peer.sendQueue.length) peer._dequeue()
   }
+  Object.defineProperty(peer, 'sent', { get: () => peer.socket.sent })
   return peer
 }
 
