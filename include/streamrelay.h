@@ -596,7 +596,12 @@ typedef struct SrRemote {
 // Table and queue bounds (`Config.limits`). Extensible: set `struct_size`
 // to `sizeof(SrLimits)` before `sr_config_get_limits` /
 // `sr_config_set_limits`. Every value must be at least 1 (checked by
-// `sr_peer_new`).
+// `sr_peer_new`), except `max_sync_sends_per_window`, where 0 keeps the
+// configured value (so a caller built against a header from before that
+// field, which zeroed the reserved room, changes nothing).
+//
+// Fields are added by taking them from `reserved`: `sizeof(SrLimits)` never
+// changes, so every `struct_size` a caller ever set stays valid.
 typedef struct SrLimits {
   // `sizeof(SrLimits)`, set by the caller.
   uint32_t struct_size;
@@ -641,8 +646,13 @@ typedef struct SrLimits {
   // Fragment bytes held across them; also the largest sealed message
   // published or reassembled (1048576).
   size_t reassembly_max_bytes;
+  // Packets and summaries sent in answer to all the Syncs from one
+  // address per `SrTimings.sync_window_ms` (a token bucket per address,
+  // 4096). 0 in `sr_config_set_limits`: keep the configured value. Was
+  // `reserved[0]`.
+  size_t max_sync_sends_per_window;
   // Zero: room to grow.
-  uint64_t reserved[8];
+  uint64_t reserved[7];
 } SrLimits;
 
 // Protocol timings in milliseconds (`Config.timings`). Extensible, as
@@ -1353,7 +1363,8 @@ SrStatus sr_config_add_introducer(struct SrConfig *config,
 // valid for reading and writing an `SrLimits`.
 SrStatus sr_config_get_limits(struct SrConfig *config, struct SrLimits *out_limits);
 
-// Sets every limit from `limits` (start from `sr_config_get_limits`).
+// Sets every limit from `limits` (start from `sr_config_get_limits`). A
+// zero `max_sync_sends_per_window` keeps the configured value.
 //
 // # Safety
 // `config` must be NULL or a handle from `sr_config_new`; `limits` valid

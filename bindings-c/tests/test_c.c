@@ -461,6 +461,17 @@ static void test_config_setters(void) {
   l2.struct_size = sizeof l2;
   OK(sr_config_get_limits(c, &l2));
   CHECK(l2.max_peers == 17);
+  /* max_sync_sends_per_window came out of the reserved room: the size is
+     unchanged, 0 keeps the configured value (an older caller's zeroed
+     reserved[0]), anything else sets it. */
+  CHECK(sizeof(SrLimits) == (sizeof(size_t) == 8 ? 216 : 144));
+  CHECK(l2.max_sync_sends_per_window == 4096);
+  l2.max_sync_sends_per_window = 5000;
+  OK(sr_config_set_limits(c, &l2));
+  l2.max_sync_sends_per_window = 0;
+  OK(sr_config_set_limits(c, &l2));
+  OK(sr_config_get_limits(c, &l2));
+  CHECK(l2.max_sync_sends_per_window == 5000 && l2.max_peers == 17);
   l2.struct_size = 8;
   EXPECT(sr_config_get_limits(c, &l2), SR_STATUS_INVALID_ARGUMENT);
   EXPECT(sr_config_set_limits(c, &l2), SR_STATUS_INVALID_ARGUMENT);

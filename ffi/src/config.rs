@@ -14,7 +14,12 @@ use crate::types::{array32, bytes_in, get, peer_id_in, put, put_sized, struct_si
 /// Table and queue bounds (`Config.limits`). Extensible: set `struct_size`
 /// to `sizeof(SrLimits)` before `sr_config_get_limits` /
 /// `sr_config_set_limits`. Every value must be at least 1 (checked by
-/// `sr_peer_new`).
+/// `sr_peer_new`), except `max_sync_sends_per_window`, where 0 keeps the
+/// configured value (so a caller built against a header from before that
+/// field, which zeroed the reserved room, changes nothing).
+///
+/// Fields are added by taking them from `reserved`: `sizeof(SrLimits)` never
+/// changes, so every `struct_size` a caller ever set stays valid.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct SrLimits {
@@ -61,9 +66,22 @@ pub struct SrLimits {
     /// Fragment bytes held across them; also the largest sealed message
     /// published or reassembled (1048576).
     pub reassembly_max_bytes: usize,
+    /// Packets and summaries sent in answer to all the Syncs from one
+    /// address per `SrTimings.sync_window_ms` (a token bucket per address,
+    /// 4096). 0 in `sr_config_set_limits`: keep the configured value. Was
+    /// `reserved[0]`.
+    pub max_sync_sends_per_window: usize,
     /// Zero: room to grow.
-    pub reserved: [u64; 8],
+    pub reserved: [u64; 7],
 }
+
+// `sizeof(SrLimits)` is fixed (the size before `max_sync_sends_per_window`
+// was taken from `reserved`): a field is added by taking it from
+// `reserved`.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(core::mem::size_of::<SrLimits>() == 216);
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(core::mem::size_of::<SrLimits>() == 144);
 
 /// Protocol timings in milliseconds (`Config.timings`). Extensible, as
 /// `SrLimits`.
@@ -399,13 +417,15 @@ pub unsafe extern "C" fn sr_config_get_limits(
                 max_sync_sends: l.max_sync_sends,
                 reassembly_max_chains: l.reassembly.max_chains,
                 reassembly_max_bytes: l.reassembly.max_bytes,
-                reserved: [0; 8],
+                max_sync_sends_per_window: l.max_sync_sends_per_window,
+                reserved: [0; 7],
             })
         }
     })
 }
 
-/// Sets every limit from `limits` (start from `sr_config_get_limits`).
+/// Sets every limit from `limits` (start from `sr_config_get_limits`). A
+/// zero `max_sync_sends_per_window` keeps the configured value.
 ///
 /// # Safety
 /// `config` must be NULL or a handle from `sr_config_new`; `limits` valid
@@ -436,8 +456,12 @@ pub unsafe extern "C" fn sr_config_set_limits(
             max_pending_queries: l.max_pending_queries,
             max_delivered: l.max_delivered,
             max_sync_sends: l.max_sync_sends,
-            // Not in `SrLimits` (yet): kept as configured.
-            max_sync_sends_per_window: c.limits.max_sync_sends_per_window,
+            // 0 (an older caller's zeroed reserved room): kept as configured.
+            max_sync_sends_per_window: if l.max_sync_sends_per_window == 0 {
+                c.limits.max_sync_sends_per_window
+            } else {
+                l.max_sync_sends_per_window
+            },
             reassembly: ReassemblyLimits {
                 max_chains: l.reassembly_max_chains,
                 max_bytes: l.reassembly_max_bytes,

@@ -58,6 +58,9 @@ uniffi::setup_scaffolding!("streamrelay");
 pub mod uniffi_api;
 
 #[cfg(feature = "bindings")]
+pub mod uniffi_config;
+
+#[cfg(feature = "bindings")]
 mod jni_api;
 
 pub use status::*;

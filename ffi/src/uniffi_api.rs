@@ -16,18 +16,26 @@
 //! `Peer::native_handle` lends the object to the JNI fast path
 //! (`jni_api.rs`): both faces drive one state machine behind one lock.
 
+use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use streamrelay::crypto::identity::{self as ident, KeyPair as CoreKeyPair, SharedKey};
 use streamrelay::crypto::sign;
 use streamrelay::nat::{connection_strategy as core_strategy, NatType};
 use streamrelay::peer::{
-    Config, DisconnectReason as CoreDisconnect, Event, Instant, Introducer as CoreIntroducer,
-    Peer as CorePeer, PeerError, PeerId, PublishOptions, Remote as CoreRemote,
-    SocketId as CoreSocket, Transmit as CoreTransmit, UnverifiedReason as CoreUnverified,
+    Config, ConfigError, DisconnectReason as CoreDisconnect, DropReason as CoreDrop, Event,
+    Eviction as CoreEviction, Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer,
+    PeerError, PeerId, PublishOptions as CorePublishOptions, Remote as CoreRemote,
+    RemotePeer as CoreRemotePeer, SocketId as CoreSocket, Transmit as CoreTransmit,
+    UnverifiedReason as CoreUnverified,
 };
+use streamrelay::wire::control::QueryQuestion;
+use streamrelay::wire::packet::PacketId;
 use streamrelay::wire::PacketRef;
+
+use crate::uniffi_config::{PeerExpiry, PeerFanout, PeerLimits, PeerQuotas, PeerTimings};
 
 // ---------------------------------------------------------------------
 // Errors
@@ -112,6 +120,24 @@ pub enum StreamRelayError {
         /// The length needed.
         needed: u64,
     },
+    /// A config limit is zero (every limit must be at least 1).
+    ZeroLimit {
+        /// Which (the core's name, e.g. "max_peers").
+        name: String,
+    },
+    /// Text that must be JSON (a question, `PublishOptions.meta_json`) is
+    /// not, or not the JSON expected.
+    InvalidJson {
+        /// Why.
+        reason: String,
+    },
+    /// The peer was called from inside its own firewall callback.
+    Busy,
+    /// A host callback failed (an exception the callback did not declare).
+    Callback {
+        /// Its description.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for StreamRelayError {
@@ -139,6 +165,10 @@ impl std::fmt::Display for StreamRelayError {
             Unsupported { reason } => write!(f, "unsupported: {reason}"),
             Poisoned => f.write_str("a panic happened inside this peer earlier"),
             BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
+            ZeroLimit { name } => write!(f, "limit {name} must be at least 1"),
+            InvalidJson { reason } => write!(f, "invalid JSON: {reason}"),
+            Busy => f.write_str("the peer was called from inside its own firewall"),
+            Callback { reason } => write!(f, "callback failed: {reason}"),
         }
     }
 }
@@ -167,6 +197,25 @@ impl From<PeerError> for StreamRelayError {
     }
 }
 
+impl From<ConfigError> for StreamRelayError {
+    fn from(e: ConfigError) -> Self {
+        match e {
+            ConfigError::ZeroLimit(name) => StreamRelayError::ZeroLimit {
+                name: name.to_string(),
+            },
+            other => StreamRelayError::InvalidConfig {
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for StreamRelayError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        StreamRelayError::Callback { reason: e.reason }
+    }
+}
+
 fn invalid(message: impl Into<String>) -> StreamRelayError {
     StreamRelayError::InvalidArgument {
         reason: message.into(),
@@ -179,7 +228,7 @@ fn key_err(e: impl std::fmt::Display) -> StreamRelayError {
     }
 }
 
-type Res<T> = Result<T, StreamRelayError>;
+pub(crate) type Res<T> = Result<T, StreamRelayError>;
 
 fn id32(what: &str, b: &[u8]) -> Res<[u8; 32]> {
     b.try_into()
@@ -287,8 +336,10 @@ pub struct Introducer {
     pub remote: Remote,
 }
 
-/// Everything the host configures (the core's `Config`; limits, quotas and
-/// timings keep the core's defaults).
+/// Everything the host configures (the core's `Config`). Checked by the
+/// core when a `Peer` is made from it: a zero limit is
+/// `StreamRelayError.ZeroLimit`, anything else refused
+/// `StreamRelayError.InvalidConfig`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PeerConfig {
     /// This peer's 32-byte id (`create_id`).
@@ -322,6 +373,24 @@ pub struct PeerConfig {
     /// (`create_key_pair(...).secret_key`).
     #[uniffi(default = None)]
     pub signing_secret_key: Option<Vec<u8>>,
+    /// Table and queue bounds (`default_limits()`).
+    #[uniffi(default)]
+    pub limits: PeerLimits,
+    /// Per-remote rate quotas (`default_quotas()`).
+    #[uniffi(default)]
+    pub quotas: PeerQuotas,
+    /// Peer expiry (`default_expiry()`).
+    #[uniffi(default)]
+    pub expiry: PeerExpiry,
+    /// Protocol timings (`default_timings()`).
+    #[uniffi(default)]
+    pub timings: PeerTimings,
+    /// Multicast target selection (`default_fanout()`).
+    #[uniffi(default)]
+    pub fanout: PeerFanout,
+    /// Sync with a peer on first contact.
+    #[uniffi(default = true)]
+    pub auto_sync: bool,
 }
 
 impl PeerConfig {
@@ -356,13 +425,20 @@ impl PeerConfig {
             None => None,
             Some(sk) => Some(CoreKeyPair::from_secret_key(sk).map_err(key_err)?),
         };
+        c.limits = self.limits.to_core()?;
+        c.quotas = self.quotas.to_core();
+        c.expiry = self.expiry.to_core();
+        c.timings = self.timings.to_core();
+        c.fanout = self.fanout.to_core()?;
+        c.auto_sync = self.auto_sync;
         Ok(c)
     }
 }
 
-/// A config with every optional field at its default.
+/// A config with every optional field at its default (the core's).
 #[uniffi::export]
 pub fn peer_config(peer_id: Vec<u8>) -> PeerConfig {
+    let d = Config::new("", None);
     PeerConfig {
         peer_id,
         cluster_id: None,
@@ -374,6 +450,12 @@ pub fn peer_config(peer_id: Vec<u8>) -> PeerConfig {
         introducers: Vec::new(),
         limit_exempt: false,
         signing_secret_key: None,
+        limits: PeerLimits::from_core(&d.limits),
+        quotas: PeerQuotas::from_core(&d.quotas),
+        expiry: PeerExpiry::from_core(&d.expiry),
+        timings: PeerTimings::from_core(&d.timings),
+        fanout: PeerFanout::from_core(&d.fanout),
+        auto_sync: d.auto_sync,
     }
 }
 
@@ -765,7 +847,124 @@ impl PeerCell {
     }
 }
 
-/// A few counters of the peer (the core's `Metrics`).
+/// A mirror of a core counter enum (same variants, same order) and the
+/// array that maps the core's index to it: one list, so the two cannot
+/// drift apart.
+macro_rules! mirror_enum {
+    ($(#[doc = $doc:literal])* $name:ident, $all:ident, $count:expr; $($(#[doc = $vdoc:literal])* $variant:ident,)*) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+        pub enum $name {
+            $($(#[doc = $vdoc])* $variant,)*
+        }
+
+        const $all: [$name; $count] = [$($name::$variant,)*];
+    };
+}
+
+mirror_enum! {
+    /// Why a datagram or packet was dropped (the core's `DropReason`, same
+    /// order).
+    DropReason, DROP_REASONS, CoreDrop::COUNT;
+    /// Does not decode.
+    Malformed,
+    /// Not wire version 6.
+    Version,
+    /// Over its rate quota.
+    RateLimited,
+    /// Refused by the host's firewall (`Peer.set_firewall`).
+    Firewall,
+    /// Not ready yet for it.
+    NotReady,
+    /// Seen before.
+    Duplicate,
+    /// Our own.
+    Own,
+    /// Too old.
+    Stale,
+    /// Invalid content.
+    Invalid,
+    /// Arrived on a socket the peer does not know.
+    UnknownSocket,
+    /// The transmit queue was full.
+    TransmitQueueFull,
+    /// The event queue was full.
+    EventQueueFull,
+    /// Not a probe answer on the probe socket.
+    Probe,
+    /// A data-plane type not handled.
+    DataPlaneUnhandled,
+    /// After `close`.
+    Closed,
+    /// Not asked for.
+    Unsolicited,
+    /// Its id does not match its content.
+    Forged,
+    /// Not a member of that subcluster.
+    NotMember,
+    /// No route for it.
+    Unroutable,
+    /// Over the sync budget of its address.
+    SyncBudget,
+    /// Not authentic.
+    Unauthentic,
+}
+
+mirror_enum! {
+    /// Why a table entry was evicted or refused (the core's `Eviction`, same
+    /// order).
+    Eviction, EVICTIONS, CoreEviction::COUNT;
+    /// A peer-table entry.
+    Peer,
+    /// A new peer refused (table full of introducers).
+    PeerRefused,
+    /// A scheduled ping retransmission.
+    PendingPing,
+    /// A gate entry.
+    Gate,
+    /// A rate-limit entry.
+    Rate,
+    /// A return route.
+    ReturnRoute,
+    /// An introduction refused.
+    IntroRefused,
+    /// The socket pool was exhausted.
+    PoolExhausted,
+    /// A subcluster remembered for a peer.
+    PeerCluster,
+    /// A cached packet.
+    Cache,
+    /// An unpublished packet.
+    Unpublished,
+    /// A pending query.
+    PendingQuery,
+    /// A chain being reassembled.
+    Chain,
+    /// A delivered id.
+    Delivered,
+    /// A sync budget.
+    SyncPeer,
+}
+
+/// A drop counter.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct DropCount {
+    /// Why.
+    pub reason: DropReason,
+    /// How many.
+    pub count: u64,
+}
+
+/// An eviction counter.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct EvictionCount {
+    /// What.
+    pub eviction: Eviction,
+    /// How many.
+    pub count: u64,
+}
+
+/// The peer's counters (the core's `Metrics`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PeerMetrics {
     /// Datagrams handed to `handle_datagram`.
@@ -778,6 +977,337 @@ pub struct PeerMetrics {
     pub delivered: u64,
     /// Packets relayed for others.
     pub relayed: u64,
+    /// Packets received, by packet type (index 0: not a packet; 1 Ping …
+    /// 8 Query).
+    pub received_by_type: Vec<u64>,
+    /// Packets sent, by packet type (as `received_by_type`).
+    pub sent_by_type: Vec<u64>,
+    /// Drops, one entry per reason (every reason, in `DropReason` order).
+    pub drops: Vec<DropCount>,
+    /// Evictions, one entry per kind (every kind, in `Eviction` order).
+    pub evictions: Vec<EvictionCount>,
+    /// Hard-NAT traversals that connected.
+    pub traversals_succeeded: u64,
+    /// Hard-NAT traversals that ran out of rounds.
+    pub traversals_exhausted: u64,
+    /// Connections that fell back to the introducer as proxy.
+    pub proxy_fallbacks: u64,
+    /// Packets cached.
+    pub cached: u64,
+    /// Cached packets expired.
+    pub expired: u64,
+    /// Expired packets re-broadcast.
+    pub rebroadcast: u64,
+    /// Messages that opened but did not verify.
+    pub unverified: u64,
+    /// Messages that did not open.
+    pub unopenable: u64,
+    /// Chains reassembled.
+    pub chains_completed: u64,
+    /// Missing-link queries sent.
+    pub link_queries: u64,
+    /// Queries answered from the cache.
+    pub queries_answered: u64,
+    /// Answers passed on towards their askers.
+    pub answers_forwarded: u64,
+    /// Syncs started.
+    pub syncs_started: u64,
+    /// Packets and summaries sent in answer to Syncs.
+    pub sync_packets_sent: u64,
+    /// Streams relayed for others.
+    pub streams_relayed: u64,
+}
+
+impl PeerMetrics {
+    fn from_core(m: &streamrelay::peer::Metrics) -> Self {
+        PeerMetrics {
+            datagrams_in: m.datagrams_in,
+            dropped: m.total_dropped(),
+            published: m.published,
+            delivered: m.delivered,
+            relayed: m.relayed,
+            received_by_type: m.received_by_type.to_vec(),
+            sent_by_type: m.sent_by_type.to_vec(),
+            drops: DROP_REASONS
+                .iter()
+                .zip(m.drops)
+                .map(|(&reason, count)| DropCount { reason, count })
+                .collect(),
+            evictions: EVICTIONS
+                .iter()
+                .zip(m.evictions)
+                .map(|(&eviction, count)| EvictionCount { eviction, count })
+                .collect(),
+            traversals_succeeded: m.traversals_succeeded,
+            traversals_exhausted: m.traversals_exhausted,
+            proxy_fallbacks: m.proxy_fallbacks,
+            cached: m.cached,
+            expired: m.expired,
+            rebroadcast: m.rebroadcast,
+            unverified: m.unverified,
+            unopenable: m.unopenable,
+            chains_completed: m.chains_completed,
+            link_queries: m.link_queries,
+            queries_answered: m.queries_answered,
+            answers_forwarded: m.answers_forwarded,
+            syncs_started: m.syncs_started,
+            sync_packets_sent: m.sync_packets_sent,
+            streams_relayed: m.streams_relayed,
+        }
+    }
+}
+
+/// How full each bounded structure is (the core's `Occupancy`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PeerOccupancy {
+    /// Peer-table entries.
+    pub peers: u64,
+    /// Scheduled ping retransmissions.
+    pub pending_pings: u64,
+    /// Gate entries.
+    pub gate: u64,
+    /// Rate-limit entries.
+    pub rates: u64,
+    /// Return routes.
+    pub return_routes: u64,
+    /// Introductions in progress.
+    pub intros: u64,
+    /// Open pool sockets.
+    pub pool_sockets: u64,
+    /// Queued events.
+    pub events: u64,
+    /// Queued transmits.
+    pub transmits: u64,
+    /// Pending timers.
+    pub timers: u64,
+    /// Cached packets.
+    pub cache_packets: u64,
+    /// Bytes the cache is charged.
+    pub cache_bytes: u64,
+    /// Own packets not yet sent to anyone.
+    pub unpublished: u64,
+    /// Our questions waiting for answers.
+    pub pending_queries: u64,
+    /// Chains of our subclusters being reassembled.
+    pub pending_chains: u64,
+    /// Chains in the stream buffer.
+    pub stream_chains: u64,
+    /// Fragment bytes in the stream buffer.
+    pub stream_bytes: u64,
+    /// Remembered delivered ids.
+    pub delivered: u64,
+    /// Remembered unopenable or unverified messages.
+    pub rejected: u64,
+}
+
+/// A subcluster: (cluster id, subcluster id), 32 bytes each.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Subcluster {
+    /// The cluster.
+    pub cluster_id: Vec<u8>,
+    /// The subcluster.
+    pub subcluster_id: Vec<u8>,
+}
+
+/// One entry of the peer table (the core's `RemotePeer`). Times are on
+/// the host's monotonic clock (ms).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RemotePeerInfo {
+    /// Its id.
+    pub peer_id: Vec<u8>,
+    /// Where it was last seen.
+    pub remote: Remote,
+    /// Its NAT type, if known.
+    pub nat: Option<u8>,
+    /// An introducer.
+    pub indexed: bool,
+    /// Connected.
+    pub connected: bool,
+    /// Last packet from it.
+    pub last_update_ms: Option<u64>,
+    /// Last request we sent it.
+    pub last_request_ms: Option<u64>,
+    /// When we last probed it.
+    pub probed_ms: Option<u64>,
+    /// The introducer relaying for it.
+    pub proxy: Option<Vec<u8>>,
+    /// The local socket that reaches it.
+    pub socket: SocketId,
+    /// Subclusters it was seen in.
+    pub clusters: Vec<Subcluster>,
+    /// Highest Intro clock seen for it.
+    pub clock: u32,
+    /// Smoothed round-trip time, once measured.
+    pub rtt_ms: Option<u32>,
+    /// The uptime it reports.
+    pub uptime_ms: Option<u64>,
+}
+
+impl RemotePeerInfo {
+    fn from_core(p: &CoreRemotePeer) -> Self {
+        RemotePeerInfo {
+            peer_id: pid(&p.peer_id),
+            remote: Remote::from_core(&p.remote),
+            nat: p.nat.map(|n| n.0),
+            indexed: p.indexed,
+            connected: p.connected,
+            last_update_ms: p.last_update.map(|t| t.as_millis()),
+            last_request_ms: p.last_request.map(|t| t.as_millis()),
+            probed_ms: p.probed.map(|t| t.as_millis()),
+            proxy: p.proxy.as_ref().map(pid),
+            socket: SocketId::from_core(p.socket),
+            clusters: p
+                .clusters
+                .iter()
+                .map(|(c, s)| Subcluster {
+                    cluster_id: c.to_vec(),
+                    subcluster_id: s.to_vec(),
+                })
+                .collect(),
+            clock: p.clock,
+            rtt_ms: p.rtt_ms,
+            uptime_ms: p.uptime_ms,
+        }
+    }
+}
+
+/// Our public endpoint, as reflection (or the config) says.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PublicEndpoint {
+    /// The address, once known.
+    pub address: Option<String>,
+    /// The port, once known.
+    pub port: Option<u16>,
+}
+
+/// Options of `Peer.publish` and `Peer.stream` (the core's
+/// `PublishOptions`); every field defaults to none.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct PublishOptions {
+    /// Cache lifetime in ms, capped at 6 h (none: 6 h).
+    #[uniffi(default = None)]
+    pub ttl_ms: Option<u32>,
+    /// Publish in this cluster (32 bytes) instead of the configured one.
+    #[uniffi(default = None)]
+    pub cluster_id: Option<Vec<u8>>,
+    /// The chain head's `meta`, as JSON text (used only when the message is
+    /// split into a chain; none: `{}`).
+    #[uniffi(default = None)]
+    pub meta_json: Option<String>,
+    /// Chain after this cached packet (its packet id).
+    #[uniffi(default = None)]
+    pub parent: Option<Vec<u8>>,
+    /// `nextId` of the last packet.
+    #[uniffi(default = None)]
+    pub next_id: Option<Vec<u8>>,
+}
+
+fn packet_id(what: &str, b: &[u8]) -> Res<PacketId> {
+    PacketId::from_slice(b).map_err(|_| invalid(format!("{what} is over 32 bytes")))
+}
+
+impl PublishOptions {
+    fn to_core(&self) -> Res<CorePublishOptions> {
+        let mut o = CorePublishOptions::new();
+        o.ttl = self.ttl_ms;
+        o.cluster_id = self
+            .cluster_id
+            .as_deref()
+            .map(|c| id32("cluster_id", c))
+            .transpose()?;
+        o.meta = self
+            .meta_json
+            .as_deref()
+            .map(|m| {
+                streamrelay::wire::json::parse(m.as_bytes()).map_err(|e| {
+                    StreamRelayError::InvalidJson {
+                        reason: e.to_string(),
+                    }
+                })
+            })
+            .transpose()?;
+        o.parent = self
+            .parent
+            .as_deref()
+            .map(|p| packet_id("parent", p))
+            .transpose()?;
+        o.next_id = self
+            .next_id
+            .as_deref()
+            .map(|p| packet_id("next_id", p))
+            .transpose()?;
+        Ok(o)
+    }
+}
+
+fn publish_options(o: Option<PublishOptions>) -> Res<CorePublishOptions> {
+    o.map_or_else(|| Ok(CorePublishOptions::new()), |o| o.to_core())
+}
+
+fn ids_out(ids: Vec<PacketId>) -> Vec<Vec<u8>> {
+    ids.into_iter().map(|i| i.to_vec()).collect()
+}
+
+/// The host's veto over inbound packets (`Peer.set_firewall`): called for
+/// every packet that decoded and passed its rate limit (not for the probe
+/// socket), inside `handle_datagram` and on its thread. Return true to
+/// handle the packet, false to drop it (counted as `DropReason.Firewall`).
+///
+/// **Fails closed**: a thrown error (declared or not) or a panic drops the
+/// packet, as a false answer would, and the peer carries on. Calling back
+/// into the same peer from `allow` throws `StreamRelayError.Busy`.
+#[uniffi::export(with_foreign)]
+pub trait PeerFirewall: Send + Sync {
+    /// Whether to handle `packet`, which came from `remote` on `socket`.
+    fn allow(
+        &self,
+        packet: PacketInfo,
+        remote: Remote,
+        socket: SocketId,
+    ) -> Result<bool, StreamRelayError>;
+}
+
+thread_local! {
+    /// The peer (its lock's address) whose firewall runs on this thread.
+    static IN_FIREWALL: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks a peer as inside its firewall for the guard's life.
+struct InFirewall(usize);
+
+impl InFirewall {
+    fn enter(peer: usize) -> Self {
+        InFirewall(IN_FIREWALL.with(|c| c.replace(peer)))
+    }
+}
+
+impl Drop for InFirewall {
+    fn drop(&mut self) {
+        IN_FIREWALL.with(|c| c.set(self.0));
+    }
+}
+
+/// A foreign `PeerFirewall` as the core's `Firewall`.
+struct ForeignFirewall {
+    firewall: Arc<dyn PeerFirewall>,
+    /// The address of the peer's lock (the re-entrancy check).
+    peer: usize,
+}
+
+impl Firewall for ForeignFirewall {
+    fn allow(&mut self, packet: &PacketRef<'_>, remote: &CoreRemote, socket: CoreSocket) -> bool {
+        let info = PacketInfo::from_ref(packet);
+        let remote = Remote::from_core(remote);
+        let socket = SocketId::from_core(socket);
+        let _inside = InFirewall::enter(self.peer);
+        // Fail closed: an error or a panic drops the packet.
+        matches!(
+            catch_unwind(AssertUnwindSafe(|| self
+                .firewall
+                .allow(info, remote, socket))),
+            Ok(Ok(true))
+        )
+    }
 }
 
 /// A Stream Relay peer: a sans-IO state machine. Feed it datagrams
@@ -792,7 +1322,16 @@ pub struct Peer {
 
 impl Peer {
     pub(crate) fn lock(&self) -> Res<MutexGuard<'_, PeerCell>> {
+        if IN_FIREWALL.with(Cell::get) == self.lock_addr() {
+            // The lock is held further up this thread's stack: waiting for
+            // it would deadlock.
+            return Err(StreamRelayError::Busy);
+        }
         self.cell.lock().map_err(|_| StreamRelayError::Poisoned)
+    }
+
+    fn lock_addr(&self) -> usize {
+        std::ptr::from_ref(&self.cell) as usize
     }
 }
 
@@ -812,11 +1351,7 @@ impl Peer {
     #[uniffi::constructor]
     pub fn new(config: PeerConfig, now_ms: u64, seed: Vec<u8>) -> Res<Arc<Self>> {
         let c = config.to_core()?;
-        let peer = CorePeer::new(c, Instant(now_ms), seed32(&seed)?).map_err(|e| {
-            StreamRelayError::InvalidConfig {
-                reason: e.to_string(),
-            }
-        })?;
+        let peer = CorePeer::new(c, Instant(now_ms), seed32(&seed)?)?;
         Ok(Arc::new(Peer {
             cell: Mutex::new(PeerCell { peer, held: None }),
         }))
@@ -912,23 +1447,79 @@ impl Peer {
     }
 
     /// Publishes `payload` as event `event_name` to the subcluster of
-    /// `shared_key`; returns the packet ids, head first.
+    /// `shared_key`: sealed, signed with the config's signing key, split
+    /// into a chain when it does not fit one packet, cached and multicast
+    /// (kept and re-sent while it reaches nobody). Returns the packet ids,
+    /// head first. Throws `NoSigningKeys`, `NoCluster`, `TooLarge`, `Pack`
+    /// (e.g. an empty event name), `UnknownPacket` (`options.parent`),
+    /// `InvalidJson` (`options.meta_json`) or `Closed`.
+    #[uniffi::method(default(options = None))]
     pub fn publish(
         &self,
         now_ms: u64,
         shared_key: Vec<u8>,
         event_name: String,
         payload: Vec<u8>,
+        options: Option<PublishOptions>,
     ) -> Res<Vec<Vec<u8>>> {
         let k = self::shared_key(&shared_key)?;
-        let ids = self.lock()?.peer.publish(
-            Instant(now_ms),
-            &k,
-            &event_name,
-            &payload,
-            &PublishOptions::new(),
-        )?;
-        Ok(ids.into_iter().map(|i| i.to_vec()).collect())
+        let o = publish_options(options)?;
+        let ids = self
+            .lock()?
+            .peer
+            .publish(Instant(now_ms), &k, &event_name, &payload, &o)?;
+        Ok(ids_out(ids))
+    }
+
+    /// Streams an event to one peer of the table (`peer_id`, 32 bytes):
+    /// packed and sealed like a publish, sent to it (or its proxy) only.
+    /// It receives it as `PeerEvent.Packet` with `stream_from` set. Throws
+    /// `UnknownPeer` when it is not in the table, and as `publish`.
+    #[uniffi::method(default(options = None))]
+    pub fn stream(
+        &self,
+        now_ms: u64,
+        peer_id: Vec<u8>,
+        shared_key: Vec<u8>,
+        event_name: String,
+        payload: Vec<u8>,
+        options: Option<PublishOptions>,
+    ) -> Res<Vec<Vec<u8>>> {
+        let to = PeerId(id32("peer_id", &peer_id)?);
+        let k = self::shared_key(&shared_key)?;
+        let o = publish_options(options)?;
+        let ids = self
+            .lock()?
+            .peer
+            .stream(Instant(now_ms), &to, &k, &event_name, &payload, &o)?;
+        Ok(ids_out(ids))
+    }
+
+    /// Asks the network: `question_json` is a JSON object
+    /// (`{"packetId":"<hex>"}` asks for one cached packet). Answers come as
+    /// `PeerEvent.Answer` with the returned query id. With no connections
+    /// the question goes nowhere, but the id is still returned. Throws
+    /// `InvalidJson`, `TooLarge` (over 1024 bytes), `DuplicateQuery` or
+    /// `Closed`.
+    pub fn query(&self, now_ms: u64, question_json: String) -> Res<Vec<u8>> {
+        let q = QueryQuestion::parse(question_json.as_bytes()).map_err(|e| {
+            StreamRelayError::InvalidJson {
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(self.lock()?.peer.query(Instant(now_ms), &q)?.to_vec())
+    }
+
+    /// Answers a question received as `PeerEvent.Query` (its `query_id`):
+    /// `message` goes back along the question's return route. Returns the
+    /// packet ids. Throws `UnknownQuery` when the route expired (or never
+    /// existed), `TooLarge`, `Pack` or `Closed`.
+    pub fn answer(&self, now_ms: u64, query_id: Vec<u8>, message: Vec<u8>) -> Res<Vec<Vec<u8>>> {
+        let ids = self
+            .lock()?
+            .peer
+            .answer(Instant(now_ms), &query_id, &message)?;
+        Ok(ids_out(ids))
     }
 
     /// Starts a Sync with a peer in the table.
@@ -957,6 +1548,16 @@ impl Peer {
         Ok(())
     }
 
+    /// Installs the host's firewall (`None` removes it). See
+    /// `PeerFirewall`: it fails closed.
+    pub fn set_firewall(&self, firewall: Option<Arc<dyn PeerFirewall>>) -> Res<()> {
+        let peer = self.lock_addr();
+        let fw = firewall
+            .map(|firewall| Box::new(ForeignFirewall { firewall, peer }) as Box<dyn Firewall>);
+        self.lock()?.peer.set_firewall(fw);
+        Ok(())
+    }
+
     /// Updates the offset from the monotonic clock to Unix time (ms).
     pub fn set_wall_clock_offset(&self, offset_ms: i64) -> Res<()> {
         self.lock()?.peer.set_wall_clock_offset(offset_ms);
@@ -978,6 +1579,104 @@ impl Peer {
         Ok(self.lock()?.peer.clock())
     }
 
+    /// Our public address and port, as reflection (or the config) says.
+    pub fn public_endpoint(&self) -> Res<PublicEndpoint> {
+        let (address, port) = self.lock()?.peer.public_endpoint();
+        Ok(PublicEndpoint {
+            address: address.map(|a| a.to_string()),
+            port,
+        })
+    }
+
+    /// Uptime as the protocol counts it (ms).
+    pub fn uptime(&self) -> Res<u64> {
+        Ok(self.lock()?.peer.uptime())
+    }
+
+    /// The peer table.
+    pub fn peers(&self) -> Res<Vec<RemotePeerInfo>> {
+        Ok(self
+            .lock()?
+            .peer
+            .peers()
+            .iter()
+            .map(RemotePeerInfo::from_core)
+            .collect())
+    }
+
+    /// One table entry, by its 32-byte id.
+    pub fn peer(&self, peer_id: Vec<u8>) -> Res<Option<RemotePeerInfo>> {
+        let id = PeerId(id32("peer_id", &peer_id)?);
+        Ok(self.lock()?.peer.peer(&id).map(RemotePeerInfo::from_core))
+    }
+
+    /// The subclusters this peer is in.
+    pub fn subclusters(&self) -> Res<Vec<Subcluster>> {
+        Ok(self
+            .lock()?
+            .peer
+            .subclusters()
+            .map(|(c, s)| Subcluster {
+                cluster_id: c.to_vec(),
+                subcluster_id: s.to_vec(),
+            })
+            .collect())
+    }
+
+    /// How full each bounded structure is.
+    pub fn occupancy(&self) -> Res<PeerOccupancy> {
+        let o = self.lock()?.peer.occupancy();
+        let n = |v: usize| v as u64;
+        Ok(PeerOccupancy {
+            peers: n(o.peers),
+            pending_pings: n(o.pending_pings),
+            gate: n(o.gate),
+            rates: n(o.rates),
+            return_routes: n(o.return_routes),
+            intros: n(o.intros),
+            pool_sockets: n(o.pool_sockets),
+            events: n(o.events),
+            transmits: n(o.transmits),
+            timers: n(o.timers),
+            cache_packets: n(o.cache_packets),
+            cache_bytes: n(o.cache_bytes),
+            unpublished: n(o.unpublished),
+            pending_queries: n(o.pending_queries),
+            pending_chains: n(o.pending_chains),
+            stream_chains: n(o.stream_chains),
+            stream_bytes: n(o.stream_bytes),
+            delivered: n(o.delivered),
+            rejected: n(o.rejected),
+        })
+    }
+
+    /// The cached packet ids, oldest first.
+    pub fn cached_ids(&self) -> Res<Vec<Vec<u8>>> {
+        Ok(self.lock()?.peer.cached_ids().map(|i| i.to_vec()).collect())
+    }
+
+    /// Own packets not yet sent to anyone.
+    pub fn unpublished_ids(&self) -> Res<Vec<Vec<u8>>> {
+        Ok(self
+            .lock()?
+            .peer
+            .unpublished()
+            .map(|i| i.to_vec())
+            .collect())
+    }
+
+    /// The root cache summary hash announced (40 hex digits), as of the
+    /// last tick.
+    pub fn cache_summary_hash(&self) -> Res<String> {
+        Ok(self.lock()?.peer.cache_summary_hash().to_string())
+    }
+
+    /// The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
+    /// a remote of NAT type `remote`.
+    pub fn strategy_towards(&self, remote: Option<u8>) -> Res<u8> {
+        Ok(self.lock()?.peer.strategy_towards(remote.map(NatType)) as u8)
+    }
+
     /// The ids of the peers in the table.
     pub fn peer_ids(&self) -> Res<Vec<Vec<u8>>> {
         Ok(self
@@ -996,15 +1695,13 @@ impl Peer {
 
     /// Counters.
     pub fn metrics(&self) -> Res<PeerMetrics> {
-        let c = self.lock()?;
-        let m = c.peer.metrics();
-        Ok(PeerMetrics {
-            datagrams_in: m.datagrams_in,
-            dropped: m.total_dropped(),
-            published: m.published,
-            delivered: m.delivered,
-            relayed: m.relayed,
-        })
+        Ok(PeerMetrics::from_core(self.lock()?.peer.metrics()))
+    }
+
+    /// One drop counter.
+    pub fn dropped(&self, reason: DropReason) -> Res<u64> {
+        let i = DROP_REASONS.iter().position(|r| *r == reason).unwrap_or(0);
+        Ok(self.lock()?.peer.metrics().dropped(CoreDrop::ALL[i]))
     }
 
     /// The peer as bytes for `Peer.restore` (holds the subcluster keys:
@@ -1245,25 +1942,31 @@ pub fn decode_packet(bytes: Vec<u8>) -> Res<PacketInfo> {
     let p = PacketRef::decode(&bytes).map_err(|e| StreamRelayError::Decode {
         reason: e.to_string(),
     })?;
-    Ok(PacketInfo {
-        packet_type: p.packet_type as u8,
-        version: p.version,
-        clock: p.clock,
-        hops: p.hops,
-        index: p.index,
-        ttl: p.ttl,
-        cluster_id: p.cluster_id.to_vec(),
-        subcluster_id: p.subcluster_id.to_vec(),
-        previous_id: p.previous_id.to_vec(),
-        packet_id: p.packet_id.to_vec(),
-        next_id: p.next_id.to_vec(),
-        usr1: p.usr1.to_vec(),
-        usr2: p.usr2.to_vec(),
-        usr3: p.usr3.to_vec(),
-        usr4: p.usr4.to_vec(),
-        message: p.message.to_vec(),
-        sig: p.sig.to_vec(),
-    })
+    Ok(PacketInfo::from_ref(&p))
+}
+
+impl PacketInfo {
+    fn from_ref(p: &PacketRef<'_>) -> Self {
+        PacketInfo {
+            packet_type: p.packet_type as u8,
+            version: p.version,
+            clock: p.clock,
+            hops: p.hops,
+            index: p.index,
+            ttl: p.ttl,
+            cluster_id: p.cluster_id.to_vec(),
+            subcluster_id: p.subcluster_id.to_vec(),
+            previous_id: p.previous_id.to_vec(),
+            packet_id: p.packet_id.to_vec(),
+            next_id: p.next_id.to_vec(),
+            usr1: p.usr1.to_vec(),
+            usr2: p.usr2.to_vec(),
+            usr3: p.usr3.to_vec(),
+            usr4: p.usr4.to_vec(),
+            message: p.message.to_vec(),
+            sig: p.sig.to_vec(),
+        }
+    }
 }
 
 /// The library's version ("0.1.0").
@@ -1336,4 +2039,16 @@ pub fn has_vectors() -> bool {
 #[uniffi::export]
 pub fn debug_panic(message: String) -> Res<()> {
     panic!("debug_panic: {message}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reasons_follow_the_core_order() {
+        for (r, core) in DROP_REASONS.iter().zip(CoreDrop::ALL) {
+            assert_eq!(format!("{r:?}"), format!("{core:?}"));
+        }
+    }
 }

@@ -460,7 +460,13 @@ fileprivate final class UniffiHandleMap<T>: @unchecked Sendable {
 
 
 // Public interface members begin here.
-
+// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+private let IDX_CALLBACK_FREE: Int32 = 0
+// Callback return codes
+private let UNIFFI_CALLBACK_SUCCESS: Int32 = 0
+private let UNIFFI_CALLBACK_ERROR: Int32 = 1
+private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 
 #if swift(>=5.8)
 @_documentation(visibility: private)
@@ -664,9 +670,28 @@ public protocol PeerProtocol: AnyObject, Sendable {
     func addIntroducer(peerId: Data, remote: Remote) throws 
     
     /**
+     * Answers a question received as `PeerEvent.Query` (its `query_id`):
+     * `message` goes back along the question's return route. Returns the
+     * packet ids. Throws `UnknownQuery` when the route expired (or never
+     * existed), `TooLarge`, `Pack` or `Closed`.
+     */
+    func answer(nowMs: UInt64, queryId: Data, message: Data) throws  -> [Data]
+    
+    /**
+     * The root cache summary hash announced (40 hex digits), as of the
+     * last tick.
+     */
+    func cacheSummaryHash() throws  -> String
+    
+    /**
      * A cached packet's bytes.
      */
     func cached(packetId: Data) throws  -> Data?
+    
+    /**
+     * The cached packet ids, oldest first.
+     */
+    func cachedIds() throws  -> [Data]
     
     /**
      * The Lamport clock.
@@ -682,6 +707,11 @@ public protocol PeerProtocol: AnyObject, Sendable {
      * Forgets the NAT type and discovers it again.
      */
     func disconnect(nowMs: UInt64) throws 
+    
+    /**
+     * One drop counter.
+     */
+    func dropped(reason: DropReason) throws  -> UInt64
     
     /**
      * A datagram arrived on `socket` from `remote`. Bad input is dropped
@@ -729,6 +759,16 @@ public protocol PeerProtocol: AnyObject, Sendable {
     func nativeHandle()  -> UInt64
     
     /**
+     * How full each bounded structure is.
+     */
+    func occupancy() throws  -> PeerOccupancy
+    
+    /**
+     * One table entry, by its 32-byte id.
+     */
+    func peer(peerId: Data) throws  -> RemotePeerInfo?
+    
+    /**
      * This peer's 32-byte id.
      */
     func peerId() throws  -> Data
@@ -737,6 +777,11 @@ public protocol PeerProtocol: AnyObject, Sendable {
      * The ids of the peers in the table.
      */
     func peerIds() throws  -> [Data]
+    
+    /**
+     * The peer table.
+     */
+    func peers() throws  -> [RemotePeerInfo]
     
     /**
      * The next event, oldest first.
@@ -754,15 +799,41 @@ public protocol PeerProtocol: AnyObject, Sendable {
     func pollTransmit(nowMs: UInt64) throws  -> Transmit?
     
     /**
-     * Publishes `payload` as event `event_name` to the subcluster of
-     * `shared_key`; returns the packet ids, head first.
+     * Our public address and port, as reflection (or the config) says.
      */
-    func publish(nowMs: UInt64, sharedKey: Data, eventName: String, payload: Data) throws  -> [Data]
+    func publicEndpoint() throws  -> PublicEndpoint
+    
+    /**
+     * Publishes `payload` as event `event_name` to the subcluster of
+     * `shared_key`: sealed, signed with the config's signing key, split
+     * into a chain when it does not fit one packet, cached and multicast
+     * (kept and re-sent while it reaches nobody). Returns the packet ids,
+     * head first. Throws `NoSigningKeys`, `NoCluster`, `TooLarge`, `Pack`
+     * (e.g. an empty event name), `UnknownPacket` (`options.parent`),
+     * `InvalidJson` (`options.meta_json`) or `Closed`.
+     */
+    func publish(nowMs: UInt64, sharedKey: Data, eventName: String, payload: Data, options: PublishOptions?) throws  -> [Data]
+    
+    /**
+     * Asks the network: `question_json` is a JSON object
+     * (`{"packetId":"<hex>"}` asks for one cached packet). Answers come as
+     * `PeerEvent.Answer` with the returned query id. With no connections
+     * the question goes nowhere, but the id is still returned. Throws
+     * `InvalidJson`, `TooLarge` (over 1024 bytes), `DuplicateQuery` or
+     * `Closed`.
+     */
+    func query(nowMs: UInt64, questionJson: String) throws  -> Data
     
     /**
      * Sends a Join for every subcluster now.
      */
     func reconnect(nowMs: UInt64) throws 
+    
+    /**
+     * Installs the host's firewall (`None` removes it). See
+     * `PeerFirewall`: it fails closed.
+     */
+    func setFirewall(firewall: PeerFirewall?) throws 
     
     /**
      * Updates the offset from the monotonic clock to Unix time (ms).
@@ -776,9 +847,38 @@ public protocol PeerProtocol: AnyObject, Sendable {
     func snapshot(nowMs: UInt64) throws  -> Data
     
     /**
+     * The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
+     * a remote of NAT type `remote`.
+     */
+    func strategyTowards(remote: UInt8?) throws  -> UInt8
+    
+    /**
+     * Streams an event to one peer of the table (`peer_id`, 32 bytes):
+     * packed and sealed like a publish, sent to it (or its proxy) only.
+     * It receives it as `PeerEvent.Packet` with `stream_from` set. Throws
+     * `UnknownPeer` when it is not in the table, and as `publish`.
+     */
+    func stream(nowMs: UInt64, peerId: Data, sharedKey: Data, eventName: String, payload: Data, options: PublishOptions?) throws  -> [Data]
+    
+    /**
+     * The subclusters this peer is in.
+     */
+    func subclusters() throws  -> [Subcluster]
+    
+    /**
      * Starts a Sync with a peer in the table.
      */
     func sync(nowMs: UInt64, peerId: Data) throws 
+    
+    /**
+     * Own packets not yet sent to anyone.
+     */
+    func unpublishedIds() throws  -> [Data]
+    
+    /**
+     * Uptime as the protocol counts it (ms).
+     */
+    func uptime() throws  -> UInt64
     
 }
 /**
@@ -886,6 +986,37 @@ open func addIntroducer(peerId: Data, remote: Remote)throws   {try rustCallWithE
 }
     
     /**
+     * Answers a question received as `PeerEvent.Query` (its `query_id`):
+     * `message` goes back along the question's return route. Returns the
+     * packet ids. Throws `UnknownQuery` when the route expired (or never
+     * existed), `TooLarge`, `Pack` or `Closed`.
+     */
+open func answer(nowMs: UInt64, queryId: Data, message: Data)throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_answer(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(nowMs),
+        FfiConverterData.lower(queryId),
+        FfiConverterData.lower(message),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The root cache summary hash announced (40 hex digits), as of the
+     * last tick.
+     */
+open func cacheSummaryHash()throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_cache_summary_hash(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * A cached packet's bytes.
      */
 open func cached(packetId: Data)throws  -> Data?  {
@@ -894,6 +1025,18 @@ open func cached(packetId: Data)throws  -> Data?  {
     uniffi_streamrelay_fn_method_peer_cached(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(packetId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The cached packet ids, oldest first.
+     */
+open func cachedIds()throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_cached_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -932,6 +1075,19 @@ open func disconnect(nowMs: UInt64)throws   {try rustCallWithError(FfiConverterT
         FfiConverterUInt64.lower(nowMs),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * One drop counter.
+     */
+open func dropped(reason: DropReason)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_dropped(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDropReason_lower(reason),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -1046,6 +1202,31 @@ open func nativeHandle() -> UInt64  {
 }
     
     /**
+     * How full each bounded structure is.
+     */
+open func occupancy()throws  -> PeerOccupancy  {
+    return try  FfiConverterTypePeerOccupancy_lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_occupancy(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * One table entry, by its 32-byte id.
+     */
+open func peer(peerId: Data)throws  -> RemotePeerInfo?  {
+    return try  FfiConverterOptionTypeRemotePeerInfo.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_peer(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(peerId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * This peer's 32-byte id.
      */
 open func peerId()throws  -> Data  {
@@ -1064,6 +1245,18 @@ open func peerIds()throws  -> [Data]  {
     return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
         uniffiCallStatus in
     uniffi_streamrelay_fn_method_peer_peer_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The peer table.
+     */
+open func peers()throws  -> [RemotePeerInfo]  {
+    return try  FfiConverterSequenceTypeRemotePeerInfo.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_peers(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -1107,10 +1300,27 @@ open func pollTransmit(nowMs: UInt64)throws  -> Transmit?  {
 }
     
     /**
-     * Publishes `payload` as event `event_name` to the subcluster of
-     * `shared_key`; returns the packet ids, head first.
+     * Our public address and port, as reflection (or the config) says.
      */
-open func publish(nowMs: UInt64, sharedKey: Data, eventName: String, payload: Data)throws  -> [Data]  {
+open func publicEndpoint()throws  -> PublicEndpoint  {
+    return try  FfiConverterTypePublicEndpoint_lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_public_endpoint(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Publishes `payload` as event `event_name` to the subcluster of
+     * `shared_key`: sealed, signed with the config's signing key, split
+     * into a chain when it does not fit one packet, cached and multicast
+     * (kept and re-sent while it reaches nobody). Returns the packet ids,
+     * head first. Throws `NoSigningKeys`, `NoCluster`, `TooLarge`, `Pack`
+     * (e.g. an empty event name), `UnknownPacket` (`options.parent`),
+     * `InvalidJson` (`options.meta_json`) or `Closed`.
+     */
+open func publish(nowMs: UInt64, sharedKey: Data, eventName: String, payload: Data, options: PublishOptions? = nil)throws  -> [Data]  {
     return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
         uniffiCallStatus in
     uniffi_streamrelay_fn_method_peer_publish(
@@ -1118,7 +1328,27 @@ open func publish(nowMs: UInt64, sharedKey: Data, eventName: String, payload: Da
         FfiConverterUInt64.lower(nowMs),
         FfiConverterData.lower(sharedKey),
         FfiConverterString.lower(eventName),
-        FfiConverterData.lower(payload),uniffiCallStatus
+        FfiConverterData.lower(payload),
+        FfiConverterOptionTypePublishOptions.lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Asks the network: `question_json` is a JSON object
+     * (`{"packetId":"<hex>"}` asks for one cached packet). Answers come as
+     * `PeerEvent.Answer` with the returned query id. With no connections
+     * the question goes nowhere, but the id is still returned. Throws
+     * `InvalidJson`, `TooLarge` (over 1024 bytes), `DuplicateQuery` or
+     * `Closed`.
+     */
+open func query(nowMs: UInt64, questionJson: String)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_query(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(nowMs),
+        FfiConverterString.lower(questionJson),uniffiCallStatus
     )
 })
 }
@@ -1131,6 +1361,19 @@ open func reconnect(nowMs: UInt64)throws   {try rustCallWithError(FfiConverterTy
     uniffi_streamrelay_fn_method_peer_reconnect(
             self.uniffiCloneHandle(),
         FfiConverterUInt64.lower(nowMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Installs the host's firewall (`None` removes it). See
+     * `PeerFirewall`: it fails closed.
+     */
+open func setFirewall(firewall: PeerFirewall?)throws   {try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_set_firewall(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypePeerFirewall.lower(firewall),uniffiCallStatus
     )
 }
 }
@@ -1162,6 +1405,53 @@ open func snapshot(nowMs: UInt64)throws  -> Data  {
 }
     
     /**
+     * The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
+     * a remote of NAT type `remote`.
+     */
+open func strategyTowards(remote: UInt8?)throws  -> UInt8  {
+    return try  FfiConverterUInt8.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_strategy_towards(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt8.lower(remote),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Streams an event to one peer of the table (`peer_id`, 32 bytes):
+     * packed and sealed like a publish, sent to it (or its proxy) only.
+     * It receives it as `PeerEvent.Packet` with `stream_from` set. Throws
+     * `UnknownPeer` when it is not in the table, and as `publish`.
+     */
+open func stream(nowMs: UInt64, peerId: Data, sharedKey: Data, eventName: String, payload: Data, options: PublishOptions? = nil)throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(nowMs),
+        FfiConverterData.lower(peerId),
+        FfiConverterData.lower(sharedKey),
+        FfiConverterString.lower(eventName),
+        FfiConverterData.lower(payload),
+        FfiConverterOptionTypePublishOptions.lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The subclusters this peer is in.
+     */
+open func subclusters()throws  -> [Subcluster]  {
+    return try  FfiConverterSequenceTypeSubcluster.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_subclusters(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Starts a Sync with a peer in the table.
      */
 open func sync(nowMs: UInt64, peerId: Data)throws   {try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
@@ -1172,6 +1462,30 @@ open func sync(nowMs: UInt64, peerId: Data)throws   {try rustCallWithError(FfiCo
         FfiConverterData.lower(peerId),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Own packets not yet sent to anyone.
+     */
+open func unpublishedIds()throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_unpublished_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Uptime as the protocol counts it (ms).
+     */
+open func uptime()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peer_uptime(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
 
@@ -1220,6 +1534,376 @@ public func FfiConverterTypePeer_lower(_ value: Peer) -> UInt64 {
 }
 
 
+
+
+
+
+/**
+ * The host's veto over inbound packets (`Peer.set_firewall`): called for
+ * every packet that decoded and passed its rate limit (not for the probe
+ * socket), inside `handle_datagram` and on its thread. Return true to
+ * handle the packet, false to drop it (counted as `DropReason.Firewall`).
+ *
+ * **Fails closed**: a thrown error (declared or not) or a panic drops the
+ * packet, as a false answer would, and the peer carries on. Calling back
+ * into the same peer from `allow` throws `StreamRelayError.Busy`.
+ */
+public protocol PeerFirewall: AnyObject, Sendable {
+    
+    /**
+     * Whether to handle `packet`, which came from `remote` on `socket`.
+     */
+    func allow(packet: PacketInfo, remote: Remote, socket: SocketId) throws  -> Bool
+    
+}
+/**
+ * The host's veto over inbound packets (`Peer.set_firewall`): called for
+ * every packet that decoded and passed its rate limit (not for the probe
+ * socket), inside `handle_datagram` and on its thread. Return true to
+ * handle the packet, false to drop it (counted as `DropReason.Firewall`).
+ *
+ * **Fails closed**: a thrown error (declared or not) or a panic drops the
+ * packet, as a false answer would, and the peer carries on. Calling back
+ * into the same peer from `allow` throws `StreamRelayError.Busy`.
+ */
+open class PeerFirewallImpl: PeerFirewall, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_streamrelay_fn_clone_peerfirewall(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_streamrelay_fn_free_peerfirewall(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Whether to handle `packet`, which came from `remote` on `socket`.
+     */
+open func allow(packet: PacketInfo, remote: Remote, socket: SocketId)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_peerfirewall_allow(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePacketInfo_lower(packet),
+        FfiConverterTypeRemote_lower(remote),
+        FfiConverterTypeSocketId_lower(socket),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfacePeerFirewall {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfacePeerFirewall = UniffiVTableCallbackInterfacePeerFirewall(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypePeerFirewall.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface PeerFirewall: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypePeerFirewall.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface PeerFirewall: handle missing in uniffiClone")
+            }
+        },
+        allow: { (
+            uniffiHandle: UInt64,
+            packet: RustBuffer,
+            remote: RustBuffer,
+            socket: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<Int8>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Bool in
+                guard let uniffiObj = try? FfiConverterTypePeerFirewall.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.allow(
+                     packet: try FfiConverterTypePacketInfo_lift(packet),
+                     remote: try FfiConverterTypeRemote_lift(remote),
+                     socket: try FfiConverterTypeSocketId_lift(socket)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterBool.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeStreamRelayError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfacePeerFirewall> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfacePeerFirewall>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitPeerFirewall() {
+    uniffi_streamrelay_fn_init_callback_vtable_peerfirewall(UniffiCallbackInterfacePeerFirewall.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerFirewall: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<PeerFirewall>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = PeerFirewall
+
+    public static func lift(_ handle: UInt64) throws -> PeerFirewall {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PeerFirewallImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: PeerFirewall) -> UInt64 {
+         if let rustImpl = value as? PeerFirewallImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerFirewall {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PeerFirewall, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerFirewall_lift(_ handle: UInt64) throws -> PeerFirewall {
+    return try FfiConverterTypePeerFirewall.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerFirewall_lower(_ value: PeerFirewall) -> UInt64 {
+    return FfiConverterTypePeerFirewall.lower(value)
+}
+
+
+
+
+/**
+ * A drop counter.
+ */
+public struct DropCount: Equatable, Hashable {
+    /**
+     * Why.
+     */
+    public var reason: DropReason
+    /**
+     * How many.
+     */
+    public var count: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Why.
+         */reason: DropReason, 
+        /**
+         * How many.
+         */count: UInt64) {
+        self.reason = reason
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DropCount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDropCount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DropCount {
+        return
+            try DropCount(
+                reason: FfiConverterTypeDropReason.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DropCount, into buf: inout [UInt8]) {
+        FfiConverterTypeDropReason.write(value.reason, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDropCount_lift(_ buf: RustBuffer) throws -> DropCount {
+    return try FfiConverterTypeDropCount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDropCount_lower(_ value: DropCount) -> RustBuffer {
+    return FfiConverterTypeDropCount.lower(value)
+}
+
+
+/**
+ * An eviction counter.
+ */
+public struct EvictionCount: Equatable, Hashable {
+    /**
+     * What.
+     */
+    public var eviction: Eviction
+    /**
+     * How many.
+     */
+    public var count: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What.
+         */eviction: Eviction, 
+        /**
+         * How many.
+         */count: UInt64) {
+        self.eviction = eviction
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension EvictionCount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEvictionCount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> EvictionCount {
+        return
+            try EvictionCount(
+                eviction: FfiConverterTypeEviction.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: EvictionCount, into buf: inout [UInt8]) {
+        FfiConverterTypeEviction.write(value.eviction, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEvictionCount_lift(_ buf: RustBuffer) throws -> EvictionCount {
+    return try FfiConverterTypeEvictionCount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEvictionCount_lower(_ value: EvictionCount) -> RustBuffer {
+    return FfiConverterTypeEvictionCount.lower(value)
+}
 
 
 /**
@@ -1680,8 +2364,10 @@ public func FfiConverterTypePacketInfo_lower(_ value: PacketInfo) -> RustBuffer 
 
 
 /**
- * Everything the host configures (the core's `Config`; limits, quotas and
- * timings keep the core's defaults).
+ * Everything the host configures (the core's `Config`). Checked by the
+ * core when a `Peer` is made from it: a zero limit is
+ * `StreamRelayError.ZeroLimit`, anything else refused
+ * `StreamRelayError.InvalidConfig`.
  */
 public struct PeerConfig: Equatable, Hashable {
     /**
@@ -1726,6 +2412,30 @@ public struct PeerConfig: Equatable, Hashable {
      * (`create_key_pair(...).secret_key`).
      */
     public var signingSecretKey: Data?
+    /**
+     * Table and queue bounds (`default_limits()`).
+     */
+    public var limits: PeerLimits
+    /**
+     * Per-remote rate quotas (`default_quotas()`).
+     */
+    public var quotas: PeerQuotas
+    /**
+     * Peer expiry (`default_expiry()`).
+     */
+    public var expiry: PeerExpiry
+    /**
+     * Protocol timings (`default_timings()`).
+     */
+    public var timings: PeerTimings
+    /**
+     * Multicast target selection (`default_fanout()`).
+     */
+    public var fanout: PeerFanout
+    /**
+     * Sync with a peer on first contact.
+     */
+    public var autoSync: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1761,7 +2471,25 @@ public struct PeerConfig: Equatable, Hashable {
         /**
          * The 64-byte Ed25519 secret key that signs what this peer publishes
          * (`create_key_pair(...).secret_key`).
-         */signingSecretKey: Data? = nil) {
+         */signingSecretKey: Data? = nil, 
+        /**
+         * Table and queue bounds (`default_limits()`).
+         */limits: PeerLimits = PeerLimits(), 
+        /**
+         * Per-remote rate quotas (`default_quotas()`).
+         */quotas: PeerQuotas = PeerQuotas(), 
+        /**
+         * Peer expiry (`default_expiry()`).
+         */expiry: PeerExpiry = PeerExpiry(), 
+        /**
+         * Protocol timings (`default_timings()`).
+         */timings: PeerTimings = PeerTimings(), 
+        /**
+         * Multicast target selection (`default_fanout()`).
+         */fanout: PeerFanout = PeerFanout(), 
+        /**
+         * Sync with a peer on first contact.
+         */autoSync: Bool = true) {
         self.peerId = peerId
         self.clusterId = clusterId
         self.indexed = indexed
@@ -1772,6 +2500,12 @@ public struct PeerConfig: Equatable, Hashable {
         self.introducers = introducers
         self.limitExempt = limitExempt
         self.signingSecretKey = signingSecretKey
+        self.limits = limits
+        self.quotas = quotas
+        self.expiry = expiry
+        self.timings = timings
+        self.fanout = fanout
+        self.autoSync = autoSync
     }
 
     
@@ -1799,7 +2533,13 @@ public struct FfiConverterTypePeerConfig: FfiConverterRustBuffer {
                 wallClockOffsetMs: FfiConverterInt64.read(from: &buf), 
                 introducers: FfiConverterSequenceTypeIntroducer.read(from: &buf), 
                 limitExempt: FfiConverterBool.read(from: &buf), 
-                signingSecretKey: FfiConverterOptionData.read(from: &buf)
+                signingSecretKey: FfiConverterOptionData.read(from: &buf), 
+                limits: FfiConverterTypePeerLimits.read(from: &buf), 
+                quotas: FfiConverterTypePeerQuotas.read(from: &buf), 
+                expiry: FfiConverterTypePeerExpiry.read(from: &buf), 
+                timings: FfiConverterTypePeerTimings.read(from: &buf), 
+                fanout: FfiConverterTypePeerFanout.read(from: &buf), 
+                autoSync: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -1814,6 +2554,12 @@ public struct FfiConverterTypePeerConfig: FfiConverterRustBuffer {
         FfiConverterSequenceTypeIntroducer.write(value.introducers, into: &buf)
         FfiConverterBool.write(value.limitExempt, into: &buf)
         FfiConverterOptionData.write(value.signingSecretKey, into: &buf)
+        FfiConverterTypePeerLimits.write(value.limits, into: &buf)
+        FfiConverterTypePeerQuotas.write(value.quotas, into: &buf)
+        FfiConverterTypePeerExpiry.write(value.expiry, into: &buf)
+        FfiConverterTypePeerTimings.write(value.timings, into: &buf)
+        FfiConverterTypePeerFanout.write(value.fanout, into: &buf)
+        FfiConverterBool.write(value.autoSync, into: &buf)
     }
 }
 
@@ -1834,7 +2580,435 @@ public func FfiConverterTypePeerConfig_lower(_ value: PeerConfig) -> RustBuffer 
 
 
 /**
- * A few counters of the peer (the core's `Metrics`).
+ * How long a peer may stay silent, in keepalives (the core's `Expiry`).
+ */
+public struct PeerExpiry: Equatable, Hashable {
+    /**
+     * No longer offered in introductions.
+     */
+    public var inactive: UInt32
+    /**
+     * `PeerEvent.Disconnection` (missing), no longer connected.
+     */
+    public var missing: UInt32
+    /**
+     * Removed from the table.
+     */
+    public var forgotten: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * No longer offered in introductions.
+         */inactive: UInt32 = UInt32(1), 
+        /**
+         * `PeerEvent.Disconnection` (missing), no longer connected.
+         */missing: UInt32 = UInt32(2), 
+        /**
+         * Removed from the table.
+         */forgotten: UInt32 = UInt32(4)) {
+        self.inactive = inactive
+        self.missing = missing
+        self.forgotten = forgotten
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerExpiry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerExpiry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerExpiry {
+        return
+            try PeerExpiry(
+                inactive: FfiConverterUInt32.read(from: &buf), 
+                missing: FfiConverterUInt32.read(from: &buf), 
+                forgotten: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerExpiry, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.inactive, into: &buf)
+        FfiConverterUInt32.write(value.missing, into: &buf)
+        FfiConverterUInt32.write(value.forgotten, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerExpiry_lift(_ buf: RustBuffer) throws -> PeerExpiry {
+    return try FfiConverterTypePeerExpiry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerExpiry_lower(_ value: PeerExpiry) -> RustBuffer {
+    return FfiConverterTypePeerExpiry.lower(value)
+}
+
+
+/**
+ * Multicast target selection (the core's `Fanout`).
+ */
+public struct PeerFanout: Equatable, Hashable {
+    /**
+     * `false`: the reference's uniform shuffle of the fresh candidates;
+     * `true`: weighted by availability / distance (round-trip time and
+     * uptime).
+     */
+    public var weighted: Bool
+    /**
+     * How many candidates the policy picks.
+     */
+    public var peers: UInt64
+    /**
+     * Distance assumed for a peer whose round-trip time was never
+     * measured (ms).
+     */
+    public var unknownRttMs: UInt32
+    /**
+     * Uptime at which a peer's availability is one half (ms).
+     */
+    public var uptimeHalfMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `false`: the reference's uniform shuffle of the fresh candidates;
+         * `true`: weighted by availability / distance (round-trip time and
+         * uptime).
+         */weighted: Bool = false, 
+        /**
+         * How many candidates the policy picks.
+         */peers: UInt64 = UInt64(3), 
+        /**
+         * Distance assumed for a peer whose round-trip time was never
+         * measured (ms).
+         */unknownRttMs: UInt32 = UInt32(250), 
+        /**
+         * Uptime at which a peer's availability is one half (ms).
+         */uptimeHalfMs: UInt64 = UInt64(600000)) {
+        self.weighted = weighted
+        self.peers = peers
+        self.unknownRttMs = unknownRttMs
+        self.uptimeHalfMs = uptimeHalfMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerFanout: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerFanout: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerFanout {
+        return
+            try PeerFanout(
+                weighted: FfiConverterBool.read(from: &buf), 
+                peers: FfiConverterUInt64.read(from: &buf), 
+                unknownRttMs: FfiConverterUInt32.read(from: &buf), 
+                uptimeHalfMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerFanout, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.weighted, into: &buf)
+        FfiConverterUInt64.write(value.peers, into: &buf)
+        FfiConverterUInt32.write(value.unknownRttMs, into: &buf)
+        FfiConverterUInt64.write(value.uptimeHalfMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerFanout_lift(_ buf: RustBuffer) throws -> PeerFanout {
+    return try FfiConverterTypePeerFanout.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerFanout_lower(_ value: PeerFanout) -> RustBuffer {
+    return FfiConverterTypePeerFanout.lower(value)
+}
+
+
+/**
+ * Hard bounds on every table and queue (the core's `Limits`). Every value
+ * must be at least 1.
+ */
+public struct PeerLimits: Equatable, Hashable {
+    /**
+     * Peer-table entries.
+     */
+    public var maxPeers: UInt64
+    /**
+     * Scheduled ping retransmissions.
+     */
+    public var maxPendingPings: UInt64
+    /**
+     * Duplicate-suppression entries.
+     */
+    public var maxGateEntries: UInt64
+    /**
+     * Rate-limit entries (one per remote and traffic class).
+     */
+    public var maxRateEntries: UInt64
+    /**
+     * Return-route entries (queries).
+     */
+    public var maxReturnRoutes: UInt64
+    /**
+     * Sockets in the hard-NAT pool.
+     */
+    public var poolSize: UInt16
+    /**
+     * Introductions worked on at once.
+     */
+    public var maxIntros: UInt64
+    /**
+     * Subclusters this peer can be a member of.
+     */
+    public var maxSubclusters: UInt64
+    /**
+     * Subclusters remembered per remote peer.
+     */
+    public var maxClustersPerPeer: UInt64
+    /**
+     * Events waiting for `poll_event`.
+     */
+    public var maxEvents: UInt64
+    /**
+     * Datagrams waiting for `poll_transmit`.
+     */
+    public var maxTransmits: UInt64
+    /**
+     * Bytes the packet cache may hold.
+     */
+    public var maxCacheBytes: UInt64
+    /**
+     * Packets the cache may hold.
+     */
+    public var maxCachePackets: UInt64
+    /**
+     * Own packets remembered as not yet sent to anyone.
+     */
+    public var maxUnpublished: UInt64
+    /**
+     * Our own questions waiting for answers.
+     */
+    public var maxPendingQueries: UInt64
+    /**
+     * Ids of events already delivered (against replays).
+     */
+    public var maxDelivered: UInt64
+    /**
+     * Packets and summaries sent in answer to one Sync packet.
+     */
+    public var maxSyncSends: UInt64
+    /**
+     * Packets and summaries sent in answer to all the Syncs from one
+     * address per `timings.sync_window_ms` (a token bucket per address).
+     */
+    public var maxSyncSendsPerWindow: UInt64
+    /**
+     * Incomplete chains being reassembled at once.
+     */
+    public var reassemblyMaxChains: UInt64
+    /**
+     * Fragment bytes held across them; also the largest sealed message
+     * published or reassembled.
+     */
+    public var reassemblyMaxBytes: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Peer-table entries.
+         */maxPeers: UInt64 = UInt64(256), 
+        /**
+         * Scheduled ping retransmissions.
+         */maxPendingPings: UInt64 = UInt64(512), 
+        /**
+         * Duplicate-suppression entries.
+         */maxGateEntries: UInt64 = UInt64(8192), 
+        /**
+         * Rate-limit entries (one per remote and traffic class).
+         */maxRateEntries: UInt64 = UInt64(4096), 
+        /**
+         * Return-route entries (queries).
+         */maxReturnRoutes: UInt64 = UInt64(1024), 
+        /**
+         * Sockets in the hard-NAT pool.
+         */poolSize: UInt16 = UInt16(256), 
+        /**
+         * Introductions worked on at once.
+         */maxIntros: UInt64 = UInt64(64), 
+        /**
+         * Subclusters this peer can be a member of.
+         */maxSubclusters: UInt64 = UInt64(64), 
+        /**
+         * Subclusters remembered per remote peer.
+         */maxClustersPerPeer: UInt64 = UInt64(16), 
+        /**
+         * Events waiting for `poll_event`.
+         */maxEvents: UInt64 = UInt64(1024), 
+        /**
+         * Datagrams waiting for `poll_transmit`.
+         */maxTransmits: UInt64 = UInt64(4096), 
+        /**
+         * Bytes the packet cache may hold.
+         */maxCacheBytes: UInt64 = UInt64(16000000), 
+        /**
+         * Packets the cache may hold.
+         */maxCachePackets: UInt64 = UInt64(65536), 
+        /**
+         * Own packets remembered as not yet sent to anyone.
+         */maxUnpublished: UInt64 = UInt64(1024), 
+        /**
+         * Our own questions waiting for answers.
+         */maxPendingQueries: UInt64 = UInt64(256), 
+        /**
+         * Ids of events already delivered (against replays).
+         */maxDelivered: UInt64 = UInt64(16384), 
+        /**
+         * Packets and summaries sent in answer to one Sync packet.
+         */maxSyncSends: UInt64 = UInt64(2048), 
+        /**
+         * Packets and summaries sent in answer to all the Syncs from one
+         * address per `timings.sync_window_ms` (a token bucket per address).
+         */maxSyncSendsPerWindow: UInt64 = UInt64(4096), 
+        /**
+         * Incomplete chains being reassembled at once.
+         */reassemblyMaxChains: UInt64 = UInt64(64), 
+        /**
+         * Fragment bytes held across them; also the largest sealed message
+         * published or reassembled.
+         */reassemblyMaxBytes: UInt64 = UInt64(1048576)) {
+        self.maxPeers = maxPeers
+        self.maxPendingPings = maxPendingPings
+        self.maxGateEntries = maxGateEntries
+        self.maxRateEntries = maxRateEntries
+        self.maxReturnRoutes = maxReturnRoutes
+        self.poolSize = poolSize
+        self.maxIntros = maxIntros
+        self.maxSubclusters = maxSubclusters
+        self.maxClustersPerPeer = maxClustersPerPeer
+        self.maxEvents = maxEvents
+        self.maxTransmits = maxTransmits
+        self.maxCacheBytes = maxCacheBytes
+        self.maxCachePackets = maxCachePackets
+        self.maxUnpublished = maxUnpublished
+        self.maxPendingQueries = maxPendingQueries
+        self.maxDelivered = maxDelivered
+        self.maxSyncSends = maxSyncSends
+        self.maxSyncSendsPerWindow = maxSyncSendsPerWindow
+        self.reassemblyMaxChains = reassemblyMaxChains
+        self.reassemblyMaxBytes = reassemblyMaxBytes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerLimits: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerLimits: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerLimits {
+        return
+            try PeerLimits(
+                maxPeers: FfiConverterUInt64.read(from: &buf), 
+                maxPendingPings: FfiConverterUInt64.read(from: &buf), 
+                maxGateEntries: FfiConverterUInt64.read(from: &buf), 
+                maxRateEntries: FfiConverterUInt64.read(from: &buf), 
+                maxReturnRoutes: FfiConverterUInt64.read(from: &buf), 
+                poolSize: FfiConverterUInt16.read(from: &buf), 
+                maxIntros: FfiConverterUInt64.read(from: &buf), 
+                maxSubclusters: FfiConverterUInt64.read(from: &buf), 
+                maxClustersPerPeer: FfiConverterUInt64.read(from: &buf), 
+                maxEvents: FfiConverterUInt64.read(from: &buf), 
+                maxTransmits: FfiConverterUInt64.read(from: &buf), 
+                maxCacheBytes: FfiConverterUInt64.read(from: &buf), 
+                maxCachePackets: FfiConverterUInt64.read(from: &buf), 
+                maxUnpublished: FfiConverterUInt64.read(from: &buf), 
+                maxPendingQueries: FfiConverterUInt64.read(from: &buf), 
+                maxDelivered: FfiConverterUInt64.read(from: &buf), 
+                maxSyncSends: FfiConverterUInt64.read(from: &buf), 
+                maxSyncSendsPerWindow: FfiConverterUInt64.read(from: &buf), 
+                reassemblyMaxChains: FfiConverterUInt64.read(from: &buf), 
+                reassemblyMaxBytes: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerLimits, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.maxPeers, into: &buf)
+        FfiConverterUInt64.write(value.maxPendingPings, into: &buf)
+        FfiConverterUInt64.write(value.maxGateEntries, into: &buf)
+        FfiConverterUInt64.write(value.maxRateEntries, into: &buf)
+        FfiConverterUInt64.write(value.maxReturnRoutes, into: &buf)
+        FfiConverterUInt16.write(value.poolSize, into: &buf)
+        FfiConverterUInt64.write(value.maxIntros, into: &buf)
+        FfiConverterUInt64.write(value.maxSubclusters, into: &buf)
+        FfiConverterUInt64.write(value.maxClustersPerPeer, into: &buf)
+        FfiConverterUInt64.write(value.maxEvents, into: &buf)
+        FfiConverterUInt64.write(value.maxTransmits, into: &buf)
+        FfiConverterUInt64.write(value.maxCacheBytes, into: &buf)
+        FfiConverterUInt64.write(value.maxCachePackets, into: &buf)
+        FfiConverterUInt64.write(value.maxUnpublished, into: &buf)
+        FfiConverterUInt64.write(value.maxPendingQueries, into: &buf)
+        FfiConverterUInt64.write(value.maxDelivered, into: &buf)
+        FfiConverterUInt64.write(value.maxSyncSends, into: &buf)
+        FfiConverterUInt64.write(value.maxSyncSendsPerWindow, into: &buf)
+        FfiConverterUInt64.write(value.reassemblyMaxChains, into: &buf)
+        FfiConverterUInt64.write(value.reassemblyMaxBytes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerLimits_lift(_ buf: RustBuffer) throws -> PeerLimits {
+    return try FfiConverterTypePeerLimits.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerLimits_lower(_ value: PeerLimits) -> RustBuffer {
+    return FfiConverterTypePeerLimits.lower(value)
+}
+
+
+/**
+ * The peer's counters (the core's `Metrics`).
  */
 public struct PeerMetrics: Equatable, Hashable {
     /**
@@ -1857,6 +3031,83 @@ public struct PeerMetrics: Equatable, Hashable {
      * Packets relayed for others.
      */
     public var relayed: UInt64
+    /**
+     * Packets received, by packet type (index 0: not a packet; 1 Ping …
+     * 8 Query).
+     */
+    public var receivedByType: [UInt64]
+    /**
+     * Packets sent, by packet type (as `received_by_type`).
+     */
+    public var sentByType: [UInt64]
+    /**
+     * Drops, one entry per reason (every reason, in `DropReason` order).
+     */
+    public var drops: [DropCount]
+    /**
+     * Evictions, one entry per kind (every kind, in `Eviction` order).
+     */
+    public var evictions: [EvictionCount]
+    /**
+     * Hard-NAT traversals that connected.
+     */
+    public var traversalsSucceeded: UInt64
+    /**
+     * Hard-NAT traversals that ran out of rounds.
+     */
+    public var traversalsExhausted: UInt64
+    /**
+     * Connections that fell back to the introducer as proxy.
+     */
+    public var proxyFallbacks: UInt64
+    /**
+     * Packets cached.
+     */
+    public var cached: UInt64
+    /**
+     * Cached packets expired.
+     */
+    public var expired: UInt64
+    /**
+     * Expired packets re-broadcast.
+     */
+    public var rebroadcast: UInt64
+    /**
+     * Messages that opened but did not verify.
+     */
+    public var unverified: UInt64
+    /**
+     * Messages that did not open.
+     */
+    public var unopenable: UInt64
+    /**
+     * Chains reassembled.
+     */
+    public var chainsCompleted: UInt64
+    /**
+     * Missing-link queries sent.
+     */
+    public var linkQueries: UInt64
+    /**
+     * Queries answered from the cache.
+     */
+    public var queriesAnswered: UInt64
+    /**
+     * Answers passed on towards their askers.
+     */
+    public var answersForwarded: UInt64
+    /**
+     * Syncs started.
+     */
+    public var syncsStarted: UInt64
+    /**
+     * Packets and summaries sent in answer to Syncs.
+     */
+    public var syncPacketsSent: UInt64
+    /**
+     * Streams relayed for others.
+     */
+    public var streamsRelayed: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1875,12 +3126,89 @@ public struct PeerMetrics: Equatable, Hashable {
          */delivered: UInt64, 
         /**
          * Packets relayed for others.
-         */relayed: UInt64) {
+         */relayed: UInt64, 
+        /**
+         * Packets received, by packet type (index 0: not a packet; 1 Ping …
+         * 8 Query).
+         */receivedByType: [UInt64], 
+        /**
+         * Packets sent, by packet type (as `received_by_type`).
+         */sentByType: [UInt64], 
+        /**
+         * Drops, one entry per reason (every reason, in `DropReason` order).
+         */drops: [DropCount], 
+        /**
+         * Evictions, one entry per kind (every kind, in `Eviction` order).
+         */evictions: [EvictionCount], 
+        /**
+         * Hard-NAT traversals that connected.
+         */traversalsSucceeded: UInt64, 
+        /**
+         * Hard-NAT traversals that ran out of rounds.
+         */traversalsExhausted: UInt64, 
+        /**
+         * Connections that fell back to the introducer as proxy.
+         */proxyFallbacks: UInt64, 
+        /**
+         * Packets cached.
+         */cached: UInt64, 
+        /**
+         * Cached packets expired.
+         */expired: UInt64, 
+        /**
+         * Expired packets re-broadcast.
+         */rebroadcast: UInt64, 
+        /**
+         * Messages that opened but did not verify.
+         */unverified: UInt64, 
+        /**
+         * Messages that did not open.
+         */unopenable: UInt64, 
+        /**
+         * Chains reassembled.
+         */chainsCompleted: UInt64, 
+        /**
+         * Missing-link queries sent.
+         */linkQueries: UInt64, 
+        /**
+         * Queries answered from the cache.
+         */queriesAnswered: UInt64, 
+        /**
+         * Answers passed on towards their askers.
+         */answersForwarded: UInt64, 
+        /**
+         * Syncs started.
+         */syncsStarted: UInt64, 
+        /**
+         * Packets and summaries sent in answer to Syncs.
+         */syncPacketsSent: UInt64, 
+        /**
+         * Streams relayed for others.
+         */streamsRelayed: UInt64) {
         self.datagramsIn = datagramsIn
         self.dropped = dropped
         self.published = published
         self.delivered = delivered
         self.relayed = relayed
+        self.receivedByType = receivedByType
+        self.sentByType = sentByType
+        self.drops = drops
+        self.evictions = evictions
+        self.traversalsSucceeded = traversalsSucceeded
+        self.traversalsExhausted = traversalsExhausted
+        self.proxyFallbacks = proxyFallbacks
+        self.cached = cached
+        self.expired = expired
+        self.rebroadcast = rebroadcast
+        self.unverified = unverified
+        self.unopenable = unopenable
+        self.chainsCompleted = chainsCompleted
+        self.linkQueries = linkQueries
+        self.queriesAnswered = queriesAnswered
+        self.answersForwarded = answersForwarded
+        self.syncsStarted = syncsStarted
+        self.syncPacketsSent = syncPacketsSent
+        self.streamsRelayed = streamsRelayed
     }
 
     
@@ -1903,7 +3231,26 @@ public struct FfiConverterTypePeerMetrics: FfiConverterRustBuffer {
                 dropped: FfiConverterUInt64.read(from: &buf), 
                 published: FfiConverterUInt64.read(from: &buf), 
                 delivered: FfiConverterUInt64.read(from: &buf), 
-                relayed: FfiConverterUInt64.read(from: &buf)
+                relayed: FfiConverterUInt64.read(from: &buf), 
+                receivedByType: FfiConverterSequenceUInt64.read(from: &buf), 
+                sentByType: FfiConverterSequenceUInt64.read(from: &buf), 
+                drops: FfiConverterSequenceTypeDropCount.read(from: &buf), 
+                evictions: FfiConverterSequenceTypeEvictionCount.read(from: &buf), 
+                traversalsSucceeded: FfiConverterUInt64.read(from: &buf), 
+                traversalsExhausted: FfiConverterUInt64.read(from: &buf), 
+                proxyFallbacks: FfiConverterUInt64.read(from: &buf), 
+                cached: FfiConverterUInt64.read(from: &buf), 
+                expired: FfiConverterUInt64.read(from: &buf), 
+                rebroadcast: FfiConverterUInt64.read(from: &buf), 
+                unverified: FfiConverterUInt64.read(from: &buf), 
+                unopenable: FfiConverterUInt64.read(from: &buf), 
+                chainsCompleted: FfiConverterUInt64.read(from: &buf), 
+                linkQueries: FfiConverterUInt64.read(from: &buf), 
+                queriesAnswered: FfiConverterUInt64.read(from: &buf), 
+                answersForwarded: FfiConverterUInt64.read(from: &buf), 
+                syncsStarted: FfiConverterUInt64.read(from: &buf), 
+                syncPacketsSent: FfiConverterUInt64.read(from: &buf), 
+                streamsRelayed: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -1913,6 +3260,25 @@ public struct FfiConverterTypePeerMetrics: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.published, into: &buf)
         FfiConverterUInt64.write(value.delivered, into: &buf)
         FfiConverterUInt64.write(value.relayed, into: &buf)
+        FfiConverterSequenceUInt64.write(value.receivedByType, into: &buf)
+        FfiConverterSequenceUInt64.write(value.sentByType, into: &buf)
+        FfiConverterSequenceTypeDropCount.write(value.drops, into: &buf)
+        FfiConverterSequenceTypeEvictionCount.write(value.evictions, into: &buf)
+        FfiConverterUInt64.write(value.traversalsSucceeded, into: &buf)
+        FfiConverterUInt64.write(value.traversalsExhausted, into: &buf)
+        FfiConverterUInt64.write(value.proxyFallbacks, into: &buf)
+        FfiConverterUInt64.write(value.cached, into: &buf)
+        FfiConverterUInt64.write(value.expired, into: &buf)
+        FfiConverterUInt64.write(value.rebroadcast, into: &buf)
+        FfiConverterUInt64.write(value.unverified, into: &buf)
+        FfiConverterUInt64.write(value.unopenable, into: &buf)
+        FfiConverterUInt64.write(value.chainsCompleted, into: &buf)
+        FfiConverterUInt64.write(value.linkQueries, into: &buf)
+        FfiConverterUInt64.write(value.queriesAnswered, into: &buf)
+        FfiConverterUInt64.write(value.answersForwarded, into: &buf)
+        FfiConverterUInt64.write(value.syncsStarted, into: &buf)
+        FfiConverterUInt64.write(value.syncPacketsSent, into: &buf)
+        FfiConverterUInt64.write(value.streamsRelayed, into: &buf)
     }
 }
 
@@ -1929,6 +3295,956 @@ public func FfiConverterTypePeerMetrics_lift(_ buf: RustBuffer) throws -> PeerMe
 #endif
 public func FfiConverterTypePeerMetrics_lower(_ value: PeerMetrics) -> RustBuffer {
     return FfiConverterTypePeerMetrics.lower(value)
+}
+
+
+/**
+ * How full each bounded structure is (the core's `Occupancy`).
+ */
+public struct PeerOccupancy: Equatable, Hashable {
+    /**
+     * Peer-table entries.
+     */
+    public var peers: UInt64
+    /**
+     * Scheduled ping retransmissions.
+     */
+    public var pendingPings: UInt64
+    /**
+     * Gate entries.
+     */
+    public var gate: UInt64
+    /**
+     * Rate-limit entries.
+     */
+    public var rates: UInt64
+    /**
+     * Return routes.
+     */
+    public var returnRoutes: UInt64
+    /**
+     * Introductions in progress.
+     */
+    public var intros: UInt64
+    /**
+     * Open pool sockets.
+     */
+    public var poolSockets: UInt64
+    /**
+     * Queued events.
+     */
+    public var events: UInt64
+    /**
+     * Queued transmits.
+     */
+    public var transmits: UInt64
+    /**
+     * Pending timers.
+     */
+    public var timers: UInt64
+    /**
+     * Cached packets.
+     */
+    public var cachePackets: UInt64
+    /**
+     * Bytes the cache is charged.
+     */
+    public var cacheBytes: UInt64
+    /**
+     * Own packets not yet sent to anyone.
+     */
+    public var unpublished: UInt64
+    /**
+     * Our questions waiting for answers.
+     */
+    public var pendingQueries: UInt64
+    /**
+     * Chains of our subclusters being reassembled.
+     */
+    public var pendingChains: UInt64
+    /**
+     * Chains in the stream buffer.
+     */
+    public var streamChains: UInt64
+    /**
+     * Fragment bytes in the stream buffer.
+     */
+    public var streamBytes: UInt64
+    /**
+     * Remembered delivered ids.
+     */
+    public var delivered: UInt64
+    /**
+     * Remembered unopenable or unverified messages.
+     */
+    public var rejected: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Peer-table entries.
+         */peers: UInt64, 
+        /**
+         * Scheduled ping retransmissions.
+         */pendingPings: UInt64, 
+        /**
+         * Gate entries.
+         */gate: UInt64, 
+        /**
+         * Rate-limit entries.
+         */rates: UInt64, 
+        /**
+         * Return routes.
+         */returnRoutes: UInt64, 
+        /**
+         * Introductions in progress.
+         */intros: UInt64, 
+        /**
+         * Open pool sockets.
+         */poolSockets: UInt64, 
+        /**
+         * Queued events.
+         */events: UInt64, 
+        /**
+         * Queued transmits.
+         */transmits: UInt64, 
+        /**
+         * Pending timers.
+         */timers: UInt64, 
+        /**
+         * Cached packets.
+         */cachePackets: UInt64, 
+        /**
+         * Bytes the cache is charged.
+         */cacheBytes: UInt64, 
+        /**
+         * Own packets not yet sent to anyone.
+         */unpublished: UInt64, 
+        /**
+         * Our questions waiting for answers.
+         */pendingQueries: UInt64, 
+        /**
+         * Chains of our subclusters being reassembled.
+         */pendingChains: UInt64, 
+        /**
+         * Chains in the stream buffer.
+         */streamChains: UInt64, 
+        /**
+         * Fragment bytes in the stream buffer.
+         */streamBytes: UInt64, 
+        /**
+         * Remembered delivered ids.
+         */delivered: UInt64, 
+        /**
+         * Remembered unopenable or unverified messages.
+         */rejected: UInt64) {
+        self.peers = peers
+        self.pendingPings = pendingPings
+        self.gate = gate
+        self.rates = rates
+        self.returnRoutes = returnRoutes
+        self.intros = intros
+        self.poolSockets = poolSockets
+        self.events = events
+        self.transmits = transmits
+        self.timers = timers
+        self.cachePackets = cachePackets
+        self.cacheBytes = cacheBytes
+        self.unpublished = unpublished
+        self.pendingQueries = pendingQueries
+        self.pendingChains = pendingChains
+        self.streamChains = streamChains
+        self.streamBytes = streamBytes
+        self.delivered = delivered
+        self.rejected = rejected
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerOccupancy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerOccupancy: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerOccupancy {
+        return
+            try PeerOccupancy(
+                peers: FfiConverterUInt64.read(from: &buf), 
+                pendingPings: FfiConverterUInt64.read(from: &buf), 
+                gate: FfiConverterUInt64.read(from: &buf), 
+                rates: FfiConverterUInt64.read(from: &buf), 
+                returnRoutes: FfiConverterUInt64.read(from: &buf), 
+                intros: FfiConverterUInt64.read(from: &buf), 
+                poolSockets: FfiConverterUInt64.read(from: &buf), 
+                events: FfiConverterUInt64.read(from: &buf), 
+                transmits: FfiConverterUInt64.read(from: &buf), 
+                timers: FfiConverterUInt64.read(from: &buf), 
+                cachePackets: FfiConverterUInt64.read(from: &buf), 
+                cacheBytes: FfiConverterUInt64.read(from: &buf), 
+                unpublished: FfiConverterUInt64.read(from: &buf), 
+                pendingQueries: FfiConverterUInt64.read(from: &buf), 
+                pendingChains: FfiConverterUInt64.read(from: &buf), 
+                streamChains: FfiConverterUInt64.read(from: &buf), 
+                streamBytes: FfiConverterUInt64.read(from: &buf), 
+                delivered: FfiConverterUInt64.read(from: &buf), 
+                rejected: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerOccupancy, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.peers, into: &buf)
+        FfiConverterUInt64.write(value.pendingPings, into: &buf)
+        FfiConverterUInt64.write(value.gate, into: &buf)
+        FfiConverterUInt64.write(value.rates, into: &buf)
+        FfiConverterUInt64.write(value.returnRoutes, into: &buf)
+        FfiConverterUInt64.write(value.intros, into: &buf)
+        FfiConverterUInt64.write(value.poolSockets, into: &buf)
+        FfiConverterUInt64.write(value.events, into: &buf)
+        FfiConverterUInt64.write(value.transmits, into: &buf)
+        FfiConverterUInt64.write(value.timers, into: &buf)
+        FfiConverterUInt64.write(value.cachePackets, into: &buf)
+        FfiConverterUInt64.write(value.cacheBytes, into: &buf)
+        FfiConverterUInt64.write(value.unpublished, into: &buf)
+        FfiConverterUInt64.write(value.pendingQueries, into: &buf)
+        FfiConverterUInt64.write(value.pendingChains, into: &buf)
+        FfiConverterUInt64.write(value.streamChains, into: &buf)
+        FfiConverterUInt64.write(value.streamBytes, into: &buf)
+        FfiConverterUInt64.write(value.delivered, into: &buf)
+        FfiConverterUInt64.write(value.rejected, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerOccupancy_lift(_ buf: RustBuffer) throws -> PeerOccupancy {
+    return try FfiConverterTypePeerOccupancy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerOccupancy_lower(_ value: PeerOccupancy) -> RustBuffer {
+    return FfiConverterTypePeerOccupancy.lower(value)
+}
+
+
+/**
+ * Per-remote packet quotas per one-minute bucket (the core's
+ * `RateQuotas`).
+ */
+public struct PeerQuotas: Equatable, Hashable {
+    /**
+     * Publish and Join packets from one remote.
+     */
+    public var replicatablePerMinute: UInt32
+    /**
+     * Every other type from one remote.
+     */
+    public var controlPerMinute: UInt32
+    /**
+     * Packets in a subcluster we joined.
+     */
+    public var subclusterPerMinute: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Publish and Join packets from one remote.
+         */replicatablePerMinute: UInt32 = UInt32(1024), 
+        /**
+         * Every other type from one remote.
+         */controlPerMinute: UInt32 = UInt32(1048576), 
+        /**
+         * Packets in a subcluster we joined.
+         */subclusterPerMinute: UInt32 = UInt32(32768)) {
+        self.replicatablePerMinute = replicatablePerMinute
+        self.controlPerMinute = controlPerMinute
+        self.subclusterPerMinute = subclusterPerMinute
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerQuotas: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerQuotas: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerQuotas {
+        return
+            try PeerQuotas(
+                replicatablePerMinute: FfiConverterUInt32.read(from: &buf), 
+                controlPerMinute: FfiConverterUInt32.read(from: &buf), 
+                subclusterPerMinute: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerQuotas, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.replicatablePerMinute, into: &buf)
+        FfiConverterUInt32.write(value.controlPerMinute, into: &buf)
+        FfiConverterUInt32.write(value.subclusterPerMinute, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerQuotas_lift(_ buf: RustBuffer) throws -> PeerQuotas {
+    return try FfiConverterTypePeerQuotas.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerQuotas_lower(_ value: PeerQuotas) -> RustBuffer {
+    return FfiConverterTypePeerQuotas.lower(value)
+}
+
+
+/**
+ * Protocol timings in ms (the core's `Timings`).
+ */
+public struct PeerTimings: Equatable, Hashable {
+    /**
+     * Intro answers are re-sent at +this and +4×.
+     */
+    public var pingRetryMs: UInt64
+    /**
+     * Reflection: wait for the second answer, and before finalising.
+     */
+    public var probeWaitMs: UInt64
+    /**
+     * Reflection stage 1 timeout.
+     */
+    public var probeTimeoutMs: UInt64
+    /**
+     * Reflection stage 2 timeout.
+     */
+    public var reflectionTimeoutMs: UInt64
+    /**
+     * Fall back to the introducer as proxy after this long.
+     */
+    public var introFallbackMs: UInt64
+    /**
+     * Hard-NAT traversal: one ping per interval …
+     */
+    public var traversalIntervalMs: UInt64
+    /**
+     * … for at most this many rounds.
+     */
+    public var traversalRounds: UInt32
+    /**
+     * A pool socket listens this long after it sent.
+     */
+    public var poolSocketHoldMs: UInt64
+    /**
+     * Ports sprayed by the easy side of a hard-NAT pair.
+     */
+    public var sprayPorts: UInt16
+    /**
+     * An idle pool is closed after this long.
+     */
+    public var poolIdleMs: UInt64
+    /**
+     * A chain of ours incomplete this long makes us query for its first
+     * missing link.
+     */
+    public var missingLinkMs: UInt64
+    /**
+     * Missing-link queries per chain.
+     */
+    public var missingLinkQueries: UInt32
+    /**
+     * An incomplete chain is forgotten after this long.
+     */
+    public var chainTimeoutMs: UInt64
+    /**
+     * A Query older than this is dropped.
+     */
+    public var queryFreshnessMs: UInt64
+    /**
+     * First contact with an address syncs again only after this long.
+     */
+    public var syncWindowMs: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Intro answers are re-sent at +this and +4×.
+         */pingRetryMs: UInt64 = UInt64(500), 
+        /**
+         * Reflection: wait for the second answer, and before finalising.
+         */probeWaitMs: UInt64 = UInt64(512), 
+        /**
+         * Reflection stage 1 timeout.
+         */probeTimeoutMs: UInt64 = UInt64(1024), 
+        /**
+         * Reflection stage 2 timeout.
+         */reflectionTimeoutMs: UInt64 = UInt64(2048), 
+        /**
+         * Fall back to the introducer as proxy after this long.
+         */introFallbackMs: UInt64 = UInt64(2048), 
+        /**
+         * Hard-NAT traversal: one ping per interval …
+         */traversalIntervalMs: UInt64 = UInt64(10), 
+        /**
+         * … for at most this many rounds.
+         */traversalRounds: UInt32 = UInt32(1024), 
+        /**
+         * A pool socket listens this long after it sent.
+         */poolSocketHoldMs: UInt64 = UInt64(1024), 
+        /**
+         * Ports sprayed by the easy side of a hard-NAT pair.
+         */sprayPorts: UInt16 = UInt16(1024), 
+        /**
+         * An idle pool is closed after this long.
+         */poolIdleMs: UInt64 = UInt64(30000), 
+        /**
+         * A chain of ours incomplete this long makes us query for its first
+         * missing link.
+         */missingLinkMs: UInt64 = UInt64(1000), 
+        /**
+         * Missing-link queries per chain.
+         */missingLinkQueries: UInt32 = UInt32(3), 
+        /**
+         * An incomplete chain is forgotten after this long.
+         */chainTimeoutMs: UInt64 = UInt64(300000), 
+        /**
+         * A Query older than this is dropped.
+         */queryFreshnessMs: UInt64 = UInt64(2048), 
+        /**
+         * First contact with an address syncs again only after this long.
+         */syncWindowMs: UInt64 = UInt64(6000)) {
+        self.pingRetryMs = pingRetryMs
+        self.probeWaitMs = probeWaitMs
+        self.probeTimeoutMs = probeTimeoutMs
+        self.reflectionTimeoutMs = reflectionTimeoutMs
+        self.introFallbackMs = introFallbackMs
+        self.traversalIntervalMs = traversalIntervalMs
+        self.traversalRounds = traversalRounds
+        self.poolSocketHoldMs = poolSocketHoldMs
+        self.sprayPorts = sprayPorts
+        self.poolIdleMs = poolIdleMs
+        self.missingLinkMs = missingLinkMs
+        self.missingLinkQueries = missingLinkQueries
+        self.chainTimeoutMs = chainTimeoutMs
+        self.queryFreshnessMs = queryFreshnessMs
+        self.syncWindowMs = syncWindowMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PeerTimings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerTimings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerTimings {
+        return
+            try PeerTimings(
+                pingRetryMs: FfiConverterUInt64.read(from: &buf), 
+                probeWaitMs: FfiConverterUInt64.read(from: &buf), 
+                probeTimeoutMs: FfiConverterUInt64.read(from: &buf), 
+                reflectionTimeoutMs: FfiConverterUInt64.read(from: &buf), 
+                introFallbackMs: FfiConverterUInt64.read(from: &buf), 
+                traversalIntervalMs: FfiConverterUInt64.read(from: &buf), 
+                traversalRounds: FfiConverterUInt32.read(from: &buf), 
+                poolSocketHoldMs: FfiConverterUInt64.read(from: &buf), 
+                sprayPorts: FfiConverterUInt16.read(from: &buf), 
+                poolIdleMs: FfiConverterUInt64.read(from: &buf), 
+                missingLinkMs: FfiConverterUInt64.read(from: &buf), 
+                missingLinkQueries: FfiConverterUInt32.read(from: &buf), 
+                chainTimeoutMs: FfiConverterUInt64.read(from: &buf), 
+                queryFreshnessMs: FfiConverterUInt64.read(from: &buf), 
+                syncWindowMs: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PeerTimings, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.pingRetryMs, into: &buf)
+        FfiConverterUInt64.write(value.probeWaitMs, into: &buf)
+        FfiConverterUInt64.write(value.probeTimeoutMs, into: &buf)
+        FfiConverterUInt64.write(value.reflectionTimeoutMs, into: &buf)
+        FfiConverterUInt64.write(value.introFallbackMs, into: &buf)
+        FfiConverterUInt64.write(value.traversalIntervalMs, into: &buf)
+        FfiConverterUInt32.write(value.traversalRounds, into: &buf)
+        FfiConverterUInt64.write(value.poolSocketHoldMs, into: &buf)
+        FfiConverterUInt16.write(value.sprayPorts, into: &buf)
+        FfiConverterUInt64.write(value.poolIdleMs, into: &buf)
+        FfiConverterUInt64.write(value.missingLinkMs, into: &buf)
+        FfiConverterUInt32.write(value.missingLinkQueries, into: &buf)
+        FfiConverterUInt64.write(value.chainTimeoutMs, into: &buf)
+        FfiConverterUInt64.write(value.queryFreshnessMs, into: &buf)
+        FfiConverterUInt64.write(value.syncWindowMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerTimings_lift(_ buf: RustBuffer) throws -> PeerTimings {
+    return try FfiConverterTypePeerTimings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerTimings_lower(_ value: PeerTimings) -> RustBuffer {
+    return FfiConverterTypePeerTimings.lower(value)
+}
+
+
+/**
+ * Our public endpoint, as reflection (or the config) says.
+ */
+public struct PublicEndpoint: Equatable, Hashable {
+    /**
+     * The address, once known.
+     */
+    public var address: String?
+    /**
+     * The port, once known.
+     */
+    public var port: UInt16?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The address, once known.
+         */address: String?, 
+        /**
+         * The port, once known.
+         */port: UInt16?) {
+        self.address = address
+        self.port = port
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PublicEndpoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePublicEndpoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PublicEndpoint {
+        return
+            try PublicEndpoint(
+                address: FfiConverterOptionString.read(from: &buf), 
+                port: FfiConverterOptionUInt16.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PublicEndpoint, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.address, into: &buf)
+        FfiConverterOptionUInt16.write(value.port, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublicEndpoint_lift(_ buf: RustBuffer) throws -> PublicEndpoint {
+    return try FfiConverterTypePublicEndpoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublicEndpoint_lower(_ value: PublicEndpoint) -> RustBuffer {
+    return FfiConverterTypePublicEndpoint.lower(value)
+}
+
+
+/**
+ * Options of `Peer.publish` and `Peer.stream` (the core's
+ * `PublishOptions`); every field defaults to none.
+ */
+public struct PublishOptions: Equatable, Hashable {
+    /**
+     * Cache lifetime in ms, capped at 6 h (none: 6 h).
+     */
+    public var ttlMs: UInt32?
+    /**
+     * Publish in this cluster (32 bytes) instead of the configured one.
+     */
+    public var clusterId: Data?
+    /**
+     * The chain head's `meta`, as JSON text (used only when the message is
+     * split into a chain; none: `{}`).
+     */
+    public var metaJson: String?
+    /**
+     * Chain after this cached packet (its packet id).
+     */
+    public var parent: Data?
+    /**
+     * `nextId` of the last packet.
+     */
+    public var nextId: Data?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Cache lifetime in ms, capped at 6 h (none: 6 h).
+         */ttlMs: UInt32? = nil, 
+        /**
+         * Publish in this cluster (32 bytes) instead of the configured one.
+         */clusterId: Data? = nil, 
+        /**
+         * The chain head's `meta`, as JSON text (used only when the message is
+         * split into a chain; none: `{}`).
+         */metaJson: String? = nil, 
+        /**
+         * Chain after this cached packet (its packet id).
+         */parent: Data? = nil, 
+        /**
+         * `nextId` of the last packet.
+         */nextId: Data? = nil) {
+        self.ttlMs = ttlMs
+        self.clusterId = clusterId
+        self.metaJson = metaJson
+        self.parent = parent
+        self.nextId = nextId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PublishOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePublishOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PublishOptions {
+        return
+            try PublishOptions(
+                ttlMs: FfiConverterOptionUInt32.read(from: &buf), 
+                clusterId: FfiConverterOptionData.read(from: &buf), 
+                metaJson: FfiConverterOptionString.read(from: &buf), 
+                parent: FfiConverterOptionData.read(from: &buf), 
+                nextId: FfiConverterOptionData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PublishOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt32.write(value.ttlMs, into: &buf)
+        FfiConverterOptionData.write(value.clusterId, into: &buf)
+        FfiConverterOptionString.write(value.metaJson, into: &buf)
+        FfiConverterOptionData.write(value.parent, into: &buf)
+        FfiConverterOptionData.write(value.nextId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishOptions_lift(_ buf: RustBuffer) throws -> PublishOptions {
+    return try FfiConverterTypePublishOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePublishOptions_lower(_ value: PublishOptions) -> RustBuffer {
+    return FfiConverterTypePublishOptions.lower(value)
+}
+
+
+/**
+ * One entry of the peer table (the core's `RemotePeer`). Times are on
+ * the host's monotonic clock (ms).
+ */
+public struct RemotePeerInfo: Equatable, Hashable {
+    /**
+     * Its id.
+     */
+    public var peerId: Data
+    /**
+     * Where it was last seen.
+     */
+    public var remote: Remote
+    /**
+     * Its NAT type, if known.
+     */
+    public var nat: UInt8?
+    /**
+     * An introducer.
+     */
+    public var indexed: Bool
+    /**
+     * Connected.
+     */
+    public var connected: Bool
+    /**
+     * Last packet from it.
+     */
+    public var lastUpdateMs: UInt64?
+    /**
+     * Last request we sent it.
+     */
+    public var lastRequestMs: UInt64?
+    /**
+     * When we last probed it.
+     */
+    public var probedMs: UInt64?
+    /**
+     * The introducer relaying for it.
+     */
+    public var proxy: Data?
+    /**
+     * The local socket that reaches it.
+     */
+    public var socket: SocketId
+    /**
+     * Subclusters it was seen in.
+     */
+    public var clusters: [Subcluster]
+    /**
+     * Highest Intro clock seen for it.
+     */
+    public var clock: UInt32
+    /**
+     * Smoothed round-trip time, once measured.
+     */
+    public var rttMs: UInt32?
+    /**
+     * The uptime it reports.
+     */
+    public var uptimeMs: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its id.
+         */peerId: Data, 
+        /**
+         * Where it was last seen.
+         */remote: Remote, 
+        /**
+         * Its NAT type, if known.
+         */nat: UInt8?, 
+        /**
+         * An introducer.
+         */indexed: Bool, 
+        /**
+         * Connected.
+         */connected: Bool, 
+        /**
+         * Last packet from it.
+         */lastUpdateMs: UInt64?, 
+        /**
+         * Last request we sent it.
+         */lastRequestMs: UInt64?, 
+        /**
+         * When we last probed it.
+         */probedMs: UInt64?, 
+        /**
+         * The introducer relaying for it.
+         */proxy: Data?, 
+        /**
+         * The local socket that reaches it.
+         */socket: SocketId, 
+        /**
+         * Subclusters it was seen in.
+         */clusters: [Subcluster], 
+        /**
+         * Highest Intro clock seen for it.
+         */clock: UInt32, 
+        /**
+         * Smoothed round-trip time, once measured.
+         */rttMs: UInt32?, 
+        /**
+         * The uptime it reports.
+         */uptimeMs: UInt64?) {
+        self.peerId = peerId
+        self.remote = remote
+        self.nat = nat
+        self.indexed = indexed
+        self.connected = connected
+        self.lastUpdateMs = lastUpdateMs
+        self.lastRequestMs = lastRequestMs
+        self.probedMs = probedMs
+        self.proxy = proxy
+        self.socket = socket
+        self.clusters = clusters
+        self.clock = clock
+        self.rttMs = rttMs
+        self.uptimeMs = uptimeMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RemotePeerInfo: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemotePeerInfo: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemotePeerInfo {
+        return
+            try RemotePeerInfo(
+                peerId: FfiConverterData.read(from: &buf), 
+                remote: FfiConverterTypeRemote.read(from: &buf), 
+                nat: FfiConverterOptionUInt8.read(from: &buf), 
+                indexed: FfiConverterBool.read(from: &buf), 
+                connected: FfiConverterBool.read(from: &buf), 
+                lastUpdateMs: FfiConverterOptionUInt64.read(from: &buf), 
+                lastRequestMs: FfiConverterOptionUInt64.read(from: &buf), 
+                probedMs: FfiConverterOptionUInt64.read(from: &buf), 
+                proxy: FfiConverterOptionData.read(from: &buf), 
+                socket: FfiConverterTypeSocketId.read(from: &buf), 
+                clusters: FfiConverterSequenceTypeSubcluster.read(from: &buf), 
+                clock: FfiConverterUInt32.read(from: &buf), 
+                rttMs: FfiConverterOptionUInt32.read(from: &buf), 
+                uptimeMs: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RemotePeerInfo, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.peerId, into: &buf)
+        FfiConverterTypeRemote.write(value.remote, into: &buf)
+        FfiConverterOptionUInt8.write(value.nat, into: &buf)
+        FfiConverterBool.write(value.indexed, into: &buf)
+        FfiConverterBool.write(value.connected, into: &buf)
+        FfiConverterOptionUInt64.write(value.lastUpdateMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.lastRequestMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.probedMs, into: &buf)
+        FfiConverterOptionData.write(value.proxy, into: &buf)
+        FfiConverterTypeSocketId.write(value.socket, into: &buf)
+        FfiConverterSequenceTypeSubcluster.write(value.clusters, into: &buf)
+        FfiConverterUInt32.write(value.clock, into: &buf)
+        FfiConverterOptionUInt32.write(value.rttMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.uptimeMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemotePeerInfo_lift(_ buf: RustBuffer) throws -> RemotePeerInfo {
+    return try FfiConverterTypeRemotePeerInfo.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemotePeerInfo_lower(_ value: RemotePeerInfo) -> RustBuffer {
+    return FfiConverterTypeRemotePeerInfo.lower(value)
+}
+
+
+/**
+ * A subcluster: (cluster id, subcluster id), 32 bytes each.
+ */
+public struct Subcluster: Equatable, Hashable {
+    /**
+     * The cluster.
+     */
+    public var clusterId: Data
+    /**
+     * The subcluster.
+     */
+    public var subclusterId: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The cluster.
+         */clusterId: Data, 
+        /**
+         * The subcluster.
+         */subclusterId: Data) {
+        self.clusterId = clusterId
+        self.subclusterId = subclusterId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Subcluster: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSubcluster: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Subcluster {
+        return
+            try Subcluster(
+                clusterId: FfiConverterData.read(from: &buf), 
+                subclusterId: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Subcluster, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.clusterId, into: &buf)
+        FfiConverterData.write(value.subclusterId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubcluster_lift(_ buf: RustBuffer) throws -> Subcluster {
+    return try FfiConverterTypeSubcluster.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSubcluster_lower(_ value: Subcluster) -> RustBuffer {
+    return FfiConverterTypeSubcluster.lower(value)
 }
 
 
@@ -2191,6 +4507,478 @@ public func FfiConverterTypeDisconnectReason_lift(_ buf: RustBuffer) throws -> D
 #endif
 public func FfiConverterTypeDisconnectReason_lower(_ value: DisconnectReason) -> RustBuffer {
     return FfiConverterTypeDisconnectReason.lower(value)
+}
+
+
+
+/**
+ * Why a datagram or packet was dropped (the core's `DropReason`, same
+ * order).
+ */
+
+public enum DropReason: Equatable, Hashable {
+    
+    /**
+     * Does not decode.
+     */
+    case malformed
+    /**
+     * Not wire version 6.
+     */
+    case version
+    /**
+     * Over its rate quota.
+     */
+    case rateLimited
+    /**
+     * Refused by the host's firewall (`Peer.set_firewall`).
+     */
+    case firewall
+    /**
+     * Not ready yet for it.
+     */
+    case notReady
+    /**
+     * Seen before.
+     */
+    case duplicate
+    /**
+     * Our own.
+     */
+    case own
+    /**
+     * Too old.
+     */
+    case stale
+    /**
+     * Invalid content.
+     */
+    case invalid
+    /**
+     * Arrived on a socket the peer does not know.
+     */
+    case unknownSocket
+    /**
+     * The transmit queue was full.
+     */
+    case transmitQueueFull
+    /**
+     * The event queue was full.
+     */
+    case eventQueueFull
+    /**
+     * Not a probe answer on the probe socket.
+     */
+    case probe
+    /**
+     * A data-plane type not handled.
+     */
+    case dataPlaneUnhandled
+    /**
+     * After `close`.
+     */
+    case closed
+    /**
+     * Not asked for.
+     */
+    case unsolicited
+    /**
+     * Its id does not match its content.
+     */
+    case forged
+    /**
+     * Not a member of that subcluster.
+     */
+    case notMember
+    /**
+     * No route for it.
+     */
+    case unroutable
+    /**
+     * Over the sync budget of its address.
+     */
+    case syncBudget
+    /**
+     * Not authentic.
+     */
+    case unauthentic
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DropReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDropReason: FfiConverterRustBuffer {
+    typealias SwiftType = DropReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DropReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .malformed
+        
+        case 2: return .version
+        
+        case 3: return .rateLimited
+        
+        case 4: return .firewall
+        
+        case 5: return .notReady
+        
+        case 6: return .duplicate
+        
+        case 7: return .own
+        
+        case 8: return .stale
+        
+        case 9: return .invalid
+        
+        case 10: return .unknownSocket
+        
+        case 11: return .transmitQueueFull
+        
+        case 12: return .eventQueueFull
+        
+        case 13: return .probe
+        
+        case 14: return .dataPlaneUnhandled
+        
+        case 15: return .closed
+        
+        case 16: return .unsolicited
+        
+        case 17: return .forged
+        
+        case 18: return .notMember
+        
+        case 19: return .unroutable
+        
+        case 20: return .syncBudget
+        
+        case 21: return .unauthentic
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DropReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .malformed:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .version:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .rateLimited:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .firewall:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .notReady:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .duplicate:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .own:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .stale:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .invalid:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .unknownSocket:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .transmitQueueFull:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .eventQueueFull:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .probe:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .dataPlaneUnhandled:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .closed:
+            writeInt(&buf, Int32(15))
+        
+        
+        case .unsolicited:
+            writeInt(&buf, Int32(16))
+        
+        
+        case .forged:
+            writeInt(&buf, Int32(17))
+        
+        
+        case .notMember:
+            writeInt(&buf, Int32(18))
+        
+        
+        case .unroutable:
+            writeInt(&buf, Int32(19))
+        
+        
+        case .syncBudget:
+            writeInt(&buf, Int32(20))
+        
+        
+        case .unauthentic:
+            writeInt(&buf, Int32(21))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDropReason_lift(_ buf: RustBuffer) throws -> DropReason {
+    return try FfiConverterTypeDropReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDropReason_lower(_ value: DropReason) -> RustBuffer {
+    return FfiConverterTypeDropReason.lower(value)
+}
+
+
+
+/**
+ * Why a table entry was evicted or refused (the core's `Eviction`, same
+ * order).
+ */
+
+public enum Eviction: Equatable, Hashable {
+    
+    /**
+     * A peer-table entry.
+     */
+    case peer
+    /**
+     * A new peer refused (table full of introducers).
+     */
+    case peerRefused
+    /**
+     * A scheduled ping retransmission.
+     */
+    case pendingPing
+    /**
+     * A gate entry.
+     */
+    case gate
+    /**
+     * A rate-limit entry.
+     */
+    case rate
+    /**
+     * A return route.
+     */
+    case returnRoute
+    /**
+     * An introduction refused.
+     */
+    case introRefused
+    /**
+     * The socket pool was exhausted.
+     */
+    case poolExhausted
+    /**
+     * A subcluster remembered for a peer.
+     */
+    case peerCluster
+    /**
+     * A cached packet.
+     */
+    case cache
+    /**
+     * An unpublished packet.
+     */
+    case unpublished
+    /**
+     * A pending query.
+     */
+    case pendingQuery
+    /**
+     * A chain being reassembled.
+     */
+    case chain
+    /**
+     * A delivered id.
+     */
+    case delivered
+    /**
+     * A sync budget.
+     */
+    case syncPeer
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Eviction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeEviction: FfiConverterRustBuffer {
+    typealias SwiftType = Eviction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Eviction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .peer
+        
+        case 2: return .peerRefused
+        
+        case 3: return .pendingPing
+        
+        case 4: return .gate
+        
+        case 5: return .rate
+        
+        case 6: return .returnRoute
+        
+        case 7: return .introRefused
+        
+        case 8: return .poolExhausted
+        
+        case 9: return .peerCluster
+        
+        case 10: return .cache
+        
+        case 11: return .unpublished
+        
+        case 12: return .pendingQuery
+        
+        case 13: return .chain
+        
+        case 14: return .delivered
+        
+        case 15: return .syncPeer
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Eviction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .peer:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .peerRefused:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .pendingPing:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .gate:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .rate:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .returnRoute:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .introRefused:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .poolExhausted:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .peerCluster:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .cache:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .unpublished:
+            writeInt(&buf, Int32(11))
+        
+        
+        case .pendingQuery:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .chain:
+            writeInt(&buf, Int32(13))
+        
+        
+        case .delivered:
+            writeInt(&buf, Int32(14))
+        
+        
+        case .syncPeer:
+            writeInt(&buf, Int32(15))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEviction_lift(_ buf: RustBuffer) throws -> Eviction {
+    return try FfiConverterTypeEviction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeEviction_lower(_ value: Eviction) -> RustBuffer {
+    return FfiConverterTypeEviction.lower(value)
 }
 
 
@@ -3087,6 +5875,35 @@ enum StreamRelayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErr
          * The length needed.
          */needed: UInt64
     )
+    /**
+     * A config limit is zero (every limit must be at least 1).
+     */
+    case ZeroLimit(
+        /**
+         * Which (the core's name, e.g. "max_peers").
+         */name: String
+    )
+    /**
+     * Text that must be JSON (a question, `PublishOptions.meta_json`) is
+     * not, or not the JSON expected.
+     */
+    case InvalidJson(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
+     * The peer was called from inside its own firewall callback.
+     */
+    case Busy
+    /**
+     * A host callback failed (an exception the callback did not declare).
+     */
+    case Callback(
+        /**
+         * Its description.
+         */reason: String
+    )
 
     
 
@@ -3158,6 +5975,16 @@ public struct FfiConverterTypeStreamRelayError: FfiConverterRustBuffer {
         case 20: return .Poisoned
         case 21: return .BufferTooSmall(
             needed: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 22: return .ZeroLimit(
+            name: try FfiConverterString.read(from: &buf)
+            )
+        case 23: return .InvalidJson(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 24: return .Busy
+        case 25: return .Callback(
+            reason: try FfiConverterString.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -3264,6 +6091,25 @@ public struct FfiConverterTypeStreamRelayError: FfiConverterRustBuffer {
         case let .BufferTooSmall(needed):
             writeInt(&buf, Int32(21))
             FfiConverterUInt64.write(needed, into: &buf)
+            
+        
+        case let .ZeroLimit(name):
+            writeInt(&buf, Int32(22))
+            FfiConverterString.write(name, into: &buf)
+            
+        
+        case let .InvalidJson(reason):
+            writeInt(&buf, Int32(23))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .Busy:
+            writeInt(&buf, Int32(24))
+        
+        
+        case let .Callback(reason):
+            writeInt(&buf, Int32(25))
+            FfiConverterString.write(reason, into: &buf)
             
         }
     }
@@ -3410,6 +6256,30 @@ fileprivate struct FfiConverterOptionUInt16: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = UInt32?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt32.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt32.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -3474,6 +6344,78 @@ fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePeerFirewall: FfiConverterRustBuffer {
+    typealias SwiftType = PeerFirewall?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePeerFirewall.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePeerFirewall.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypePublishOptions: FfiConverterRustBuffer {
+    typealias SwiftType = PublishOptions?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypePublishOptions.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypePublishOptions.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeRemotePeerInfo: FfiConverterRustBuffer {
+    typealias SwiftType = RemotePeerInfo?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRemotePeerInfo.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRemotePeerInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3554,6 +6496,31 @@ fileprivate struct FfiConverterOptionTypeRemote: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceUInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [UInt64]
+
+    public static func write(_ value: [UInt64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterUInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UInt64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterUInt64.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -3604,6 +6571,56 @@ fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDropCount: FfiConverterRustBuffer {
+    typealias SwiftType = [DropCount]
+
+    public static func write(_ value: [DropCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDropCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DropCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DropCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDropCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeEvictionCount: FfiConverterRustBuffer {
+    typealias SwiftType = [EvictionCount]
+
+    public static func write(_ value: [EvictionCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeEvictionCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [EvictionCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [EvictionCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeEvictionCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeIntroducer: FfiConverterRustBuffer {
     typealias SwiftType = [Introducer]
 
@@ -3621,6 +6638,56 @@ fileprivate struct FfiConverterSequenceTypeIntroducer: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeIntroducer.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRemotePeerInfo: FfiConverterRustBuffer {
+    typealias SwiftType = [RemotePeerInfo]
+
+    public static func write(_ value: [RemotePeerInfo], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRemotePeerInfo.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RemotePeerInfo] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RemotePeerInfo]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRemotePeerInfo.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSubcluster: FfiConverterRustBuffer {
+    typealias SwiftType = [Subcluster]
+
+    public static func write(_ value: [Subcluster], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSubcluster.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Subcluster] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Subcluster]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSubcluster.read(from: &buf))
         }
         return seq
     }
@@ -3795,7 +6862,7 @@ public func natTypes() -> NatTypes  {
 })
 }
 /**
- * A config with every optional field at its default.
+ * A config with every optional field at its default (the core's).
  */
 public func peerConfig(peerId: Data) -> PeerConfig  {
     return try!  FfiConverterTypePeerConfig_lift(try! rustCall() {
@@ -3879,6 +6946,56 @@ public func verify(message: Data, signature: Data, publicKey: Data) -> Bool  {
     )
 })
 }
+/**
+ * The core's default peer expiry.
+ */
+public func defaultExpiry() -> PeerExpiry  {
+    return try!  FfiConverterTypePeerExpiry_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_func_default_expiry(uniffiCallStatus
+    )
+})
+}
+/**
+ * The core's default fanout.
+ */
+public func defaultFanout() -> PeerFanout  {
+    return try!  FfiConverterTypePeerFanout_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_func_default_fanout(uniffiCallStatus
+    )
+})
+}
+/**
+ * The core's default limits.
+ */
+public func defaultLimits() -> PeerLimits  {
+    return try!  FfiConverterTypePeerLimits_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_func_default_limits(uniffiCallStatus
+    )
+})
+}
+/**
+ * The core's default rate quotas.
+ */
+public func defaultQuotas() -> PeerQuotas  {
+    return try!  FfiConverterTypePeerQuotas_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_func_default_quotas(uniffiCallStatus
+    )
+})
+}
+/**
+ * The core's default timings.
+ */
+public func defaultTimings() -> PeerTimings  {
+    return try!  FfiConverterTypePeerTimings_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_func_default_timings(uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3934,7 +7051,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_func_nat_types() != 56221) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_streamrelay_checksum_func_peer_config() != 33798) {
+    if (uniffi_streamrelay_checksum_func_peer_config() != 37883) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_func_sha256() != 42098) {
@@ -3955,10 +7072,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_func_verify() != 38245) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_func_default_expiry() != 59285) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_func_default_fanout() != 42335) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_func_default_limits() != 40188) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_func_default_quotas() != 7496) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_func_default_timings() != 29657) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_streamrelay_checksum_method_peer_add_introducer() != 48195) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_method_peer_answer() != 56995) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_cache_summary_hash() != 37456) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_streamrelay_checksum_method_peer_cached() != 12864) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_cached_ids() != 28600) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_clock() != 17321) {
@@ -3968,6 +7109,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_disconnect() != 57880) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_dropped() != 59194) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_handle_datagram() != 43685) {
@@ -3994,10 +7138,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_method_peer_native_handle() != 46528) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_method_peer_occupancy() != 54187) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_peer() != 1031) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_streamrelay_checksum_method_peer_peer_id() != 31663) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_peer_ids() != 54932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_peers() != 14466) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_poll_event() != 4412) {
@@ -4009,10 +7162,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_method_peer_poll_transmit() != 54468) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_streamrelay_checksum_method_peer_publish() != 33952) {
+    if (uniffi_streamrelay_checksum_method_peer_public_endpoint() != 60026) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_publish() != 65433) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_query() != 18848) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_reconnect() != 39633) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_set_firewall() != 62987) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_peer_set_wall_clock_offset() != 18769) {
@@ -4021,7 +7183,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_method_peer_snapshot() != 34020) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_method_peer_strategy_towards() != 18172) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_stream() != 53449) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_subclusters() != 52191) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_streamrelay_checksum_method_peer_sync() != 39841) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_unpublished_ids() != 29598) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peer_uptime() != 49153) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_peerfirewall_allow() != 47974) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_constructor_peer_new() != 43210) {
@@ -4031,6 +7211,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitPeerFirewall()
     return InitializationResult.ok
 }()
 

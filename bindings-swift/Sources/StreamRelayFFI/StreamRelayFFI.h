@@ -243,6 +243,22 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_PEER_FIREWALL_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_PEER_FIREWALL_METHOD0
+typedef void (*UniffiCallbackInterfacePeerFirewallMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, int8_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PEER_FIREWALL
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PEER_FIREWALL
+typedef struct UniffiVTableCallbackInterfacePeerFirewall {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfacePeerFirewallMethod0 _Nonnull allow;
+} UniffiVTableCallbackInterfacePeerFirewall;
+
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_PEER
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_PEER
 uint64_t uniffi_streamrelay_fn_clone_peer(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -268,9 +284,24 @@ uint64_t uniffi_streamrelay_fn_constructor_peer_restore(RustBuffer config, uint6
 void uniffi_streamrelay_fn_method_peer_add_introducer(uint64_t ptr, RustBuffer peer_id, RustBuffer remote, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_ANSWER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_ANSWER
+RustBuffer uniffi_streamrelay_fn_method_peer_answer(uint64_t ptr, uint64_t now_ms, RustBuffer query_id, RustBuffer message, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CACHE_SUMMARY_HASH
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CACHE_SUMMARY_HASH
+RustBuffer uniffi_streamrelay_fn_method_peer_cache_summary_hash(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CACHED
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CACHED
 RustBuffer uniffi_streamrelay_fn_method_peer_cached(uint64_t ptr, RustBuffer packet_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CACHED_IDS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CACHED_IDS
+RustBuffer uniffi_streamrelay_fn_method_peer_cached_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_CLOCK
@@ -286,6 +317,11 @@ void uniffi_streamrelay_fn_method_peer_close(uint64_t ptr, uint64_t now_ms, Rust
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_DISCONNECT
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_DISCONNECT
 void uniffi_streamrelay_fn_method_peer_disconnect(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_DROPPED
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_DROPPED
+uint64_t uniffi_streamrelay_fn_method_peer_dropped(uint64_t ptr, RustBuffer reason, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_HANDLE_DATAGRAM
@@ -328,6 +364,16 @@ RustBuffer uniffi_streamrelay_fn_method_peer_nat_type(uint64_t ptr, RustCallStat
 uint64_t uniffi_streamrelay_fn_method_peer_native_handle(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_OCCUPANCY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_OCCUPANCY
+RustBuffer uniffi_streamrelay_fn_method_peer_occupancy(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEER
+RustBuffer uniffi_streamrelay_fn_method_peer_peer(uint64_t ptr, RustBuffer peer_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEER_ID
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEER_ID
 RustBuffer uniffi_streamrelay_fn_method_peer_peer_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -336,6 +382,11 @@ RustBuffer uniffi_streamrelay_fn_method_peer_peer_id(uint64_t ptr, RustCallStatu
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEER_IDS
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEER_IDS
 RustBuffer uniffi_streamrelay_fn_method_peer_peer_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEERS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PEERS
+RustBuffer uniffi_streamrelay_fn_method_peer_peers(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_POLL_EVENT
@@ -353,14 +404,29 @@ RustBuffer uniffi_streamrelay_fn_method_peer_poll_timeout(uint64_t ptr, RustCall
 RustBuffer uniffi_streamrelay_fn_method_peer_poll_transmit(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PUBLIC_ENDPOINT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PUBLIC_ENDPOINT
+RustBuffer uniffi_streamrelay_fn_method_peer_public_endpoint(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PUBLISH
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_PUBLISH
-RustBuffer uniffi_streamrelay_fn_method_peer_publish(uint64_t ptr, uint64_t now_ms, RustBuffer shared_key, RustBuffer event_name, RustBuffer payload, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_streamrelay_fn_method_peer_publish(uint64_t ptr, uint64_t now_ms, RustBuffer shared_key, RustBuffer event_name, RustBuffer payload, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_QUERY
+RustBuffer uniffi_streamrelay_fn_method_peer_query(uint64_t ptr, uint64_t now_ms, RustBuffer question_json, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_RECONNECT
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_RECONNECT
 void uniffi_streamrelay_fn_method_peer_reconnect(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SET_FIREWALL
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SET_FIREWALL
+void uniffi_streamrelay_fn_method_peer_set_firewall(uint64_t ptr, RustBuffer firewall, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SET_WALL_CLOCK_OFFSET
@@ -373,9 +439,54 @@ void uniffi_streamrelay_fn_method_peer_set_wall_clock_offset(uint64_t ptr, int64
 RustBuffer uniffi_streamrelay_fn_method_peer_snapshot(uint64_t ptr, uint64_t now_ms, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_STRATEGY_TOWARDS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_STRATEGY_TOWARDS
+uint8_t uniffi_streamrelay_fn_method_peer_strategy_towards(uint64_t ptr, RustBuffer remote, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_STREAM
+RustBuffer uniffi_streamrelay_fn_method_peer_stream(uint64_t ptr, uint64_t now_ms, RustBuffer peer_id, RustBuffer shared_key, RustBuffer event_name, RustBuffer payload, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SUBCLUSTERS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SUBCLUSTERS
+RustBuffer uniffi_streamrelay_fn_method_peer_subclusters(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_SYNC
 void uniffi_streamrelay_fn_method_peer_sync(uint64_t ptr, uint64_t now_ms, RustBuffer peer_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_UNPUBLISHED_IDS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_UNPUBLISHED_IDS
+RustBuffer uniffi_streamrelay_fn_method_peer_unpublished_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_UPTIME
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEER_UPTIME
+uint64_t uniffi_streamrelay_fn_method_peer_uptime(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_PEERFIREWALL
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_PEERFIREWALL
+uint64_t uniffi_streamrelay_fn_clone_peerfirewall(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_PEERFIREWALL
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_PEERFIREWALL
+void uniffi_streamrelay_fn_free_peerfirewall(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_INIT_CALLBACK_VTABLE_PEERFIREWALL
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_INIT_CALLBACK_VTABLE_PEERFIREWALL
+void uniffi_streamrelay_fn_init_callback_vtable_peerfirewall(const UniffiVTableCallbackInterfacePeerFirewall* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEERFIREWALL_ALLOW
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEERFIREWALL_ALLOW
+int8_t uniffi_streamrelay_fn_method_peerfirewall_allow(uint64_t ptr, RustBuffer packet, RustBuffer remote, RustBuffer socket, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_CONNECTION_STRATEGY
@@ -479,6 +590,36 @@ RustBuffer uniffi_streamrelay_fn_func_vectors_check(RustBuffer file, RustBuffer 
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_VERIFY
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_VERIFY
 int8_t uniffi_streamrelay_fn_func_verify(RustBuffer message, RustBuffer signature, RustBuffer public_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_EXPIRY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_EXPIRY
+RustBuffer uniffi_streamrelay_fn_func_default_expiry(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_FANOUT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_FANOUT
+RustBuffer uniffi_streamrelay_fn_func_default_fanout(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_LIMITS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_LIMITS
+RustBuffer uniffi_streamrelay_fn_func_default_limits(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_QUOTAS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_QUOTAS
+RustBuffer uniffi_streamrelay_fn_func_default_quotas(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_TIMINGS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_DEFAULT_TIMINGS
+RustBuffer uniffi_streamrelay_fn_func_default_timings(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_STREAMRELAY_RUSTBUFFER_ALLOC
@@ -861,15 +1002,63 @@ uint16_t uniffi_streamrelay_checksum_func_verify(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_EXPIRY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_EXPIRY
+uint16_t uniffi_streamrelay_checksum_func_default_expiry(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_FANOUT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_FANOUT
+uint16_t uniffi_streamrelay_checksum_func_default_fanout(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_LIMITS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_LIMITS
+uint16_t uniffi_streamrelay_checksum_func_default_limits(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_QUOTAS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_QUOTAS
+uint16_t uniffi_streamrelay_checksum_func_default_quotas(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_TIMINGS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_FUNC_DEFAULT_TIMINGS
+uint16_t uniffi_streamrelay_checksum_func_default_timings(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_ADD_INTRODUCER
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_ADD_INTRODUCER
 uint16_t uniffi_streamrelay_checksum_method_peer_add_introducer(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_ANSWER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_ANSWER
+uint16_t uniffi_streamrelay_checksum_method_peer_answer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_CACHE_SUMMARY_HASH
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_CACHE_SUMMARY_HASH
+uint16_t uniffi_streamrelay_checksum_method_peer_cache_summary_hash(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_CACHED
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_CACHED
 uint16_t uniffi_streamrelay_checksum_method_peer_cached(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_CACHED_IDS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_CACHED_IDS
+uint16_t uniffi_streamrelay_checksum_method_peer_cached_ids(void
     
 );
 #endif
@@ -888,6 +1077,12 @@ uint16_t uniffi_streamrelay_checksum_method_peer_close(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_DISCONNECT
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_DISCONNECT
 uint16_t uniffi_streamrelay_checksum_method_peer_disconnect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_DROPPED
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_DROPPED
+uint16_t uniffi_streamrelay_checksum_method_peer_dropped(void
     
 );
 #endif
@@ -939,6 +1134,18 @@ uint16_t uniffi_streamrelay_checksum_method_peer_native_handle(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_OCCUPANCY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_OCCUPANCY
+uint16_t uniffi_streamrelay_checksum_method_peer_occupancy(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEER
+uint16_t uniffi_streamrelay_checksum_method_peer_peer(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEER_ID
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEER_ID
 uint16_t uniffi_streamrelay_checksum_method_peer_peer_id(void
@@ -948,6 +1155,12 @@ uint16_t uniffi_streamrelay_checksum_method_peer_peer_id(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEER_IDS
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEER_IDS
 uint16_t uniffi_streamrelay_checksum_method_peer_peer_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEERS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PEERS
+uint16_t uniffi_streamrelay_checksum_method_peer_peers(void
     
 );
 #endif
@@ -969,15 +1182,33 @@ uint16_t uniffi_streamrelay_checksum_method_peer_poll_transmit(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PUBLIC_ENDPOINT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PUBLIC_ENDPOINT
+uint16_t uniffi_streamrelay_checksum_method_peer_public_endpoint(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PUBLISH
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_PUBLISH
 uint16_t uniffi_streamrelay_checksum_method_peer_publish(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_QUERY
+uint16_t uniffi_streamrelay_checksum_method_peer_query(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_RECONNECT
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_RECONNECT
 uint16_t uniffi_streamrelay_checksum_method_peer_reconnect(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_SET_FIREWALL
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_SET_FIREWALL
+uint16_t uniffi_streamrelay_checksum_method_peer_set_firewall(void
     
 );
 #endif
@@ -993,9 +1224,45 @@ uint16_t uniffi_streamrelay_checksum_method_peer_snapshot(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_STRATEGY_TOWARDS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_STRATEGY_TOWARDS
+uint16_t uniffi_streamrelay_checksum_method_peer_strategy_towards(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_STREAM
+uint16_t uniffi_streamrelay_checksum_method_peer_stream(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_SUBCLUSTERS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_SUBCLUSTERS
+uint16_t uniffi_streamrelay_checksum_method_peer_subclusters(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_SYNC
 uint16_t uniffi_streamrelay_checksum_method_peer_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_UNPUBLISHED_IDS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_UNPUBLISHED_IDS
+uint16_t uniffi_streamrelay_checksum_method_peer_unpublished_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_UPTIME
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEER_UPTIME
+uint16_t uniffi_streamrelay_checksum_method_peer_uptime(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEERFIREWALL_ALLOW
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_PEERFIREWALL_ALLOW
+uint16_t uniffi_streamrelay_checksum_method_peerfirewall_allow(void
     
 );
 #endif

@@ -650,6 +650,28 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfacePeerFirewallMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "allow")
+internal open class UniffiVTableCallbackInterfacePeerFirewall(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `allow`: UniffiCallbackInterfacePeerFirewallMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `allow`: UniffiCallbackInterfacePeerFirewallMethod0? = null,
+    ): UniffiVTableCallbackInterfacePeerFirewall(`uniffiFree`,`uniffiClone`,`allow`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfacePeerFirewall) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `allow` = other.`allow`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -715,15 +737,33 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_streamrelay_checksum_func_verify(
     ): Int
+    external fun uniffi_streamrelay_checksum_func_default_expiry(
+    ): Int
+    external fun uniffi_streamrelay_checksum_func_default_fanout(
+    ): Int
+    external fun uniffi_streamrelay_checksum_func_default_limits(
+    ): Int
+    external fun uniffi_streamrelay_checksum_func_default_quotas(
+    ): Int
+    external fun uniffi_streamrelay_checksum_func_default_timings(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_peer_add_introducer(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_answer(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_cache_summary_hash(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_peer_cached(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_cached_ids(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_clock(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_close(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_disconnect(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_dropped(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_handle_datagram(
     ): Int
@@ -741,9 +781,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_native_handle(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_occupancy(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_peer(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_peer_peer_id(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_peer_ids(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_peers(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_poll_event(
     ): Int
@@ -751,15 +797,33 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_poll_transmit(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_public_endpoint(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_peer_publish(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_query(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_peer_reconnect(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_set_firewall(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_set_wall_clock_offset(
     ): Int
     external fun uniffi_streamrelay_checksum_method_peer_snapshot(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_strategy_towards(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_stream(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_subclusters(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_peer_sync(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_unpublished_ids(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peer_uptime(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_peerfirewall_allow(
     ): Int
     external fun uniffi_streamrelay_checksum_constructor_peer_new(
     ): Int
@@ -781,6 +845,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "streamrelay"))
+        uniffiCallbackInterfacePeerFirewall.register(this)
         
     }
 
@@ -795,7 +860,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_streamrelay_fn_method_peer_add_introducer(`ptr`: Long,`peerId`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_streamrelay_fn_method_peer_answer(`ptr`: Long,`nowMs`: Long,`queryId`: RustBuffer.ByValue,`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_cache_summary_hash(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_cached(`ptr`: Long,`packetId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_cached_ids(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_clock(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -803,6 +874,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_streamrelay_fn_method_peer_disconnect(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_streamrelay_fn_method_peer_dropped(`ptr`: Long,`reason`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_streamrelay_fn_method_peer_handle_datagram(`ptr`: Long,`nowMs`: Long,`socket`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_streamrelay_fn_method_peer_handle_timeout(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -819,9 +892,15 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_native_handle(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_streamrelay_fn_method_peer_occupancy(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_peer(`ptr`: Long,`peerId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_peer_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_peer_ids(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_peers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_poll_event(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -829,16 +908,40 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_poll_transmit(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_streamrelay_fn_method_peer_publish(`ptr`: Long,`nowMs`: Long,`sharedKey`: RustBuffer.ByValue,`eventName`: RustBuffer.ByValue,`payload`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_streamrelay_fn_method_peer_public_endpoint(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_publish(`ptr`: Long,`nowMs`: Long,`sharedKey`: RustBuffer.ByValue,`eventName`: RustBuffer.ByValue,`payload`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_query(`ptr`: Long,`nowMs`: Long,`questionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_reconnect(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_peer_set_firewall(`ptr`: Long,`firewall`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_streamrelay_fn_method_peer_set_wall_clock_offset(`ptr`: Long,`offsetMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_streamrelay_fn_method_peer_snapshot(`ptr`: Long,`nowMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_strategy_towards(`ptr`: Long,`remote`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_streamrelay_fn_method_peer_stream(`ptr`: Long,`nowMs`: Long,`peerId`: RustBuffer.ByValue,`sharedKey`: RustBuffer.ByValue,`eventName`: RustBuffer.ByValue,`payload`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_subclusters(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_peer_sync(`ptr`: Long,`nowMs`: Long,`peerId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_streamrelay_fn_method_peer_unpublished_ids(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_peer_uptime(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_clone_peerfirewall(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_free_peerfirewall(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_init_callback_vtable_peerfirewall(`vtable`: UniffiVTableCallbackInterfacePeerFirewall,
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_peerfirewall_allow(`ptr`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_streamrelay_fn_func_connection_strategy(`local`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_streamrelay_fn_func_create_cluster_id(`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -879,6 +982,16 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_func_verify(`message`: RustBuffer.ByValue,`signature`: RustBuffer.ByValue,`publicKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_streamrelay_fn_func_default_expiry(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_func_default_fanout(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_func_default_limits(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_func_default_quotas(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_func_default_timings(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_streamrelay_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_streamrelay_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1037,7 +1150,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_func_nat_types() and 0xFFFF) != 56221) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_streamrelay_checksum_func_peer_config() and 0xFFFF) != 33798) {
+    if ((lib.uniffi_streamrelay_checksum_func_peer_config() and 0xFFFF) != 37883) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_func_sha256() and 0xFFFF) != 42098) {
@@ -1058,10 +1171,34 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_func_verify() and 0xFFFF) != 38245) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_streamrelay_checksum_func_default_expiry() and 0xFFFF) != 59285) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_func_default_fanout() and 0xFFFF) != 42335) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_func_default_limits() and 0xFFFF) != 40188) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_func_default_quotas() and 0xFFFF) != 7496) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_func_default_timings() and 0xFFFF) != 29657) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_streamrelay_checksum_method_peer_add_introducer() and 0xFFFF) != 48195) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_answer() and 0xFFFF) != 56995) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_cache_summary_hash() and 0xFFFF) != 37456) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_streamrelay_checksum_method_peer_cached() and 0xFFFF) != 12864) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_cached_ids() and 0xFFFF) != 28600) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_clock() and 0xFFFF) != 17321) {
@@ -1071,6 +1208,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_disconnect() and 0xFFFF) != 57880) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_dropped() and 0xFFFF) != 59194) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_handle_datagram() and 0xFFFF) != 43685) {
@@ -1097,10 +1237,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_method_peer_native_handle() and 0xFFFF) != 46528) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_occupancy() and 0xFFFF) != 54187) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_peer() and 0xFFFF) != 1031) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_streamrelay_checksum_method_peer_peer_id() and 0xFFFF) != 31663) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_peer_ids() and 0xFFFF) != 54932) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_peers() and 0xFFFF) != 14466) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_poll_event() and 0xFFFF) != 4412) {
@@ -1112,10 +1261,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_method_peer_poll_transmit() and 0xFFFF) != 54468) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_streamrelay_checksum_method_peer_publish() and 0xFFFF) != 33952) {
+    if ((lib.uniffi_streamrelay_checksum_method_peer_public_endpoint() and 0xFFFF) != 60026) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_publish() and 0xFFFF) != 65433) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_query() and 0xFFFF) != 18848) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_reconnect() and 0xFFFF) != 39633) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_set_firewall() and 0xFFFF) != 62987) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_peer_set_wall_clock_offset() and 0xFFFF) != 18769) {
@@ -1124,7 +1282,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_method_peer_snapshot() and 0xFFFF) != 34020) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_strategy_towards() and 0xFFFF) != 18172) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_stream() and 0xFFFF) != 53449) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_subclusters() and 0xFFFF) != 52191) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_streamrelay_checksum_method_peer_sync() and 0xFFFF) != 39841) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_unpublished_ids() and 0xFFFF) != 29598) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peer_uptime() and 0xFFFF) != 49153) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_peerfirewall_allow() and 0xFFFF) != 47974) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_constructor_peer_new() and 0xFFFF) != 43210) {
@@ -1224,7 +1400,38 @@ object UniffiWithHandle
  *
  * @suppress
  * */
-object NoHandle
+object NoHandle// Magic number for the Rust proxy to call using the same mechanism as every other method,
+// to free the callback once it's dropped by Rust.
+internal const val IDX_CALLBACK_FREE = 0
+// Callback return codes
+internal const val UNIFFI_CALLBACK_SUCCESS = 0
+internal const val UNIFFI_CALLBACK_ERROR = 1
+internal const val UNIFFI_CALLBACK_UNEXPECTED_ERROR = 2
+
+/**
+ * @suppress
+ */
+public abstract class FfiConverterCallbackInterface<CallbackInterface: Any>: FfiConverter<CallbackInterface, Long> {
+    internal val handleMap = UniffiHandleMap<CallbackInterface>()
+
+    internal fun drop(handle: Long) {
+        handleMap.remove(handle)
+    }
+
+    override fun lift(value: Long): CallbackInterface {
+        return handleMap.get(value)
+    }
+
+    override fun read(buf: ByteBuffer) = lift(buf.getLong())
+
+    override fun lower(value: CallbackInterface) = handleMap.insert(value)
+
+    override fun allocationSize(value: CallbackInterface) = 8UL
+
+    override fun write(value: CallbackInterface, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
 /**
  * The cleaner interface for Object finalization code to run.
  * This is the entry point to any implementation that we're using.
@@ -1646,9 +1853,28 @@ public interface PeerInterface {
     fun `addIntroducer`(`peerId`: kotlin.ByteArray, `remote`: Remote)
     
     /**
+     * Answers a question received as `PeerEvent.Query` (its `query_id`):
+     * `message` goes back along the question's return route. Returns the
+     * packet ids. Throws `UnknownQuery` when the route expired (or never
+     * existed), `TooLarge`, `Pack` or `Closed`.
+     */
+    fun `answer`(`nowMs`: kotlin.ULong, `queryId`: kotlin.ByteArray, `message`: kotlin.ByteArray): List<kotlin.ByteArray>
+    
+    /**
+     * The root cache summary hash announced (40 hex digits), as of the
+     * last tick.
+     */
+    fun `cacheSummaryHash`(): kotlin.String
+    
+    /**
      * A cached packet's bytes.
      */
     fun `cached`(`packetId`: kotlin.ByteArray): kotlin.ByteArray?
+    
+    /**
+     * The cached packet ids, oldest first.
+     */
+    fun `cachedIds`(): List<kotlin.ByteArray>
     
     /**
      * The Lamport clock.
@@ -1664,6 +1890,11 @@ public interface PeerInterface {
      * Forgets the NAT type and discovers it again.
      */
     fun `disconnect`(`nowMs`: kotlin.ULong)
+    
+    /**
+     * One drop counter.
+     */
+    fun `dropped`(`reason`: DropReason): kotlin.ULong
     
     /**
      * A datagram arrived on `socket` from `remote`. Bad input is dropped
@@ -1711,6 +1942,16 @@ public interface PeerInterface {
     fun `nativeHandle`(): kotlin.ULong
     
     /**
+     * How full each bounded structure is.
+     */
+    fun `occupancy`(): PeerOccupancy
+    
+    /**
+     * One table entry, by its 32-byte id.
+     */
+    fun `peer`(`peerId`: kotlin.ByteArray): RemotePeerInfo?
+    
+    /**
      * This peer's 32-byte id.
      */
     fun `peerId`(): kotlin.ByteArray
@@ -1719,6 +1960,11 @@ public interface PeerInterface {
      * The ids of the peers in the table.
      */
     fun `peerIds`(): List<kotlin.ByteArray>
+    
+    /**
+     * The peer table.
+     */
+    fun `peers`(): List<RemotePeerInfo>
     
     /**
      * The next event, oldest first.
@@ -1736,15 +1982,41 @@ public interface PeerInterface {
     fun `pollTransmit`(`nowMs`: kotlin.ULong): Transmit?
     
     /**
-     * Publishes `payload` as event `event_name` to the subcluster of
-     * `shared_key`; returns the packet ids, head first.
+     * Our public address and port, as reflection (or the config) says.
      */
-    fun `publish`(`nowMs`: kotlin.ULong, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray): List<kotlin.ByteArray>
+    fun `publicEndpoint`(): PublicEndpoint
+    
+    /**
+     * Publishes `payload` as event `event_name` to the subcluster of
+     * `shared_key`: sealed, signed with the config's signing key, split
+     * into a chain when it does not fit one packet, cached and multicast
+     * (kept and re-sent while it reaches nobody). Returns the packet ids,
+     * head first. Throws `NoSigningKeys`, `NoCluster`, `TooLarge`, `Pack`
+     * (e.g. an empty event name), `UnknownPacket` (`options.parent`),
+     * `InvalidJson` (`options.meta_json`) or `Closed`.
+     */
+    fun `publish`(`nowMs`: kotlin.ULong, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray, `options`: PublishOptions? = null): List<kotlin.ByteArray>
+    
+    /**
+     * Asks the network: `question_json` is a JSON object
+     * (`{"packetId":"<hex>"}` asks for one cached packet). Answers come as
+     * `PeerEvent.Answer` with the returned query id. With no connections
+     * the question goes nowhere, but the id is still returned. Throws
+     * `InvalidJson`, `TooLarge` (over 1024 bytes), `DuplicateQuery` or
+     * `Closed`.
+     */
+    fun `query`(`nowMs`: kotlin.ULong, `questionJson`: kotlin.String): kotlin.ByteArray
     
     /**
      * Sends a Join for every subcluster now.
      */
     fun `reconnect`(`nowMs`: kotlin.ULong)
+    
+    /**
+     * Installs the host's firewall (`None` removes it). See
+     * `PeerFirewall`: it fails closed.
+     */
+    fun `setFirewall`(`firewall`: PeerFirewall?)
     
     /**
      * Updates the offset from the monotonic clock to Unix time (ms).
@@ -1758,9 +2030,38 @@ public interface PeerInterface {
     fun `snapshot`(`nowMs`: kotlin.ULong): kotlin.ByteArray
     
     /**
+     * The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
+     * a remote of NAT type `remote`.
+     */
+    fun `strategyTowards`(`remote`: kotlin.UByte?): kotlin.UByte
+    
+    /**
+     * Streams an event to one peer of the table (`peer_id`, 32 bytes):
+     * packed and sealed like a publish, sent to it (or its proxy) only.
+     * It receives it as `PeerEvent.Packet` with `stream_from` set. Throws
+     * `UnknownPeer` when it is not in the table, and as `publish`.
+     */
+    fun `stream`(`nowMs`: kotlin.ULong, `peerId`: kotlin.ByteArray, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray, `options`: PublishOptions? = null): List<kotlin.ByteArray>
+    
+    /**
+     * The subclusters this peer is in.
+     */
+    fun `subclusters`(): List<Subcluster>
+    
+    /**
      * Starts a Sync with a peer in the table.
      */
     fun `sync`(`nowMs`: kotlin.ULong, `peerId`: kotlin.ByteArray)
+    
+    /**
+     * Own packets not yet sent to anyone.
+     */
+    fun `unpublishedIds`(): List<kotlin.ByteArray>
+    
+    /**
+     * Uptime as the protocol counts it (ms).
+     */
+    fun `uptime`(): kotlin.ULong
     
     companion object
 }
@@ -1909,6 +2210,47 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
 
     
     /**
+     * Answers a question received as `PeerEvent.Query` (its `query_id`):
+     * `message` goes back along the question's return route. Returns the
+     * packet ids. Throws `UnknownQuery` when the route expired (or never
+     * existed), `TooLarge`, `Pack` or `Closed`.
+     */
+    @Throws(StreamRelayException::class)override fun `answer`(`nowMs`: kotlin.ULong, `queryId`: kotlin.ByteArray, `message`: kotlin.ByteArray): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_answer(
+        it,
+        
+        FfiConverterULong.lower(`nowMs`),
+        FfiConverterByteArray.lower(`queryId`),
+        FfiConverterByteArray.lower(`message`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The root cache summary hash announced (40 hex digits), as of the
+     * last tick.
+     */
+    @Throws(StreamRelayException::class)override fun `cacheSummaryHash`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_cache_summary_hash(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * A cached packet's bytes.
      */
     @Throws(StreamRelayException::class)override fun `cached`(`packetId`: kotlin.ByteArray): kotlin.ByteArray? {
@@ -1919,6 +2261,23 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
         it,
         
         FfiConverterByteArray.lower(`packetId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The cached packet ids, oldest first.
+     */
+    @Throws(StreamRelayException::class)override fun `cachedIds`(): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_cached_ids(
+        it,
+        _status)
 }
     }
     )
@@ -1974,6 +2333,24 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
 }
     }
     
+    
+
+    
+    /**
+     * One drop counter.
+     */
+    @Throws(StreamRelayException::class)override fun `dropped`(`reason`: DropReason): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_dropped(
+        it,
+        
+        FfiConverterTypeDropReason.lower(`reason`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -2128,6 +2505,41 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
 
     
     /**
+     * How full each bounded structure is.
+     */
+    @Throws(StreamRelayException::class)override fun `occupancy`(): PeerOccupancy {
+            return FfiConverterTypePeerOccupancy.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_occupancy(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * One table entry, by its 32-byte id.
+     */
+    @Throws(StreamRelayException::class)override fun `peer`(`peerId`: kotlin.ByteArray): RemotePeerInfo? {
+            return FfiConverterOptionalTypeRemotePeerInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_peer(
+        it,
+        
+        FfiConverterByteArray.lower(`peerId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * This peer's 32-byte id.
      */
     @Throws(StreamRelayException::class)override fun `peerId`(): kotlin.ByteArray {
@@ -2152,6 +2564,23 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
     callWithHandle {
     uniffiRustCallWithError(StreamRelayException) { _status ->
     UniffiLib.uniffi_streamrelay_fn_method_peer_peer_ids(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The peer table.
+     */
+    @Throws(StreamRelayException::class)override fun `peers`(): List<RemotePeerInfo> {
+            return FfiConverterSequenceTypeRemotePeerInfo.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_peers(
         it,
         _status)
 }
@@ -2214,10 +2643,32 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
 
     
     /**
-     * Publishes `payload` as event `event_name` to the subcluster of
-     * `shared_key`; returns the packet ids, head first.
+     * Our public address and port, as reflection (or the config) says.
      */
-    @Throws(StreamRelayException::class)override fun `publish`(`nowMs`: kotlin.ULong, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray): List<kotlin.ByteArray> {
+    @Throws(StreamRelayException::class)override fun `publicEndpoint`(): PublicEndpoint {
+            return FfiConverterTypePublicEndpoint.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_public_endpoint(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Publishes `payload` as event `event_name` to the subcluster of
+     * `shared_key`: sealed, signed with the config's signing key, split
+     * into a chain when it does not fit one packet, cached and multicast
+     * (kept and re-sent while it reaches nobody). Returns the packet ids,
+     * head first. Throws `NoSigningKeys`, `NoCluster`, `TooLarge`, `Pack`
+     * (e.g. an empty event name), `UnknownPacket` (`options.parent`),
+     * `InvalidJson` (`options.meta_json`) or `Closed`.
+     */
+    @Throws(StreamRelayException::class)override fun `publish`(`nowMs`: kotlin.ULong, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray, `options`: PublishOptions?): List<kotlin.ByteArray> {
             return FfiConverterSequenceByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(StreamRelayException) { _status ->
@@ -2227,7 +2678,32 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
         FfiConverterULong.lower(`nowMs`),
         FfiConverterByteArray.lower(`sharedKey`),
         FfiConverterString.lower(`eventName`),
-        FfiConverterByteArray.lower(`payload`),_status)
+        FfiConverterByteArray.lower(`payload`),
+        FfiConverterOptionalTypePublishOptions.lower(`options`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Asks the network: `question_json` is a JSON object
+     * (`{"packetId":"<hex>"}` asks for one cached packet). Answers come as
+     * `PeerEvent.Answer` with the returned query id. With no connections
+     * the question goes nowhere, but the id is still returned. Throws
+     * `InvalidJson`, `TooLarge` (over 1024 bytes), `DuplicateQuery` or
+     * `Closed`.
+     */
+    @Throws(StreamRelayException::class)override fun `query`(`nowMs`: kotlin.ULong, `questionJson`: kotlin.String): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_query(
+        it,
+        
+        FfiConverterULong.lower(`nowMs`),
+        FfiConverterString.lower(`questionJson`),_status)
 }
     }
     )
@@ -2246,6 +2722,24 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
         it,
         
         FfiConverterULong.lower(`nowMs`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Installs the host's firewall (`None` removes it). See
+     * `PeerFirewall`: it fails closed.
+     */
+    @Throws(StreamRelayException::class)override fun `setFirewall`(`firewall`: PeerFirewall?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_set_firewall(
+        it,
+        
+        FfiConverterOptionalTypePeerFirewall.lower(`firewall`),_status)
 }
     }
     
@@ -2289,6 +2783,68 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
 
     
     /**
+     * The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
+     * a remote of NAT type `remote`.
+     */
+    @Throws(StreamRelayException::class)override fun `strategyTowards`(`remote`: kotlin.UByte?): kotlin.UByte {
+            return FfiConverterUByte.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_strategy_towards(
+        it,
+        
+        FfiConverterOptionalUByte.lower(`remote`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Streams an event to one peer of the table (`peer_id`, 32 bytes):
+     * packed and sealed like a publish, sent to it (or its proxy) only.
+     * It receives it as `PeerEvent.Packet` with `stream_from` set. Throws
+     * `UnknownPeer` when it is not in the table, and as `publish`.
+     */
+    @Throws(StreamRelayException::class)override fun `stream`(`nowMs`: kotlin.ULong, `peerId`: kotlin.ByteArray, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray, `options`: PublishOptions?): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_stream(
+        it,
+        
+        FfiConverterULong.lower(`nowMs`),
+        FfiConverterByteArray.lower(`peerId`),
+        FfiConverterByteArray.lower(`sharedKey`),
+        FfiConverterString.lower(`eventName`),
+        FfiConverterByteArray.lower(`payload`),
+        FfiConverterOptionalTypePublishOptions.lower(`options`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The subclusters this peer is in.
+     */
+    @Throws(StreamRelayException::class)override fun `subclusters`(): List<Subcluster> {
+            return FfiConverterSequenceTypeSubcluster.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_subclusters(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Starts a Sync with a peer in the table.
      */
     @Throws(StreamRelayException::class)override fun `sync`(`nowMs`: kotlin.ULong, `peerId`: kotlin.ByteArray)
@@ -2303,6 +2859,40 @@ open class Peer: Disposable, AutoCloseable, PeerInterface
 }
     }
     
+    
+
+    
+    /**
+     * Own packets not yet sent to anyone.
+     */
+    @Throws(StreamRelayException::class)override fun `unpublishedIds`(): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_unpublished_ids(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Uptime as the protocol counts it (ms).
+     */
+    @Throws(StreamRelayException::class)override fun `uptime`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peer_uptime(
+        it,
+        _status)
+}
+    }
+    )
+    }
     
 
     
@@ -2357,6 +2947,448 @@ public object FfiConverterTypePeer: FfiConverter<Peer, Long> {
 
     override fun write(value: Peer, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The host's veto over inbound packets (`Peer.set_firewall`): called for
+ * every packet that decoded and passed its rate limit (not for the probe
+ * socket), inside `handle_datagram` and on its thread. Return true to
+ * handle the packet, false to drop it (counted as `DropReason.Firewall`).
+ *
+ * **Fails closed**: a thrown error (declared or not) or a panic drops the
+ * packet, as a false answer would, and the peer carries on. Calling back
+ * into the same peer from `allow` throws `StreamRelayError.Busy`.
+ */
+public interface PeerFirewall {
+    
+    /**
+     * Whether to handle `packet`, which came from `remote` on `socket`.
+     */
+    fun `allow`(`packet`: PacketInfo, `remote`: Remote, `socket`: SocketId): kotlin.Boolean
+    
+    companion object
+}
+
+/**
+ * The host's veto over inbound packets (`Peer.set_firewall`): called for
+ * every packet that decoded and passed its rate limit (not for the probe
+ * socket), inside `handle_datagram` and on its thread. Return true to
+ * handle the packet, false to drop it (counted as `DropReason.Firewall`).
+ *
+ * **Fails closed**: a thrown error (declared or not) or a panic drops the
+ * packet, as a false answer would, and the peer carries on. Calling back
+ * into the same peer from `allow` throws `StreamRelayError.Busy`.
+ */
+open class PeerFirewallImpl: Disposable, AutoCloseable, PeerFirewall
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_streamrelay_fn_free_peerfirewall(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_streamrelay_fn_clone_peerfirewall(handle, status)
+        }
+    }
+
+    
+    /**
+     * Whether to handle `packet`, which came from `remote` on `socket`.
+     */
+    @Throws(StreamRelayException::class)override fun `allow`(`packet`: PacketInfo, `remote`: Remote, `socket`: SocketId): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_peerfirewall_allow(
+        it,
+        
+        FfiConverterTypePacketInfo.lower(`packet`),
+        FfiConverterTypeRemote.lower(`remote`),
+        FfiConverterTypeSocketId.lower(`socket`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfacePeerFirewall {
+    internal object `allow`: UniffiCallbackInterfacePeerFirewallMethod0 {
+        override fun callback(`uniffiHandle`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypePeerFirewall.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`allow`(
+                    FfiConverterTypePacketInfo.lift(`packet`),
+                    FfiConverterTypeRemote.lift(`remote`),
+                    FfiConverterTypeSocketId.lift(`socket`),
+                )
+            }
+            val writeReturn = { value: kotlin.Boolean -> uniffiOutReturn.setValue(FfiConverterBoolean.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: StreamRelayException -> FfiConverterTypeStreamRelayError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypePeerFirewall.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypePeerFirewall.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfacePeerFirewall.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `allow`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_streamrelay_fn_init_callback_vtable_peerfirewall(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerFirewall: FfiConverter<PeerFirewall, Long> {
+    internal val handleMap = UniffiHandleMap<PeerFirewall>()
+
+    override fun lower(value: PeerFirewall): Long {
+        if (value is PeerFirewallImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): PeerFirewall {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return PeerFirewallImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): PeerFirewall {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PeerFirewall) = 8UL
+
+    override fun write(value: PeerFirewall, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * A drop counter.
+ */
+data class DropCount (
+    /**
+     * Why.
+     */
+    var `reason`: DropReason
+    , 
+    /**
+     * How many.
+     */
+    var `count`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDropCount: FfiConverterRustBuffer<DropCount> {
+    override fun read(buf: ByteBuffer): DropCount {
+        return DropCount(
+            FfiConverterTypeDropReason.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DropCount) = (
+            FfiConverterTypeDropReason.allocationSize(value.`reason`) +
+            FfiConverterULong.allocationSize(value.`count`)
+    )
+
+    override fun write(value: DropCount, buf: ByteBuffer) {
+            FfiConverterTypeDropReason.write(value.`reason`, buf)
+            FfiConverterULong.write(value.`count`, buf)
+    }
+}
+
+
+
+/**
+ * An eviction counter.
+ */
+data class EvictionCount (
+    /**
+     * What.
+     */
+    var `eviction`: Eviction
+    , 
+    /**
+     * How many.
+     */
+    var `count`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEvictionCount: FfiConverterRustBuffer<EvictionCount> {
+    override fun read(buf: ByteBuffer): EvictionCount {
+        return EvictionCount(
+            FfiConverterTypeEviction.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: EvictionCount) = (
+            FfiConverterTypeEviction.allocationSize(value.`eviction`) +
+            FfiConverterULong.allocationSize(value.`count`)
+    )
+
+    override fun write(value: EvictionCount, buf: ByteBuffer) {
+            FfiConverterTypeEviction.write(value.`eviction`, buf)
+            FfiConverterULong.write(value.`count`, buf)
     }
 }
 
@@ -2696,8 +3728,10 @@ public object FfiConverterTypePacketInfo: FfiConverterRustBuffer<PacketInfo> {
 
 
 /**
- * Everything the host configures (the core's `Config`; limits, quotas and
- * timings keep the core's defaults).
+ * Everything the host configures (the core's `Config`). Checked by the
+ * core when a `Peer` is made from it: a zero limit is
+ * `StreamRelayError.ZeroLimit`, anything else refused
+ * `StreamRelayError.InvalidConfig`.
  */
 data class PeerConfig (
     /**
@@ -2751,6 +3785,36 @@ data class PeerConfig (
      * (`create_key_pair(...).secret_key`).
      */
     var `signingSecretKey`: kotlin.ByteArray? = null 
+    , 
+    /**
+     * Table and queue bounds (`default_limits()`).
+     */
+    var `limits`: PeerLimits = PeerLimits() 
+    , 
+    /**
+     * Per-remote rate quotas (`default_quotas()`).
+     */
+    var `quotas`: PeerQuotas = PeerQuotas() 
+    , 
+    /**
+     * Peer expiry (`default_expiry()`).
+     */
+    var `expiry`: PeerExpiry = PeerExpiry() 
+    , 
+    /**
+     * Protocol timings (`default_timings()`).
+     */
+    var `timings`: PeerTimings = PeerTimings() 
+    , 
+    /**
+     * Multicast target selection (`default_fanout()`).
+     */
+    var `fanout`: PeerFanout = PeerFanout() 
+    , 
+    /**
+     * Sync with a peer on first contact.
+     */
+    var `autoSync`: kotlin.Boolean = true 
     
 ){
     
@@ -2777,6 +3841,12 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
             FfiConverterSequenceTypeIntroducer.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalByteArray.read(buf),
+            FfiConverterTypePeerLimits.read(buf),
+            FfiConverterTypePeerQuotas.read(buf),
+            FfiConverterTypePeerExpiry.read(buf),
+            FfiConverterTypePeerTimings.read(buf),
+            FfiConverterTypePeerFanout.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -2790,7 +3860,13 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
             FfiConverterLong.allocationSize(value.`wallClockOffsetMs`) +
             FfiConverterSequenceTypeIntroducer.allocationSize(value.`introducers`) +
             FfiConverterBoolean.allocationSize(value.`limitExempt`) +
-            FfiConverterOptionalByteArray.allocationSize(value.`signingSecretKey`)
+            FfiConverterOptionalByteArray.allocationSize(value.`signingSecretKey`) +
+            FfiConverterTypePeerLimits.allocationSize(value.`limits`) +
+            FfiConverterTypePeerQuotas.allocationSize(value.`quotas`) +
+            FfiConverterTypePeerExpiry.allocationSize(value.`expiry`) +
+            FfiConverterTypePeerTimings.allocationSize(value.`timings`) +
+            FfiConverterTypePeerFanout.allocationSize(value.`fanout`) +
+            FfiConverterBoolean.allocationSize(value.`autoSync`)
     )
 
     override fun write(value: PeerConfig, buf: ByteBuffer) {
@@ -2804,13 +3880,334 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
             FfiConverterSequenceTypeIntroducer.write(value.`introducers`, buf)
             FfiConverterBoolean.write(value.`limitExempt`, buf)
             FfiConverterOptionalByteArray.write(value.`signingSecretKey`, buf)
+            FfiConverterTypePeerLimits.write(value.`limits`, buf)
+            FfiConverterTypePeerQuotas.write(value.`quotas`, buf)
+            FfiConverterTypePeerExpiry.write(value.`expiry`, buf)
+            FfiConverterTypePeerTimings.write(value.`timings`, buf)
+            FfiConverterTypePeerFanout.write(value.`fanout`, buf)
+            FfiConverterBoolean.write(value.`autoSync`, buf)
     }
 }
 
 
 
 /**
- * A few counters of the peer (the core's `Metrics`).
+ * How long a peer may stay silent, in keepalives (the core's `Expiry`).
+ */
+data class PeerExpiry (
+    /**
+     * No longer offered in introductions.
+     */
+    var `inactive`: kotlin.UInt = 1u 
+    , 
+    /**
+     * `PeerEvent.Disconnection` (missing), no longer connected.
+     */
+    var `missing`: kotlin.UInt = 2u 
+    , 
+    /**
+     * Removed from the table.
+     */
+    var `forgotten`: kotlin.UInt = 4u 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerExpiry: FfiConverterRustBuffer<PeerExpiry> {
+    override fun read(buf: ByteBuffer): PeerExpiry {
+        return PeerExpiry(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerExpiry) = (
+            FfiConverterUInt.allocationSize(value.`inactive`) +
+            FfiConverterUInt.allocationSize(value.`missing`) +
+            FfiConverterUInt.allocationSize(value.`forgotten`)
+    )
+
+    override fun write(value: PeerExpiry, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`inactive`, buf)
+            FfiConverterUInt.write(value.`missing`, buf)
+            FfiConverterUInt.write(value.`forgotten`, buf)
+    }
+}
+
+
+
+/**
+ * Multicast target selection (the core's `Fanout`).
+ */
+data class PeerFanout (
+    /**
+     * `false`: the reference's uniform shuffle of the fresh candidates;
+     * `true`: weighted by availability / distance (round-trip time and
+     * uptime).
+     */
+    var `weighted`: kotlin.Boolean = false 
+    , 
+    /**
+     * How many candidates the policy picks.
+     */
+    var `peers`: kotlin.ULong = 3uL 
+    , 
+    /**
+     * Distance assumed for a peer whose round-trip time was never
+     * measured (ms).
+     */
+    var `unknownRttMs`: kotlin.UInt = 250u 
+    , 
+    /**
+     * Uptime at which a peer's availability is one half (ms).
+     */
+    var `uptimeHalfMs`: kotlin.ULong = 600000uL 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerFanout: FfiConverterRustBuffer<PeerFanout> {
+    override fun read(buf: ByteBuffer): PeerFanout {
+        return PeerFanout(
+            FfiConverterBoolean.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerFanout) = (
+            FfiConverterBoolean.allocationSize(value.`weighted`) +
+            FfiConverterULong.allocationSize(value.`peers`) +
+            FfiConverterUInt.allocationSize(value.`unknownRttMs`) +
+            FfiConverterULong.allocationSize(value.`uptimeHalfMs`)
+    )
+
+    override fun write(value: PeerFanout, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`weighted`, buf)
+            FfiConverterULong.write(value.`peers`, buf)
+            FfiConverterUInt.write(value.`unknownRttMs`, buf)
+            FfiConverterULong.write(value.`uptimeHalfMs`, buf)
+    }
+}
+
+
+
+/**
+ * Hard bounds on every table and queue (the core's `Limits`). Every value
+ * must be at least 1.
+ */
+data class PeerLimits (
+    /**
+     * Peer-table entries.
+     */
+    var `maxPeers`: kotlin.ULong = 256uL 
+    , 
+    /**
+     * Scheduled ping retransmissions.
+     */
+    var `maxPendingPings`: kotlin.ULong = 512uL 
+    , 
+    /**
+     * Duplicate-suppression entries.
+     */
+    var `maxGateEntries`: kotlin.ULong = 8192uL 
+    , 
+    /**
+     * Rate-limit entries (one per remote and traffic class).
+     */
+    var `maxRateEntries`: kotlin.ULong = 4096uL 
+    , 
+    /**
+     * Return-route entries (queries).
+     */
+    var `maxReturnRoutes`: kotlin.ULong = 1024uL 
+    , 
+    /**
+     * Sockets in the hard-NAT pool.
+     */
+    var `poolSize`: kotlin.UShort = 256u 
+    , 
+    /**
+     * Introductions worked on at once.
+     */
+    var `maxIntros`: kotlin.ULong = 64uL 
+    , 
+    /**
+     * Subclusters this peer can be a member of.
+     */
+    var `maxSubclusters`: kotlin.ULong = 64uL 
+    , 
+    /**
+     * Subclusters remembered per remote peer.
+     */
+    var `maxClustersPerPeer`: kotlin.ULong = 16uL 
+    , 
+    /**
+     * Events waiting for `poll_event`.
+     */
+    var `maxEvents`: kotlin.ULong = 1024uL 
+    , 
+    /**
+     * Datagrams waiting for `poll_transmit`.
+     */
+    var `maxTransmits`: kotlin.ULong = 4096uL 
+    , 
+    /**
+     * Bytes the packet cache may hold.
+     */
+    var `maxCacheBytes`: kotlin.ULong = 16000000uL 
+    , 
+    /**
+     * Packets the cache may hold.
+     */
+    var `maxCachePackets`: kotlin.ULong = 65536uL 
+    , 
+    /**
+     * Own packets remembered as not yet sent to anyone.
+     */
+    var `maxUnpublished`: kotlin.ULong = 1024uL 
+    , 
+    /**
+     * Our own questions waiting for answers.
+     */
+    var `maxPendingQueries`: kotlin.ULong = 256uL 
+    , 
+    /**
+     * Ids of events already delivered (against replays).
+     */
+    var `maxDelivered`: kotlin.ULong = 16384uL 
+    , 
+    /**
+     * Packets and summaries sent in answer to one Sync packet.
+     */
+    var `maxSyncSends`: kotlin.ULong = 2048uL 
+    , 
+    /**
+     * Packets and summaries sent in answer to all the Syncs from one
+     * address per `timings.sync_window_ms` (a token bucket per address).
+     */
+    var `maxSyncSendsPerWindow`: kotlin.ULong = 4096uL 
+    , 
+    /**
+     * Incomplete chains being reassembled at once.
+     */
+    var `reassemblyMaxChains`: kotlin.ULong = 64uL 
+    , 
+    /**
+     * Fragment bytes held across them; also the largest sealed message
+     * published or reassembled.
+     */
+    var `reassemblyMaxBytes`: kotlin.ULong = 1048576uL 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerLimits: FfiConverterRustBuffer<PeerLimits> {
+    override fun read(buf: ByteBuffer): PeerLimits {
+        return PeerLimits(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerLimits) = (
+            FfiConverterULong.allocationSize(value.`maxPeers`) +
+            FfiConverterULong.allocationSize(value.`maxPendingPings`) +
+            FfiConverterULong.allocationSize(value.`maxGateEntries`) +
+            FfiConverterULong.allocationSize(value.`maxRateEntries`) +
+            FfiConverterULong.allocationSize(value.`maxReturnRoutes`) +
+            FfiConverterUShort.allocationSize(value.`poolSize`) +
+            FfiConverterULong.allocationSize(value.`maxIntros`) +
+            FfiConverterULong.allocationSize(value.`maxSubclusters`) +
+            FfiConverterULong.allocationSize(value.`maxClustersPerPeer`) +
+            FfiConverterULong.allocationSize(value.`maxEvents`) +
+            FfiConverterULong.allocationSize(value.`maxTransmits`) +
+            FfiConverterULong.allocationSize(value.`maxCacheBytes`) +
+            FfiConverterULong.allocationSize(value.`maxCachePackets`) +
+            FfiConverterULong.allocationSize(value.`maxUnpublished`) +
+            FfiConverterULong.allocationSize(value.`maxPendingQueries`) +
+            FfiConverterULong.allocationSize(value.`maxDelivered`) +
+            FfiConverterULong.allocationSize(value.`maxSyncSends`) +
+            FfiConverterULong.allocationSize(value.`maxSyncSendsPerWindow`) +
+            FfiConverterULong.allocationSize(value.`reassemblyMaxChains`) +
+            FfiConverterULong.allocationSize(value.`reassemblyMaxBytes`)
+    )
+
+    override fun write(value: PeerLimits, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`maxPeers`, buf)
+            FfiConverterULong.write(value.`maxPendingPings`, buf)
+            FfiConverterULong.write(value.`maxGateEntries`, buf)
+            FfiConverterULong.write(value.`maxRateEntries`, buf)
+            FfiConverterULong.write(value.`maxReturnRoutes`, buf)
+            FfiConverterUShort.write(value.`poolSize`, buf)
+            FfiConverterULong.write(value.`maxIntros`, buf)
+            FfiConverterULong.write(value.`maxSubclusters`, buf)
+            FfiConverterULong.write(value.`maxClustersPerPeer`, buf)
+            FfiConverterULong.write(value.`maxEvents`, buf)
+            FfiConverterULong.write(value.`maxTransmits`, buf)
+            FfiConverterULong.write(value.`maxCacheBytes`, buf)
+            FfiConverterULong.write(value.`maxCachePackets`, buf)
+            FfiConverterULong.write(value.`maxUnpublished`, buf)
+            FfiConverterULong.write(value.`maxPendingQueries`, buf)
+            FfiConverterULong.write(value.`maxDelivered`, buf)
+            FfiConverterULong.write(value.`maxSyncSends`, buf)
+            FfiConverterULong.write(value.`maxSyncSendsPerWindow`, buf)
+            FfiConverterULong.write(value.`reassemblyMaxChains`, buf)
+            FfiConverterULong.write(value.`reassemblyMaxBytes`, buf)
+    }
+}
+
+
+
+/**
+ * The peer's counters (the core's `Metrics`).
  */
 data class PeerMetrics (
     /**
@@ -2837,6 +4234,102 @@ data class PeerMetrics (
      * Packets relayed for others.
      */
     var `relayed`: kotlin.ULong
+    , 
+    /**
+     * Packets received, by packet type (index 0: not a packet; 1 Ping …
+     * 8 Query).
+     */
+    var `receivedByType`: List<kotlin.ULong>
+    , 
+    /**
+     * Packets sent, by packet type (as `received_by_type`).
+     */
+    var `sentByType`: List<kotlin.ULong>
+    , 
+    /**
+     * Drops, one entry per reason (every reason, in `DropReason` order).
+     */
+    var `drops`: List<DropCount>
+    , 
+    /**
+     * Evictions, one entry per kind (every kind, in `Eviction` order).
+     */
+    var `evictions`: List<EvictionCount>
+    , 
+    /**
+     * Hard-NAT traversals that connected.
+     */
+    var `traversalsSucceeded`: kotlin.ULong
+    , 
+    /**
+     * Hard-NAT traversals that ran out of rounds.
+     */
+    var `traversalsExhausted`: kotlin.ULong
+    , 
+    /**
+     * Connections that fell back to the introducer as proxy.
+     */
+    var `proxyFallbacks`: kotlin.ULong
+    , 
+    /**
+     * Packets cached.
+     */
+    var `cached`: kotlin.ULong
+    , 
+    /**
+     * Cached packets expired.
+     */
+    var `expired`: kotlin.ULong
+    , 
+    /**
+     * Expired packets re-broadcast.
+     */
+    var `rebroadcast`: kotlin.ULong
+    , 
+    /**
+     * Messages that opened but did not verify.
+     */
+    var `unverified`: kotlin.ULong
+    , 
+    /**
+     * Messages that did not open.
+     */
+    var `unopenable`: kotlin.ULong
+    , 
+    /**
+     * Chains reassembled.
+     */
+    var `chainsCompleted`: kotlin.ULong
+    , 
+    /**
+     * Missing-link queries sent.
+     */
+    var `linkQueries`: kotlin.ULong
+    , 
+    /**
+     * Queries answered from the cache.
+     */
+    var `queriesAnswered`: kotlin.ULong
+    , 
+    /**
+     * Answers passed on towards their askers.
+     */
+    var `answersForwarded`: kotlin.ULong
+    , 
+    /**
+     * Syncs started.
+     */
+    var `syncsStarted`: kotlin.ULong
+    , 
+    /**
+     * Packets and summaries sent in answer to Syncs.
+     */
+    var `syncPacketsSent`: kotlin.ULong
+    , 
+    /**
+     * Streams relayed for others.
+     */
+    var `streamsRelayed`: kotlin.ULong
     
 ){
     
@@ -2858,6 +4351,25 @@ public object FfiConverterTypePeerMetrics: FfiConverterRustBuffer<PeerMetrics> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterSequenceULong.read(buf),
+            FfiConverterSequenceULong.read(buf),
+            FfiConverterSequenceTypeDropCount.read(buf),
+            FfiConverterSequenceTypeEvictionCount.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -2866,7 +4378,26 @@ public object FfiConverterTypePeerMetrics: FfiConverterRustBuffer<PeerMetrics> {
             FfiConverterULong.allocationSize(value.`dropped`) +
             FfiConverterULong.allocationSize(value.`published`) +
             FfiConverterULong.allocationSize(value.`delivered`) +
-            FfiConverterULong.allocationSize(value.`relayed`)
+            FfiConverterULong.allocationSize(value.`relayed`) +
+            FfiConverterSequenceULong.allocationSize(value.`receivedByType`) +
+            FfiConverterSequenceULong.allocationSize(value.`sentByType`) +
+            FfiConverterSequenceTypeDropCount.allocationSize(value.`drops`) +
+            FfiConverterSequenceTypeEvictionCount.allocationSize(value.`evictions`) +
+            FfiConverterULong.allocationSize(value.`traversalsSucceeded`) +
+            FfiConverterULong.allocationSize(value.`traversalsExhausted`) +
+            FfiConverterULong.allocationSize(value.`proxyFallbacks`) +
+            FfiConverterULong.allocationSize(value.`cached`) +
+            FfiConverterULong.allocationSize(value.`expired`) +
+            FfiConverterULong.allocationSize(value.`rebroadcast`) +
+            FfiConverterULong.allocationSize(value.`unverified`) +
+            FfiConverterULong.allocationSize(value.`unopenable`) +
+            FfiConverterULong.allocationSize(value.`chainsCompleted`) +
+            FfiConverterULong.allocationSize(value.`linkQueries`) +
+            FfiConverterULong.allocationSize(value.`queriesAnswered`) +
+            FfiConverterULong.allocationSize(value.`answersForwarded`) +
+            FfiConverterULong.allocationSize(value.`syncsStarted`) +
+            FfiConverterULong.allocationSize(value.`syncPacketsSent`) +
+            FfiConverterULong.allocationSize(value.`streamsRelayed`)
     )
 
     override fun write(value: PeerMetrics, buf: ByteBuffer) {
@@ -2875,6 +4406,727 @@ public object FfiConverterTypePeerMetrics: FfiConverterRustBuffer<PeerMetrics> {
             FfiConverterULong.write(value.`published`, buf)
             FfiConverterULong.write(value.`delivered`, buf)
             FfiConverterULong.write(value.`relayed`, buf)
+            FfiConverterSequenceULong.write(value.`receivedByType`, buf)
+            FfiConverterSequenceULong.write(value.`sentByType`, buf)
+            FfiConverterSequenceTypeDropCount.write(value.`drops`, buf)
+            FfiConverterSequenceTypeEvictionCount.write(value.`evictions`, buf)
+            FfiConverterULong.write(value.`traversalsSucceeded`, buf)
+            FfiConverterULong.write(value.`traversalsExhausted`, buf)
+            FfiConverterULong.write(value.`proxyFallbacks`, buf)
+            FfiConverterULong.write(value.`cached`, buf)
+            FfiConverterULong.write(value.`expired`, buf)
+            FfiConverterULong.write(value.`rebroadcast`, buf)
+            FfiConverterULong.write(value.`unverified`, buf)
+            FfiConverterULong.write(value.`unopenable`, buf)
+            FfiConverterULong.write(value.`chainsCompleted`, buf)
+            FfiConverterULong.write(value.`linkQueries`, buf)
+            FfiConverterULong.write(value.`queriesAnswered`, buf)
+            FfiConverterULong.write(value.`answersForwarded`, buf)
+            FfiConverterULong.write(value.`syncsStarted`, buf)
+            FfiConverterULong.write(value.`syncPacketsSent`, buf)
+            FfiConverterULong.write(value.`streamsRelayed`, buf)
+    }
+}
+
+
+
+/**
+ * How full each bounded structure is (the core's `Occupancy`).
+ */
+data class PeerOccupancy (
+    /**
+     * Peer-table entries.
+     */
+    var `peers`: kotlin.ULong
+    , 
+    /**
+     * Scheduled ping retransmissions.
+     */
+    var `pendingPings`: kotlin.ULong
+    , 
+    /**
+     * Gate entries.
+     */
+    var `gate`: kotlin.ULong
+    , 
+    /**
+     * Rate-limit entries.
+     */
+    var `rates`: kotlin.ULong
+    , 
+    /**
+     * Return routes.
+     */
+    var `returnRoutes`: kotlin.ULong
+    , 
+    /**
+     * Introductions in progress.
+     */
+    var `intros`: kotlin.ULong
+    , 
+    /**
+     * Open pool sockets.
+     */
+    var `poolSockets`: kotlin.ULong
+    , 
+    /**
+     * Queued events.
+     */
+    var `events`: kotlin.ULong
+    , 
+    /**
+     * Queued transmits.
+     */
+    var `transmits`: kotlin.ULong
+    , 
+    /**
+     * Pending timers.
+     */
+    var `timers`: kotlin.ULong
+    , 
+    /**
+     * Cached packets.
+     */
+    var `cachePackets`: kotlin.ULong
+    , 
+    /**
+     * Bytes the cache is charged.
+     */
+    var `cacheBytes`: kotlin.ULong
+    , 
+    /**
+     * Own packets not yet sent to anyone.
+     */
+    var `unpublished`: kotlin.ULong
+    , 
+    /**
+     * Our questions waiting for answers.
+     */
+    var `pendingQueries`: kotlin.ULong
+    , 
+    /**
+     * Chains of our subclusters being reassembled.
+     */
+    var `pendingChains`: kotlin.ULong
+    , 
+    /**
+     * Chains in the stream buffer.
+     */
+    var `streamChains`: kotlin.ULong
+    , 
+    /**
+     * Fragment bytes in the stream buffer.
+     */
+    var `streamBytes`: kotlin.ULong
+    , 
+    /**
+     * Remembered delivered ids.
+     */
+    var `delivered`: kotlin.ULong
+    , 
+    /**
+     * Remembered unopenable or unverified messages.
+     */
+    var `rejected`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerOccupancy: FfiConverterRustBuffer<PeerOccupancy> {
+    override fun read(buf: ByteBuffer): PeerOccupancy {
+        return PeerOccupancy(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerOccupancy) = (
+            FfiConverterULong.allocationSize(value.`peers`) +
+            FfiConverterULong.allocationSize(value.`pendingPings`) +
+            FfiConverterULong.allocationSize(value.`gate`) +
+            FfiConverterULong.allocationSize(value.`rates`) +
+            FfiConverterULong.allocationSize(value.`returnRoutes`) +
+            FfiConverterULong.allocationSize(value.`intros`) +
+            FfiConverterULong.allocationSize(value.`poolSockets`) +
+            FfiConverterULong.allocationSize(value.`events`) +
+            FfiConverterULong.allocationSize(value.`transmits`) +
+            FfiConverterULong.allocationSize(value.`timers`) +
+            FfiConverterULong.allocationSize(value.`cachePackets`) +
+            FfiConverterULong.allocationSize(value.`cacheBytes`) +
+            FfiConverterULong.allocationSize(value.`unpublished`) +
+            FfiConverterULong.allocationSize(value.`pendingQueries`) +
+            FfiConverterULong.allocationSize(value.`pendingChains`) +
+            FfiConverterULong.allocationSize(value.`streamChains`) +
+            FfiConverterULong.allocationSize(value.`streamBytes`) +
+            FfiConverterULong.allocationSize(value.`delivered`) +
+            FfiConverterULong.allocationSize(value.`rejected`)
+    )
+
+    override fun write(value: PeerOccupancy, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`peers`, buf)
+            FfiConverterULong.write(value.`pendingPings`, buf)
+            FfiConverterULong.write(value.`gate`, buf)
+            FfiConverterULong.write(value.`rates`, buf)
+            FfiConverterULong.write(value.`returnRoutes`, buf)
+            FfiConverterULong.write(value.`intros`, buf)
+            FfiConverterULong.write(value.`poolSockets`, buf)
+            FfiConverterULong.write(value.`events`, buf)
+            FfiConverterULong.write(value.`transmits`, buf)
+            FfiConverterULong.write(value.`timers`, buf)
+            FfiConverterULong.write(value.`cachePackets`, buf)
+            FfiConverterULong.write(value.`cacheBytes`, buf)
+            FfiConverterULong.write(value.`unpublished`, buf)
+            FfiConverterULong.write(value.`pendingQueries`, buf)
+            FfiConverterULong.write(value.`pendingChains`, buf)
+            FfiConverterULong.write(value.`streamChains`, buf)
+            FfiConverterULong.write(value.`streamBytes`, buf)
+            FfiConverterULong.write(value.`delivered`, buf)
+            FfiConverterULong.write(value.`rejected`, buf)
+    }
+}
+
+
+
+/**
+ * Per-remote packet quotas per one-minute bucket (the core's
+ * `RateQuotas`).
+ */
+data class PeerQuotas (
+    /**
+     * Publish and Join packets from one remote.
+     */
+    var `replicatablePerMinute`: kotlin.UInt = 1024u 
+    , 
+    /**
+     * Every other type from one remote.
+     */
+    var `controlPerMinute`: kotlin.UInt = 1048576u 
+    , 
+    /**
+     * Packets in a subcluster we joined.
+     */
+    var `subclusterPerMinute`: kotlin.UInt = 32768u 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerQuotas: FfiConverterRustBuffer<PeerQuotas> {
+    override fun read(buf: ByteBuffer): PeerQuotas {
+        return PeerQuotas(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerQuotas) = (
+            FfiConverterUInt.allocationSize(value.`replicatablePerMinute`) +
+            FfiConverterUInt.allocationSize(value.`controlPerMinute`) +
+            FfiConverterUInt.allocationSize(value.`subclusterPerMinute`)
+    )
+
+    override fun write(value: PeerQuotas, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`replicatablePerMinute`, buf)
+            FfiConverterUInt.write(value.`controlPerMinute`, buf)
+            FfiConverterUInt.write(value.`subclusterPerMinute`, buf)
+    }
+}
+
+
+
+/**
+ * Protocol timings in ms (the core's `Timings`).
+ */
+data class PeerTimings (
+    /**
+     * Intro answers are re-sent at +this and +4×.
+     */
+    var `pingRetryMs`: kotlin.ULong = 500uL 
+    , 
+    /**
+     * Reflection: wait for the second answer, and before finalising.
+     */
+    var `probeWaitMs`: kotlin.ULong = 512uL 
+    , 
+    /**
+     * Reflection stage 1 timeout.
+     */
+    var `probeTimeoutMs`: kotlin.ULong = 1024uL 
+    , 
+    /**
+     * Reflection stage 2 timeout.
+     */
+    var `reflectionTimeoutMs`: kotlin.ULong = 2048uL 
+    , 
+    /**
+     * Fall back to the introducer as proxy after this long.
+     */
+    var `introFallbackMs`: kotlin.ULong = 2048uL 
+    , 
+    /**
+     * Hard-NAT traversal: one ping per interval …
+     */
+    var `traversalIntervalMs`: kotlin.ULong = 10uL 
+    , 
+    /**
+     * … for at most this many rounds.
+     */
+    var `traversalRounds`: kotlin.UInt = 1024u 
+    , 
+    /**
+     * A pool socket listens this long after it sent.
+     */
+    var `poolSocketHoldMs`: kotlin.ULong = 1024uL 
+    , 
+    /**
+     * Ports sprayed by the easy side of a hard-NAT pair.
+     */
+    var `sprayPorts`: kotlin.UShort = 1024u 
+    , 
+    /**
+     * An idle pool is closed after this long.
+     */
+    var `poolIdleMs`: kotlin.ULong = 30000uL 
+    , 
+    /**
+     * A chain of ours incomplete this long makes us query for its first
+     * missing link.
+     */
+    var `missingLinkMs`: kotlin.ULong = 1000uL 
+    , 
+    /**
+     * Missing-link queries per chain.
+     */
+    var `missingLinkQueries`: kotlin.UInt = 3u 
+    , 
+    /**
+     * An incomplete chain is forgotten after this long.
+     */
+    var `chainTimeoutMs`: kotlin.ULong = 300000uL 
+    , 
+    /**
+     * A Query older than this is dropped.
+     */
+    var `queryFreshnessMs`: kotlin.ULong = 2048uL 
+    , 
+    /**
+     * First contact with an address syncs again only after this long.
+     */
+    var `syncWindowMs`: kotlin.ULong = 6000uL 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerTimings: FfiConverterRustBuffer<PeerTimings> {
+    override fun read(buf: ByteBuffer): PeerTimings {
+        return PeerTimings(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PeerTimings) = (
+            FfiConverterULong.allocationSize(value.`pingRetryMs`) +
+            FfiConverterULong.allocationSize(value.`probeWaitMs`) +
+            FfiConverterULong.allocationSize(value.`probeTimeoutMs`) +
+            FfiConverterULong.allocationSize(value.`reflectionTimeoutMs`) +
+            FfiConverterULong.allocationSize(value.`introFallbackMs`) +
+            FfiConverterULong.allocationSize(value.`traversalIntervalMs`) +
+            FfiConverterUInt.allocationSize(value.`traversalRounds`) +
+            FfiConverterULong.allocationSize(value.`poolSocketHoldMs`) +
+            FfiConverterUShort.allocationSize(value.`sprayPorts`) +
+            FfiConverterULong.allocationSize(value.`poolIdleMs`) +
+            FfiConverterULong.allocationSize(value.`missingLinkMs`) +
+            FfiConverterUInt.allocationSize(value.`missingLinkQueries`) +
+            FfiConverterULong.allocationSize(value.`chainTimeoutMs`) +
+            FfiConverterULong.allocationSize(value.`queryFreshnessMs`) +
+            FfiConverterULong.allocationSize(value.`syncWindowMs`)
+    )
+
+    override fun write(value: PeerTimings, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`pingRetryMs`, buf)
+            FfiConverterULong.write(value.`probeWaitMs`, buf)
+            FfiConverterULong.write(value.`probeTimeoutMs`, buf)
+            FfiConverterULong.write(value.`reflectionTimeoutMs`, buf)
+            FfiConverterULong.write(value.`introFallbackMs`, buf)
+            FfiConverterULong.write(value.`traversalIntervalMs`, buf)
+            FfiConverterUInt.write(value.`traversalRounds`, buf)
+            FfiConverterULong.write(value.`poolSocketHoldMs`, buf)
+            FfiConverterUShort.write(value.`sprayPorts`, buf)
+            FfiConverterULong.write(value.`poolIdleMs`, buf)
+            FfiConverterULong.write(value.`missingLinkMs`, buf)
+            FfiConverterUInt.write(value.`missingLinkQueries`, buf)
+            FfiConverterULong.write(value.`chainTimeoutMs`, buf)
+            FfiConverterULong.write(value.`queryFreshnessMs`, buf)
+            FfiConverterULong.write(value.`syncWindowMs`, buf)
+    }
+}
+
+
+
+/**
+ * Our public endpoint, as reflection (or the config) says.
+ */
+data class PublicEndpoint (
+    /**
+     * The address, once known.
+     */
+    var `address`: kotlin.String?
+    , 
+    /**
+     * The port, once known.
+     */
+    var `port`: kotlin.UShort?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePublicEndpoint: FfiConverterRustBuffer<PublicEndpoint> {
+    override fun read(buf: ByteBuffer): PublicEndpoint {
+        return PublicEndpoint(
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUShort.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PublicEndpoint) = (
+            FfiConverterOptionalString.allocationSize(value.`address`) +
+            FfiConverterOptionalUShort.allocationSize(value.`port`)
+    )
+
+    override fun write(value: PublicEndpoint, buf: ByteBuffer) {
+            FfiConverterOptionalString.write(value.`address`, buf)
+            FfiConverterOptionalUShort.write(value.`port`, buf)
+    }
+}
+
+
+
+/**
+ * Options of `Peer.publish` and `Peer.stream` (the core's
+ * `PublishOptions`); every field defaults to none.
+ */
+data class PublishOptions (
+    /**
+     * Cache lifetime in ms, capped at 6 h (none: 6 h).
+     */
+    var `ttlMs`: kotlin.UInt? = null 
+    , 
+    /**
+     * Publish in this cluster (32 bytes) instead of the configured one.
+     */
+    var `clusterId`: kotlin.ByteArray? = null 
+    , 
+    /**
+     * The chain head's `meta`, as JSON text (used only when the message is
+     * split into a chain; none: `{}`).
+     */
+    var `metaJson`: kotlin.String? = null 
+    , 
+    /**
+     * Chain after this cached packet (its packet id).
+     */
+    var `parent`: kotlin.ByteArray? = null 
+    , 
+    /**
+     * `nextId` of the last packet.
+     */
+    var `nextId`: kotlin.ByteArray? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePublishOptions: FfiConverterRustBuffer<PublishOptions> {
+    override fun read(buf: ByteBuffer): PublishOptions {
+        return PublishOptions(
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PublishOptions) = (
+            FfiConverterOptionalUInt.allocationSize(value.`ttlMs`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`clusterId`) +
+            FfiConverterOptionalString.allocationSize(value.`metaJson`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`parent`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`nextId`)
+    )
+
+    override fun write(value: PublishOptions, buf: ByteBuffer) {
+            FfiConverterOptionalUInt.write(value.`ttlMs`, buf)
+            FfiConverterOptionalByteArray.write(value.`clusterId`, buf)
+            FfiConverterOptionalString.write(value.`metaJson`, buf)
+            FfiConverterOptionalByteArray.write(value.`parent`, buf)
+            FfiConverterOptionalByteArray.write(value.`nextId`, buf)
+    }
+}
+
+
+
+/**
+ * One entry of the peer table (the core's `RemotePeer`). Times are on
+ * the host's monotonic clock (ms).
+ */
+data class RemotePeerInfo (
+    /**
+     * Its id.
+     */
+    var `peerId`: kotlin.ByteArray
+    , 
+    /**
+     * Where it was last seen.
+     */
+    var `remote`: Remote
+    , 
+    /**
+     * Its NAT type, if known.
+     */
+    var `nat`: kotlin.UByte?
+    , 
+    /**
+     * An introducer.
+     */
+    var `indexed`: kotlin.Boolean
+    , 
+    /**
+     * Connected.
+     */
+    var `connected`: kotlin.Boolean
+    , 
+    /**
+     * Last packet from it.
+     */
+    var `lastUpdateMs`: kotlin.ULong?
+    , 
+    /**
+     * Last request we sent it.
+     */
+    var `lastRequestMs`: kotlin.ULong?
+    , 
+    /**
+     * When we last probed it.
+     */
+    var `probedMs`: kotlin.ULong?
+    , 
+    /**
+     * The introducer relaying for it.
+     */
+    var `proxy`: kotlin.ByteArray?
+    , 
+    /**
+     * The local socket that reaches it.
+     */
+    var `socket`: SocketId
+    , 
+    /**
+     * Subclusters it was seen in.
+     */
+    var `clusters`: List<Subcluster>
+    , 
+    /**
+     * Highest Intro clock seen for it.
+     */
+    var `clock`: kotlin.UInt
+    , 
+    /**
+     * Smoothed round-trip time, once measured.
+     */
+    var `rttMs`: kotlin.UInt?
+    , 
+    /**
+     * The uptime it reports.
+     */
+    var `uptimeMs`: kotlin.ULong?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRemotePeerInfo: FfiConverterRustBuffer<RemotePeerInfo> {
+    override fun read(buf: ByteBuffer): RemotePeerInfo {
+        return RemotePeerInfo(
+            FfiConverterByteArray.read(buf),
+            FfiConverterTypeRemote.read(buf),
+            FfiConverterOptionalUByte.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterTypeSocketId.read(buf),
+            FfiConverterSequenceTypeSubcluster.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+            FfiConverterOptionalULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RemotePeerInfo) = (
+            FfiConverterByteArray.allocationSize(value.`peerId`) +
+            FfiConverterTypeRemote.allocationSize(value.`remote`) +
+            FfiConverterOptionalUByte.allocationSize(value.`nat`) +
+            FfiConverterBoolean.allocationSize(value.`indexed`) +
+            FfiConverterBoolean.allocationSize(value.`connected`) +
+            FfiConverterOptionalULong.allocationSize(value.`lastUpdateMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`lastRequestMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`probedMs`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`proxy`) +
+            FfiConverterTypeSocketId.allocationSize(value.`socket`) +
+            FfiConverterSequenceTypeSubcluster.allocationSize(value.`clusters`) +
+            FfiConverterUInt.allocationSize(value.`clock`) +
+            FfiConverterOptionalUInt.allocationSize(value.`rttMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`uptimeMs`)
+    )
+
+    override fun write(value: RemotePeerInfo, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`peerId`, buf)
+            FfiConverterTypeRemote.write(value.`remote`, buf)
+            FfiConverterOptionalUByte.write(value.`nat`, buf)
+            FfiConverterBoolean.write(value.`indexed`, buf)
+            FfiConverterBoolean.write(value.`connected`, buf)
+            FfiConverterOptionalULong.write(value.`lastUpdateMs`, buf)
+            FfiConverterOptionalULong.write(value.`lastRequestMs`, buf)
+            FfiConverterOptionalULong.write(value.`probedMs`, buf)
+            FfiConverterOptionalByteArray.write(value.`proxy`, buf)
+            FfiConverterTypeSocketId.write(value.`socket`, buf)
+            FfiConverterSequenceTypeSubcluster.write(value.`clusters`, buf)
+            FfiConverterUInt.write(value.`clock`, buf)
+            FfiConverterOptionalUInt.write(value.`rttMs`, buf)
+            FfiConverterOptionalULong.write(value.`uptimeMs`, buf)
+    }
+}
+
+
+
+/**
+ * A subcluster: (cluster id, subcluster id), 32 bytes each.
+ */
+data class Subcluster (
+    /**
+     * The cluster.
+     */
+    var `clusterId`: kotlin.ByteArray
+    , 
+    /**
+     * The subcluster.
+     */
+    var `subclusterId`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSubcluster: FfiConverterRustBuffer<Subcluster> {
+    override fun read(buf: ByteBuffer): Subcluster {
+        return Subcluster(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Subcluster) = (
+            FfiConverterByteArray.allocationSize(value.`clusterId`) +
+            FfiConverterByteArray.allocationSize(value.`subclusterId`)
+    )
+
+    override fun write(value: Subcluster, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`clusterId`, buf)
+            FfiConverterByteArray.write(value.`subclusterId`, buf)
     }
 }
 
@@ -3045,6 +5297,222 @@ public object FfiConverterTypeDisconnectReason: FfiConverterRustBuffer<Disconnec
     override fun allocationSize(value: DisconnectReason) = 4UL
 
     override fun write(value: DisconnectReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why a datagram or packet was dropped (the core's `DropReason`, same
+ * order).
+ */
+
+enum class DropReason {
+    
+    /**
+     * Does not decode.
+     */
+    MALFORMED,
+    /**
+     * Not wire version 6.
+     */
+    VERSION,
+    /**
+     * Over its rate quota.
+     */
+    RATE_LIMITED,
+    /**
+     * Refused by the host's firewall (`Peer.set_firewall`).
+     */
+    FIREWALL,
+    /**
+     * Not ready yet for it.
+     */
+    NOT_READY,
+    /**
+     * Seen before.
+     */
+    DUPLICATE,
+    /**
+     * Our own.
+     */
+    OWN,
+    /**
+     * Too old.
+     */
+    STALE,
+    /**
+     * Invalid content.
+     */
+    INVALID,
+    /**
+     * Arrived on a socket the peer does not know.
+     */
+    UNKNOWN_SOCKET,
+    /**
+     * The transmit queue was full.
+     */
+    TRANSMIT_QUEUE_FULL,
+    /**
+     * The event queue was full.
+     */
+    EVENT_QUEUE_FULL,
+    /**
+     * Not a probe answer on the probe socket.
+     */
+    PROBE,
+    /**
+     * A data-plane type not handled.
+     */
+    DATA_PLANE_UNHANDLED,
+    /**
+     * After `close`.
+     */
+    CLOSED,
+    /**
+     * Not asked for.
+     */
+    UNSOLICITED,
+    /**
+     * Its id does not match its content.
+     */
+    FORGED,
+    /**
+     * Not a member of that subcluster.
+     */
+    NOT_MEMBER,
+    /**
+     * No route for it.
+     */
+    UNROUTABLE,
+    /**
+     * Over the sync budget of its address.
+     */
+    SYNC_BUDGET,
+    /**
+     * Not authentic.
+     */
+    UNAUTHENTIC;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDropReason: FfiConverterRustBuffer<DropReason> {
+    override fun read(buf: ByteBuffer) = try {
+        DropReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DropReason) = 4UL
+
+    override fun write(value: DropReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why a table entry was evicted or refused (the core's `Eviction`, same
+ * order).
+ */
+
+enum class Eviction {
+    
+    /**
+     * A peer-table entry.
+     */
+    PEER,
+    /**
+     * A new peer refused (table full of introducers).
+     */
+    PEER_REFUSED,
+    /**
+     * A scheduled ping retransmission.
+     */
+    PENDING_PING,
+    /**
+     * A gate entry.
+     */
+    GATE,
+    /**
+     * A rate-limit entry.
+     */
+    RATE,
+    /**
+     * A return route.
+     */
+    RETURN_ROUTE,
+    /**
+     * An introduction refused.
+     */
+    INTRO_REFUSED,
+    /**
+     * The socket pool was exhausted.
+     */
+    POOL_EXHAUSTED,
+    /**
+     * A subcluster remembered for a peer.
+     */
+    PEER_CLUSTER,
+    /**
+     * A cached packet.
+     */
+    CACHE,
+    /**
+     * An unpublished packet.
+     */
+    UNPUBLISHED,
+    /**
+     * A pending query.
+     */
+    PENDING_QUERY,
+    /**
+     * A chain being reassembled.
+     */
+    CHAIN,
+    /**
+     * A delivered id.
+     */
+    DELIVERED,
+    /**
+     * A sync budget.
+     */
+    SYNC_PEER;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeEviction: FfiConverterRustBuffer<Eviction> {
+    override fun read(buf: ByteBuffer) = try {
+        Eviction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Eviction) = 4UL
+
+    override fun write(value: Eviction, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -4431,6 +6899,58 @@ sealed class StreamRelayException: kotlin.Exception() {
             get() = "needed=${ `needed` }"
     }
     
+    /**
+     * A config limit is zero (every limit must be at least 1).
+     */
+    class ZeroLimit(
+        
+        /**
+         * Which (the core's name, e.g. "max_peers").
+         */
+        val `name`: kotlin.String
+        ) : StreamRelayException() {
+        override val message
+            get() = "name=${ `name` }"
+    }
+    
+    /**
+     * Text that must be JSON (a question, `PublishOptions.meta_json`) is
+     * not, or not the JSON expected.
+     */
+    class InvalidJson(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : StreamRelayException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * The peer was called from inside its own firewall callback.
+     */
+    class Busy(
+        ) : StreamRelayException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * A host callback failed (an exception the callback did not declare).
+     */
+    class Callback(
+        
+        /**
+         * Its description.
+         */
+        val `reason`: kotlin.String
+        ) : StreamRelayException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -4492,6 +7012,16 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
             20 -> StreamRelayException.Poisoned()
             21 -> StreamRelayException.BufferTooSmall(
                 FfiConverterULong.read(buf),
+                )
+            22 -> StreamRelayException.ZeroLimit(
+                FfiConverterString.read(buf),
+                )
+            23 -> StreamRelayException.InvalidJson(
+                FfiConverterString.read(buf),
+                )
+            24 -> StreamRelayException.Busy()
+            25 -> StreamRelayException.Callback(
+                FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
@@ -4594,6 +7124,25 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
                 4UL
                 + FfiConverterULong.allocationSize(value.`needed`)
             )
+            is StreamRelayException.ZeroLimit -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`name`)
+            )
+            is StreamRelayException.InvalidJson -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is StreamRelayException.Busy -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is StreamRelayException.Callback -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
         }
     }
 
@@ -4692,6 +7241,25 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
             is StreamRelayException.BufferTooSmall -> {
                 buf.putInt(21)
                 FfiConverterULong.write(value.`needed`, buf)
+                Unit
+            }
+            is StreamRelayException.ZeroLimit -> {
+                buf.putInt(22)
+                FfiConverterString.write(value.`name`, buf)
+                Unit
+            }
+            is StreamRelayException.InvalidJson -> {
+                buf.putInt(23)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is StreamRelayException.Busy -> {
+                buf.putInt(24)
+                Unit
+            }
+            is StreamRelayException.Callback -> {
+                buf.putInt(25)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4812,6 +7380,38 @@ public object FfiConverterOptionalUShort: FfiConverterRustBuffer<kotlin.UShort?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalUInt: FfiConverterRustBuffer<kotlin.UInt?> {
+    override fun read(buf: ByteBuffer): kotlin.UInt? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUInt.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UInt?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUInt.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UInt?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUInt.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
     override fun read(buf: ByteBuffer): kotlin.ULong? {
         if (buf.get().toInt() == 0) {
@@ -4898,6 +7498,102 @@ public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteA
         } else {
             buf.put(1)
             FfiConverterByteArray.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePeerFirewall: FfiConverterRustBuffer<PeerFirewall?> {
+    override fun read(buf: ByteBuffer): PeerFirewall? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePeerFirewall.read(buf)
+    }
+
+    override fun allocationSize(value: PeerFirewall?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePeerFirewall.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PeerFirewall?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePeerFirewall.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypePublishOptions: FfiConverterRustBuffer<PublishOptions?> {
+    override fun read(buf: ByteBuffer): PublishOptions? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypePublishOptions.read(buf)
+    }
+
+    override fun allocationSize(value: PublishOptions?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypePublishOptions.allocationSize(value)
+        }
+    }
+
+    override fun write(value: PublishOptions?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypePublishOptions.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeRemotePeerInfo: FfiConverterRustBuffer<RemotePeerInfo?> {
+    override fun read(buf: ByteBuffer): RemotePeerInfo? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRemotePeerInfo.read(buf)
+    }
+
+    override fun allocationSize(value: RemotePeerInfo?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRemotePeerInfo.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RemotePeerInfo?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRemotePeerInfo.write(value, buf)
         }
     }
 }
@@ -5004,6 +7700,34 @@ public object FfiConverterOptionalTypeRemote: FfiConverterRustBuffer<Remote?> {
 /**
  * @suppress
  */
+public object FfiConverterSequenceULong: FfiConverterRustBuffer<List<kotlin.ULong>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ULong> {
+        val len = buf.getInt()
+        return List<kotlin.ULong>(len) {
+            FfiConverterULong.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ULong>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterULong.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ULong>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterULong.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
     override fun read(buf: ByteBuffer): List<kotlin.String> {
         val len = buf.getInt()
@@ -5060,6 +7784,62 @@ public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeDropCount: FfiConverterRustBuffer<List<DropCount>> {
+    override fun read(buf: ByteBuffer): List<DropCount> {
+        val len = buf.getInt()
+        return List<DropCount>(len) {
+            FfiConverterTypeDropCount.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DropCount>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDropCount.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DropCount>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDropCount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeEvictionCount: FfiConverterRustBuffer<List<EvictionCount>> {
+    override fun read(buf: ByteBuffer): List<EvictionCount> {
+        val len = buf.getInt()
+        return List<EvictionCount>(len) {
+            FfiConverterTypeEvictionCount.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<EvictionCount>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeEvictionCount.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<EvictionCount>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeEvictionCount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeIntroducer: FfiConverterRustBuffer<List<Introducer>> {
     override fun read(buf: ByteBuffer): List<Introducer> {
         val len = buf.getInt()
@@ -5078,6 +7858,62 @@ public object FfiConverterSequenceTypeIntroducer: FfiConverterRustBuffer<List<In
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeIntroducer.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRemotePeerInfo: FfiConverterRustBuffer<List<RemotePeerInfo>> {
+    override fun read(buf: ByteBuffer): List<RemotePeerInfo> {
+        val len = buf.getInt()
+        return List<RemotePeerInfo>(len) {
+            FfiConverterTypeRemotePeerInfo.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RemotePeerInfo>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRemotePeerInfo.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RemotePeerInfo>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRemotePeerInfo.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeSubcluster: FfiConverterRustBuffer<List<Subcluster>> {
+    override fun read(buf: ByteBuffer): List<Subcluster> {
+        val len = buf.getInt()
+        return List<Subcluster>(len) {
+            FfiConverterTypeSubcluster.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Subcluster>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeSubcluster.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Subcluster>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeSubcluster.write(it, buf)
         }
     }
 }
@@ -5300,7 +8136,7 @@ public object FfiConverterSequenceTypeSocketId: FfiConverterRustBuffer<List<Sock
     
 
         /**
-         * A config with every optional field at its default.
+         * A config with every optional field at its default (the core's).
          */ fun `peerConfig`(`peerId`: kotlin.ByteArray): PeerConfig {
             return FfiConverterTypePeerConfig.lift(
     uniffiRustCall() { _status ->
@@ -5403,6 +8239,71 @@ public object FfiConverterSequenceTypeSocketId: FfiConverterRustBuffer<List<Sock
         FfiConverterByteArray.lower(`message`),
         FfiConverterByteArray.lower(`signature`),
         FfiConverterByteArray.lower(`publicKey`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The core's default peer expiry.
+         */ fun `defaultExpiry`(): PeerExpiry {
+            return FfiConverterTypePeerExpiry.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_func_default_expiry(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The core's default fanout.
+         */ fun `defaultFanout`(): PeerFanout {
+            return FfiConverterTypePeerFanout.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_func_default_fanout(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The core's default limits.
+         */ fun `defaultLimits`(): PeerLimits {
+            return FfiConverterTypePeerLimits.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_func_default_limits(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The core's default rate quotas.
+         */ fun `defaultQuotas`(): PeerQuotas {
+            return FfiConverterTypePeerQuotas.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_func_default_quotas(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * The core's default timings.
+         */ fun `defaultTimings`(): PeerTimings {
+            return FfiConverterTypePeerTimings.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_func_default_timings(
+    
+        _status)
 }
     )
     }
