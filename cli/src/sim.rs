@@ -48,8 +48,13 @@ pub struct SimArgs {
     /// normally `random,weighted`).
     #[arg(long, value_delimiter = ',')]
     pub policy: Vec<String>,
+    /// The core's protocol profile for every peer: `default` (improved) or
+    /// `reference` (the protocol as the reference runs it); overrides the
+    /// scenario's `protocol.profile`.
+    #[arg(long, value_parser = ["default", "improved", "reference"])]
+    pub profile: Option<String>,
     /// Override a scenario field, e.g. `--set population.initial=50` or
-    /// `--set what_if.stop_rendezvous_reply_relay=true` (TOML values).
+    /// `--set protocol.behaviour.heartbeat_peers=8` (TOML values).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Do not run: summarise (and plot) runs saved earlier with
@@ -86,7 +91,12 @@ fn run_inner(a: &SimArgs) -> Result<(), String> {
         }
         return Ok(());
     }
-    let mut scn = load(&a.scenario, &a.set)?;
+    let mut sets = a.set.clone();
+    if let Some(p) = &a.profile {
+        let p = streamrelay::peer::Profile::from_name(p).ok_or("unknown profile")?;
+        sets.push(format!("protocol.profile=\"{}\"", p.name()));
+    }
+    let mut scn = load(&a.scenario, &sets)?;
     if !a.policy.is_empty() {
         for p in &a.policy {
             FanoutPolicy::parse(p)?;
@@ -176,13 +186,21 @@ mod tests {
             "figure-a",
             &[
                 "population.initial=7".into(),
-                "what_if.stop_rendezvous_reply_relay=true".into(),
+                "protocol.profile=reference".into(),
+                "protocol.behaviour.join_relay_hops=2".into(),
                 "name=\"x\"".into(),
             ],
         )
         .unwrap();
         assert_eq!(s.population.initial, 7);
-        assert!(s.what_if.stop_rendezvous_reply_relay);
+        assert_eq!(s.protocol.profile, streamrelay::peer::Profile::Reference);
+        let b = s.protocol.resolved_behaviour().unwrap();
+        assert_eq!(b.join_relay_hops, 2);
+        assert!(
+            b.relay_rendezvous_replies,
+            "the reference's, but for the override"
+        );
+        assert!(load("figure-a", &["protocol.behaviour.nope=1".into()]).is_err());
         assert_eq!(s.name, "x");
         assert!(load("figure-a", &["nope".into()]).is_err());
         assert!(load("figure-a", &["population.nope=1".into()]).is_err());

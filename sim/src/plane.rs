@@ -15,7 +15,8 @@
 //! core's, so sizes and ids are real; the payload is not sealed (160 bytes
 //! of padding stand in for the seal). It was the stand-in while the core's
 //! data plane was being written, and it stays as a quick way to try
-//! data-plane changes (`what_if.sync_*`) and to cross-check the core.
+//! data-plane changes (the core's `Behaviour` data-plane switches) and to
+//! cross-check the core.
 //!
 //! Departures from the reference, each a fix the core also makes: a
 //! friend is sent the packet once, not twice (§10.60); a Query answer goes
@@ -105,8 +106,9 @@ pub struct Ctx<'a> {
     pub policy: FanoutPolicy,
     /// Tick period (freshness of table entries is 4 × this).
     pub keepalive_ms: u64,
-    /// Data-plane changes to try (all off: as specified).
-    pub fixes: &'a crate::scenario::WhatIf,
+    /// The core behaviour the peers run (the model follows its data-plane
+    /// switches).
+    pub behaviour: &'a crate::scenario::Behaviour,
 }
 
 /// One peer's data plane (see the module documentation).
@@ -367,7 +369,7 @@ impl ModelPeer {
         // hash of its summary: every peer with an empty cache sends the
         // same one, so a peer answers only the first of them per tick.
         let mut key = id32(&p.effective_packet_id());
-        if cx.fixes.sync_gate_per_sender {
+        if cx.behaviour.unique_sync_ids {
             let tag = format!("{from}");
             for (i, b) in tag.bytes().enumerate() {
                 key[i % 32] ^= b.rotate_left((i / 32) as u32);

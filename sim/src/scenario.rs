@@ -4,6 +4,7 @@
 //! (`sim/scenarios/*.toml`) are embedded in the binary.
 
 use serde::{Deserialize, Serialize};
+pub use streamrelay::peer::{Behaviour, Profile};
 
 /// What a scenario runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,9 +41,6 @@ pub struct Scenario {
     pub workload: Workload,
     /// Protocol settings handed to every peer.
     pub protocol: Protocol,
-    /// Protocol changes to try, applied through the Peer's firewall hook
-    /// (host side; the core is unchanged). All off by default.
-    pub what_if: WhatIf,
     /// The NAT matrix (kind = "nat-matrix").
     pub matrix: Matrix,
     /// Sampling for plots.
@@ -62,7 +60,6 @@ impl Default for Scenario {
             partition: Vec::new(),
             workload: Workload::default(),
             protocol: Protocol::default(),
-            what_if: WhatIf::default(),
             matrix: Matrix::default(),
             output: Output::default(),
         }
@@ -476,6 +473,28 @@ pub struct Protocol {
     /// Safety valve: a run stops (and says so) when more events than this
     /// wait at once, rather than exhausting memory in a traffic storm.
     pub max_events_in_flight: usize,
+    /// The core's protocol profile for every peer: `improved` (the
+    /// default) or `reference` (the protocol as the reference runs it).
+    pub profile: Profile,
+    /// Single behaviour switches over the profile's
+    /// (`protocol.behaviour.heartbeat_peers = 8`): the names and types of
+    /// the core's `Behaviour`.
+    pub behaviour: toml::Table,
+}
+
+impl Protocol {
+    /// The core behaviour every peer gets: the profile's switches with the
+    /// scenario's overrides.
+    pub fn resolved_behaviour(&self) -> Result<Behaviour, String> {
+        let mut v = serde_json::to_value(self.profile.behaviour()).map_err(|e| e.to_string())?;
+        let over = serde_json::to_value(&self.behaviour).map_err(|e| e.to_string())?;
+        if let (Some(base), Some(over)) = (v.as_object_mut(), over.as_object()) {
+            for (k, x) in over {
+                base.insert(k.clone(), x.clone());
+            }
+        }
+        serde_json::from_value(v).map_err(|e| format!("protocol.behaviour: {e}"))
+    }
 }
 
 impl Default for Protocol {
@@ -487,46 +506,9 @@ impl Default for Protocol {
             plane: PlaneKind::Core,
             fanout_peers: 0,
             max_events_in_flight: 8_000_000,
+            profile: Profile::Improved,
+            behaviour: toml::Table::new(),
         }
-    }
-}
-
-/// Protocol changes to measure, each applied by the simulator through the
-/// Peer's firewall hook (spec §6.13), so the core stays as specified.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WhatIf {
-    /// Rendezvous replies (J3) are handled only by the rendezvous peer they
-    /// are sent to: a peer drops a J3 that was relayed to it (hops ≥ 1).
-    /// As specified, every J3 is relayed like any Join and floods the whole
-    /// network (§6.9 step 12), so each stamped Join costs one flood per
-    /// cluster member.
-    pub stop_rendezvous_reply_relay: bool,
-    /// Joins arriving with more hops than this are dropped (0: the
-    /// specified limit of 16).
-    pub join_max_hops: u32,
-    /// A Sync is gated per (summary, sender) instead of per summary, so a
-    /// peer answers every newcomer, not only the first one per tick with
-    /// the same (e.g. empty) cache. Core plane: the host writes the
-    /// sender's id into each outgoing Sync's `previousId` (unused by the
-    /// Sync flow), which makes its packetId the sender's own; model plane:
-    /// the model keys its gate by sender.
-    pub sync_gate_per_sender: bool,
-    /// A peer syncs with the introducers as soon as its NAT type is known
-    /// (with the core plane the host calls `Peer::sync` for each; with the
-    /// model, the model does).
-    pub sync_with_introducers: bool,
-    /// A peer that wakes from sleep (restored on new sockets) forgets its
-    /// NAT type and runs reflection at once (`Peer::disconnect`), instead of
-    /// announcing its old public endpoint until a keepalive passes in
-    /// silence.
-    pub rediscover_on_wake: bool,
-}
-
-impl WhatIf {
-    /// Whether any change is on.
-    pub fn any(&self) -> bool {
-        self.stop_rendezvous_reply_relay || self.join_max_hops > 0
     }
 }
 
@@ -591,7 +573,8 @@ impl Scenario {
     }
 
     /// A built-in scenario by name, or a TOML file, with `key=value`
-    /// overrides (`population.initial=50`, `what_if.join_max_hops=4`; the
+    /// overrides (`population.initial=50`, `protocol.profile=reference`,
+    /// `protocol.behaviour.join_relay_hops=2`; the
     /// value is TOML, a bare word is taken as a string).
     pub fn load(name_or_path: &str, overrides: &[String]) -> Result<Scenario, String> {
         let text = match BUILTIN.iter().find(|(n, _)| *n == name_or_path) {
@@ -640,6 +623,7 @@ impl Scenario {
 
     /// Sanity checks that serde cannot express.
     pub fn check(&self) -> Result<(), String> {
+        self.protocol.resolved_behaviour()?;
         self.population.lifetime.check("population.lifetime")?;
         self.population.sleep.check("population.sleep")?;
         let p = &self.population;

@@ -143,27 +143,6 @@ enum Ev {
     Sweep,
 }
 
-/// The host-side firewall that applies the scenario's what-ifs.
-fn what_if_firewall(w: &crate::scenario::WhatIf) -> Box<dyn streamrelay::peer::Firewall> {
-    let stop_j3 = w.stop_rendezvous_reply_relay;
-    let max_hops = w.join_max_hops;
-    Box::new(
-        move |p: &streamrelay::wire::PacketRef<'_>, _: &Remote, _: SocketId| {
-            if p.packet_type != streamrelay::wire::PacketType::Join {
-                return true;
-            }
-            if max_hops > 0 && p.hops > max_hops {
-                return false;
-            }
-            !(stop_j3
-                && p.hops >= 1
-                && p.message
-                    .windows(b"rendezvousRequesterPeerId".len())
-                    .any(|x| x == b"rendezvousRequesterPeerId"))
-        },
-    )
-}
-
 /// The plaintext a publisher sends: a recognisable text padded to the
 /// scenario's size.
 pub fn message_bytes(k: u32, size: usize) -> Vec<u8> {
@@ -200,6 +179,8 @@ pub struct World {
     policy: FanoutPolicy,
     /// Who runs the data plane.
     pub plane: PlaneKind,
+    /// The core behaviour every peer runs (profile and overrides).
+    behaviour: crate::scenario::Behaviour,
     /// Virtual time (ms).
     pub now: u64,
     rng: SimRng,
@@ -248,6 +229,10 @@ impl World {
             scn: scn.clone(),
             policy,
             plane: scn.protocol.plane,
+            behaviour: scn
+                .protocol
+                .resolved_behaviour()
+                .expect("checked when the scenario was loaded"),
             now: 0,
             rng: SimRng::new(0),
             queue: EventQueue::new(),
@@ -301,6 +286,7 @@ impl World {
             let ip = self.boxes[b as usize].public_ip;
             let addr = SocketAddr::V4(SocketAddrV4::new(ip, INTRODUCER_PORT));
             let mut c = Config::new(&id.to_hex(), None);
+            c.behaviour = self.behaviour.clone();
             c.indexed = true;
             c.nat_type = Some(NatType::UNRESTRICTED);
             c.public_address = Some(addr);
@@ -361,6 +347,7 @@ impl World {
         let id = PeerId(rng.bytes32());
         let seed = rng.bytes32();
         let mut c = Config::new(&id.to_hex(), Some(CLUSTER));
+        c.behaviour = self.behaviour.clone();
         c.introducers = intro_list.to_vec();
         c.keepalive_ms = self.scn.protocol.keepalive_ms;
         c.limits.max_peers = self.scn.protocol.max_peers;
@@ -687,10 +674,7 @@ impl World {
             Some(p) => p,
             None => Peer::new(host.config.clone(), Instant(now), seed).expect("valid config"),
         };
-        let mut peer = Box::new(peer);
-        if self.scn.what_if.any() {
-            peer.set_firewall(Some(what_if_firewall(&self.scn.what_if)));
-        }
+        let peer = Box::new(peer);
         host.peer = Some(peer);
         host.online = true;
         host.ready = false;
@@ -709,11 +693,6 @@ impl World {
         };
         if let (Some(k), Some(p)) = (key, self.hosts[h].peer.as_mut()) {
             let _ = p.join(Instant(now), &k);
-            if woke && self.scn.what_if.rediscover_on_wake {
-                // Its sockets are new: find the public endpoint again now
-                // rather than after a silent keepalive.
-                p.disconnect(Instant(now));
-            }
         }
         if let Some(e) = sess.end {
             self.push(e, Ev::Depart(h as u32));
@@ -819,8 +798,9 @@ impl World {
                         self.stats.on_ready(n == expected);
                         self.became_ready(h);
                     }
-                    // Every Ready: the endpoint may have changed.
-                    if self.scn.what_if.sync_with_introducers {
+                    // Every Ready: the endpoint may have changed. (The
+                    // core syncs by itself; the model is told.)
+                    if self.behaviour.sync_with_introducers && self.plane == PlaneKind::Model {
                         self.sync_introducers(h);
                     }
                 }
@@ -875,7 +855,7 @@ impl World {
             rng: &mut self.rng,
             policy: self.policy,
             keepalive_ms,
-            fixes: &self.scn.what_if,
+            behaviour: &self.behaviour,
         };
         f(&mut host.model, &mut cx, out);
     }
@@ -892,30 +872,12 @@ impl World {
         }
     }
 
-    /// What-if: sync with every introducer once the NAT type is known.
+    /// The model plane: sync with every introducer once the NAT type is
+    /// known (`Behaviour::sync_with_introducers`; the core does it itself).
     fn sync_introducers(&mut self, h: usize) {
-        match self.plane {
-            PlaneKind::Model => {
-                let mut out = Out::default();
-                self.with_model(h, &mut out, |m, cx, out| m.sync_introducers(cx, out));
-                self.apply(h, out);
-            }
-            PlaneKind::Core => {
-                let now = Instant(self.now);
-                let Some(p) = self.hosts[h].peer.as_mut() else {
-                    return;
-                };
-                let ids: Vec<PeerId> = p
-                    .peers()
-                    .iter()
-                    .filter(|e| e.indexed)
-                    .map(|e| e.peer_id)
-                    .collect();
-                for id in ids {
-                    let _ = p.sync(now, &id);
-                }
-            }
-        }
+        let mut out = Out::default();
+        self.with_model(h, &mut out, |m, cx, out| m.sync_introducers(cx, out));
+        self.apply(h, out);
     }
 
     fn delivered(&mut self, h: usize, k: usize) {
@@ -1118,16 +1080,6 @@ impl World {
 
     fn send(&mut self, h: usize, socket: SocketId, remote: Remote, bytes: Vec<u8>) {
         let now = self.now;
-        let bytes = if self.scn.what_if.sync_gate_per_sender
-            && self.plane == PlaneKind::Core
-            && bytes.len() > 4
-            && bytes[..4] == MAGIC
-            && bytes[4] == 7
-        {
-            self.unique_sync(h, bytes)
-        } else {
-            bytes
-        };
         let is_data = bytes.len() > 4 && bytes[..4] == MAGIC && matches!(bytes[4], 5..=8);
         {
             let host = &mut self.hosts[h];
@@ -1241,22 +1193,6 @@ impl World {
     /// `previousId`, which the Sync flow does not read, so that its
     /// packetId, SHA-256(previousId ‖ summary ‖ nextId), is its own: a
     /// receiver then gates Syncs per (sender, summary), not per summary.
-    fn unique_sync(&self, h: usize, bytes: Vec<u8>) -> Vec<u8> {
-        let Ok(p) = streamrelay::wire::PacketRef::decode(&bytes) else {
-            return bytes;
-        };
-        let mut q = p.to_packet();
-        let Some(id) = PeerId::from_hex(&self.hosts[h].config.peer_id) else {
-            return bytes;
-        };
-        if q.set(streamrelay::wire::Field::PreviousId, &id.0).is_err() {
-            return bytes;
-        }
-        // The frame carries the id it was encoded with: compute it anew.
-        q.packet_id = streamrelay::wire::Packet::new(streamrelay::wire::PacketType::Sync).packet_id;
-        q.encode().unwrap_or(bytes)
-    }
-
     fn arrive_datagram(&mut self, to: SocketAddrV4, from: SocketAddrV4, bytes: Vec<u8>, lan: bool) {
         let now = self.now;
         let (h, port) = if lan {

@@ -258,6 +258,164 @@ impl Default for Fanout {
     }
 }
 
+/// Which protocol behaviour a Peer follows where the protocol leaves room.
+///
+/// Both profiles put the same bytes on the wire for the same decisions and
+/// understand each other and the reference; they differ in what a peer
+/// chooses to send. docs/compat.md#profiles lists every switch with its
+/// measured effect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
+pub enum Profile {
+    /// Reliable delivery at a fraction of the traffic ([`Behaviour::improved`]).
+    #[default]
+    Improved,
+    /// The reference (`latica/` 0.6.0-rc.8) as it behaves, decision for
+    /// decision ([`Behaviour::reference`]): for conformance and comparison.
+    Reference,
+}
+
+impl Profile {
+    /// The behaviour switches of this profile.
+    pub fn behaviour(self) -> Behaviour {
+        match self {
+            Profile::Improved => Behaviour::improved(),
+            Profile::Reference => Behaviour::reference(),
+        }
+    }
+
+    /// Its name (`improved`, `reference`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Improved => "improved",
+            Profile::Reference => "reference",
+        }
+    }
+
+    /// The profile of a name (`default` is `improved`).
+    pub fn from_name(s: &str) -> Option<Profile> {
+        match s {
+            "improved" | "default" => Some(Profile::Improved),
+            "reference" => Some(Profile::Reference),
+            _ => None,
+        }
+    }
+}
+
+/// What a peer chooses to send, switch by switch. Every switch is
+/// wire-compatible: a reference peer sees only traffic it is spared.
+/// [`Behaviour::reference`] turns every one off.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
+pub struct Behaviour {
+    /// A rendezvous reply (J3) is relayed on like any Join (the reference:
+    /// each one floods the cluster with introductions at every hop, so the
+    /// Join and Intro traffic of a network grows with the cube of its
+    /// size). Off: only the rendezvous peer it is addressed to acts on it.
+    pub relay_rendezvous_replies: bool,
+    /// A Join is relayed on only while it arrived with fewer hops than this
+    /// (the reference: 16, a flood of the whole network per Join). With 1,
+    /// a Join reaches the joiner's fanout, each of which introduces the
+    /// joiner to a few of its own peers: the cost of a Join no longer grows
+    /// with the network.
+    pub join_relay_hops: u32,
+    /// A Sync's packetId is unique per sender (our id in its unused
+    /// `previousId`). The reference's Syncs from every newcomer with the
+    /// same cache have the same id, so a peer answers only the first one
+    /// of them per two ticks (its gate).
+    pub unique_sync_ids: bool,
+    /// Sync with every introducer each time reflection succeeds: they hold
+    /// the most complete caches.
+    pub sync_with_introducers: bool,
+    /// A restored peer rediscovers its NAT type and public endpoint at its
+    /// first tick (its sockets are usually new) instead of announcing the
+    /// old endpoint until a keepalive passes in silence.
+    pub rediscover_on_restore: bool,
+    /// An introduction's ping (P6, sent at 0, +500 and +2000 ms) is not
+    /// sent again once the peer is connected.
+    pub stop_answered_retries: bool,
+    /// At a tick, a subcluster is joined again only while fewer than this
+    /// many of its members are connected (0: every tick, the reference).
+    pub rejoin_below_members: usize,
+    /// The heartbeat pings at most this many non-introducer peers a tick,
+    /// leaving out those that pinged us within the last keepalive (their
+    /// ping and our pong already kept both NAT mappings open). Members of
+    /// our subclusters go first, then the nearest. `None`: everyone (the
+    /// reference).
+    pub heartbeat_peers: Option<usize>,
+    /// The heartbeat pings this many introducers a tick, those that
+    /// answered most recently first (`None`: all, the reference). One
+    /// keeps us introducible to newcomers.
+    pub heartbeat_introducers: Option<usize>,
+    /// A Join's introductions go to members of the Join's subcluster
+    /// first, and among them to peers the joiner can reach directly (the
+    /// reference: any three connected peers, so a joiner in a global
+    /// network rarely meets its own subcluster, and hard-NAT pairs spend a
+    /// birthday traversal where an easy peer would have done).
+    pub targeted_introductions: bool,
+    /// A hard-NAT traversal that ran out of rounds falls back to the proxy
+    /// (the reference's shared attempt counter starts a whole second
+    /// traversal).
+    pub single_traversal: bool,
+    /// Hard-NAT traversal rounds (one P7 each, every
+    /// `timings.traversal_interval_ms`); `None`: `timings.traversal_rounds`.
+    /// 256 probes against the 1024 sprayed ports connect about 98% of the
+    /// time (birthday bound); the reference sends up to 1024 (and 2048).
+    pub traversal_rounds: Option<u32>,
+}
+
+impl Behaviour {
+    /// The reference's behaviour: every switch off.
+    pub fn reference() -> Self {
+        Behaviour {
+            relay_rendezvous_replies: true,
+            join_relay_hops: crate::wire::packet::MAX_HOPS,
+            unique_sync_ids: false,
+            sync_with_introducers: false,
+            rediscover_on_restore: false,
+            stop_answered_retries: false,
+            rejoin_below_members: 0,
+            heartbeat_peers: None,
+            heartbeat_introducers: None,
+            targeted_introductions: false,
+            single_traversal: false,
+            traversal_rounds: None,
+        }
+    }
+
+    /// The default: every switch on.
+    pub fn improved() -> Self {
+        Behaviour {
+            relay_rendezvous_replies: false,
+            join_relay_hops: 1,
+            unique_sync_ids: true,
+            sync_with_introducers: true,
+            rediscover_on_restore: true,
+            stop_answered_retries: true,
+            rejoin_below_members: 3,
+            heartbeat_peers: Some(6),
+            heartbeat_introducers: Some(1),
+            targeted_introductions: true,
+            single_traversal: true,
+            traversal_rounds: Some(256),
+        }
+    }
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour::improved()
+    }
+}
+
 /// Everything the host configures.
 ///
 /// ```
@@ -312,11 +470,32 @@ pub struct Config {
     /// Sync with a peer on first contact (what `api.js` sets up through the
     /// `onConnection` hook, §6.11).
     pub auto_sync: bool,
+    /// What the peer chooses to send where the protocol leaves room
+    /// (default: [`Profile::Improved`]; see [`Config::with_profile`]).
+    pub behaviour: Behaviour,
 }
 
 impl Config {
-    /// A config with the reference's defaults and no introducers.
+    /// A config with the improved profile, the reference's timings and
+    /// limits, and no introducers.
     pub fn new(peer_id: &str, cluster_id: Option<[u8; 32]>) -> Self {
+        Config::with_profile(peer_id, cluster_id, Profile::Improved)
+    }
+
+    /// A config that behaves as the reference does, decision for decision.
+    pub fn reference(peer_id: &str, cluster_id: Option<[u8; 32]>) -> Self {
+        Config::with_profile(peer_id, cluster_id, Profile::Reference)
+    }
+
+    /// A config of the given profile.
+    ///
+    /// ```
+    /// use streamrelay::peer::{Config, Profile};
+    /// let c = Config::with_profile(&"ab".repeat(32), Some([7; 32]), Profile::Reference);
+    /// assert_eq!(c.behaviour.join_relay_hops, 16);
+    /// assert_eq!(Config::new(&"ab".repeat(32), Some([7; 32])).behaviour.join_relay_hops, 1);
+    /// ```
+    pub fn with_profile(peer_id: &str, cluster_id: Option<[u8; 32]>, profile: Profile) -> Self {
         Config {
             peer_id: peer_id.into(),
             cluster_id,
@@ -334,6 +513,7 @@ impl Config {
             signing_keys: None,
             fanout: Fanout::default(),
             auto_sync: true,
+            behaviour: profile.behaviour(),
         }
     }
 }

@@ -299,7 +299,12 @@ impl Peer {
             return;
         };
         let Some(round) = a.traversal else { return };
-        if round >= self.config.timings.traversal_rounds {
+        let rounds = self
+            .config
+            .behaviour
+            .traversal_rounds
+            .unwrap_or(self.config.timings.traversal_rounds);
+        if round >= rounds {
             self.metrics.traversals_exhausted += 1;
             self.release_pool_sockets(now, id);
             let Some(a) = self.intros.get_mut(&id) else {
@@ -310,7 +315,7 @@ impl Peer {
             let (target, attempts) = (a.target, a.attempts);
             let connected = self.peer(&target).is_some_and(|e| e.connected);
             if !connected {
-                if attempts >= 2 {
+                if attempts >= 2 || self.config.behaviour.single_traversal {
                     self.connect_via_proxy(now, id);
                 } else {
                     // The reference's shared counter gives another round

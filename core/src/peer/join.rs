@@ -19,7 +19,7 @@ use super::metrics::DropReason;
 use super::table::{ConnInfo, RemotePeer};
 use super::time::Instant;
 use super::Peer;
-use crate::nat::NatType;
+use crate::nat::{NatType, Strategy};
 use crate::wire::control::{Intro, Join};
 use crate::wire::packet::MAX_HOPS;
 use crate::wire::{Field, Packet, PacketRef};
@@ -166,6 +166,15 @@ impl Peer {
         let rendezvous_requester = join
             .rendezvous_requester_peer_id()
             .and_then(PeerId::from_hex);
+        // A rendezvous reply is for the rendezvous peer alone: one that
+        // was relayed to us is left alone (behaviour.relay_rendezvous_replies).
+        if join.rendezvous_requester_peer_id().is_some()
+            && p.hops >= 1
+            && !self.config.behaviour.relay_rendezvous_replies
+        {
+            self.gate_set(pid_key, 2);
+            return;
+        }
 
         // Rendezvous reply (J3): a member answers a stamped Join.
         if deadline.is_some()
@@ -193,21 +202,15 @@ impl Peer {
                     return;
                 }
             },
-            _ => {
-                let active = self
-                    .config
-                    .keepalive_ms
-                    .saturating_mul(u64::from(self.config.expiry.inactive));
-                self.fanout(now, &cid, Some(requester), &[remote], |q| {
-                    q.connected
-                        && !q.indexed
-                        && q.proxy.is_none()
-                        && q.remote.udp().is_some()
-                        && q.peer_id != requester
-                        && Some(q.peer_id) != rendezvous_requester
-                        && q.silent_for(now).is_some_and(|s| s <= active)
-                })
-            }
+            _ => self.pick_introductions(
+                now,
+                cid,
+                scid,
+                remote,
+                requester,
+                rendezvous_requester,
+                join.nat_type().filter(|n| n.is_valid()),
+            ),
         };
         match (claimed, joiner_nat) {
             (Some(claimed), Some(jnat)) => {
@@ -232,8 +235,116 @@ impl Peer {
         if p.hops >= MAX_HOPS {
             return;
         }
+        let relay_on = p.hops < self.config.behaviour.join_relay_hops
+            && (rendezvous_requester.is_none() || self.config.behaviour.relay_rendezvous_replies);
+        if relay_on {
+            self.relay_join(now, p, &join, remote, claimed, requester, deadline, wall);
+        }
 
-        // Relay, stamped with rendezvous data by an UNRESTRICTED first hop.
+        // Straight from the joiner: a J1 it multicast itself (hops 1) or a
+        // rendezvous reply (hops 0).
+        let direct = p.hops == 0 || (p.hops == 1 && rendezvous_requester.is_none());
+        if direct {
+            self.on_connection(
+                now,
+                ConnInfo {
+                    cluster_id: p.cluster_id,
+                    subcluster_id: p.subcluster_id,
+                    nat: joiner_nat,
+                },
+                requester,
+                remote,
+                None,
+                Some(socket),
+            );
+        }
+    }
+
+    /// Whom a Join's joiner is introduced to: the fanout over connected,
+    /// active, directly reachable non-introducers. With
+    /// `behaviour.targeted_introductions` the fanout is filled in tiers:
+    /// members of the Join's subcluster the joiner can ping directly, then
+    /// other members, then anyone the joiner can ping directly, then anyone.
+    #[allow(clippy::too_many_arguments)]
+    fn pick_introductions(
+        &mut self,
+        now: Instant,
+        cid: [u8; 32],
+        scid: Option<[u8; 32]>,
+        from: Remote,
+        requester: PeerId,
+        rendezvous_requester: Option<PeerId>,
+        joiner_nat: Option<NatType>,
+    ) -> Vec<usize> {
+        let active = self
+            .config
+            .keepalive_ms
+            .saturating_mul(u64::from(self.config.expiry.inactive));
+        let base = move |q: &RemotePeer| {
+            q.connected
+                && !q.indexed
+                && q.proxy.is_none()
+                && q.remote.udp().is_some()
+                && q.peer_id != requester
+                && Some(q.peer_id) != rendezvous_requester
+                && q.silent_for(now).is_some_and(|s| s <= active)
+        };
+        if !self.config.behaviour.targeted_introductions {
+            return self.fanout(now, &cid, Some(requester), &[from], base);
+        }
+        let want = self.config.fanout.peers.max(1);
+        let member = move |q: &RemotePeer| match scid {
+            Some(s) => q
+                .clusters
+                .iter()
+                .any(|(c, sc)| c.as_slice() == cid && sc.as_slice() == s),
+            None => false,
+        };
+        let direct = move |q: &RemotePeer| {
+            matches!(
+                crate::nat::connection_strategy(joiner_nat, q.nat),
+                Strategy::DirectConnect | Strategy::Defer
+            )
+        };
+        let mut chosen: Vec<usize> = Vec::new();
+        for tier in 0..4u8 {
+            if chosen.len() >= want {
+                break;
+            }
+            let taken: Vec<PeerId> = chosen.iter().map(|&i| self.table[i].peer_id).collect();
+            let pick = self.fanout(now, &cid, Some(requester), &[from], |q| {
+                base(q)
+                    && !taken.contains(&q.peer_id)
+                    && match tier {
+                        0 => member(q) && direct(q),
+                        1 => member(q),
+                        2 => direct(q),
+                        _ => true,
+                    }
+            });
+            for i in pick {
+                if chosen.len() < want && !chosen.contains(&i) {
+                    chosen.push(i);
+                }
+            }
+        }
+        chosen
+    }
+
+    /// Relays a Join on (§6.9 steps 11-12), stamped with rendezvous data by
+    /// an UNRESTRICTED first hop.
+    #[allow(clippy::too_many_arguments)]
+    fn relay_join(
+        &mut self,
+        now: Instant,
+        p: &PacketRef<'_>,
+        join: &Join,
+        remote: Remote,
+        claimed: Option<Remote>,
+        requester: PeerId,
+        deadline: Option<f64>,
+        wall: f64,
+    ) {
         let mut relay = p.to_packet();
         if p.hops == 1 && self.nat == Some(NatType::UNRESTRICTED) && deadline.is_none() {
             if let (Some(addr), Some(port)) = (self.address, self.port) {
@@ -254,24 +365,6 @@ impl Peer {
             ignore.push(c);
         }
         self.multicast(now, relay, &ignore, Some(requester), |_| true);
-
-        // Straight from the joiner: a J1 it multicast itself (hops 1) or a
-        // rendezvous reply (hops 0).
-        let direct = p.hops == 0 || (p.hops == 1 && rendezvous_requester.is_none());
-        if direct {
-            self.on_connection(
-                now,
-                ConnInfo {
-                    cluster_id: p.cluster_id,
-                    subcluster_id: p.subcluster_id,
-                    nat: joiner_nat,
-                },
-                requester,
-                remote,
-                None,
-                Some(socket),
-            );
-        }
     }
 
     /// J3 to the rendezvous peer named in a stamped Join.

@@ -87,7 +87,8 @@ use rand_core::{RngCore, SeedableRng};
 
 pub use addr::{PeerId, Remote, SocketId};
 pub use config::{
-    Config, ConfigError, Expiry, Fanout, FanoutPolicy, Introducer, Limits, RateQuotas, Timings,
+    Behaviour, Config, ConfigError, Expiry, Fanout, FanoutPolicy, Introducer, Limits, Profile,
+    RateQuotas, Timings,
 };
 pub use events::{DisconnectReason, Event, Transmit, UnverifiedReason};
 pub use firewall::Firewall;
@@ -552,9 +553,21 @@ impl Peer {
         self.send_unpublished(now);
         self.refresh_summary_hash(now);
         let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
+        let enough = self.config.behaviour.rejoin_below_members;
         for (cid, scid) in keys {
+            if enough > 0 && self.connected_members(&cid, &scid) >= enough {
+                continue;
+            }
             self.send_join(now, cid, scid);
         }
+    }
+
+    /// Connected, directly reached table peers seen in a subcluster.
+    pub(crate) fn connected_members(&self, cid: &[u8; 32], scid: &[u8; 32]) -> usize {
+        self.table
+            .iter()
+            .filter(|p| p.connected && p.proxy.is_none() && p.in_subcluster(cid, scid))
+            .count()
     }
 
     // ---------------------------------------------------------------

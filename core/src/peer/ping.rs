@@ -91,6 +91,24 @@ impl Peer {
         self.send(socket, remote, bytes);
     }
 
+    /// Drops the retransmissions still scheduled for `peer_id` (it
+    /// answered: `Behaviour::stop_answered_retries`).
+    pub(crate) fn cancel_pings_to(&mut self, peer_id: &PeerId) {
+        let ids: Vec<u32> = self
+            .pending_pings
+            .iter()
+            .filter(|(_, p)| p.peer_id.as_ref() == Some(peer_id))
+            .map(|(&id, _)| id)
+            .collect();
+        for id in ids {
+            if let Some(p) = self.pending_pings.remove(&id) {
+                for k in p.timers {
+                    self.timers.cancel(k);
+                }
+            }
+        }
+    }
+
     pub(crate) fn on_ping_retry(&mut self, now: Instant, id: u32, last: bool) {
         let Some(p) = (if last {
             self.pending_pings.remove(&id)
@@ -123,14 +141,72 @@ impl Peer {
             return;
         };
         let Ok(bytes) = packet.encode() else { return };
-        let targets: Vec<(SocketId, Remote)> =
-            self.table.iter().map(|p| (p.socket, p.remote)).collect();
-        for e in self.table.iter_mut() {
-            e.last_request = Some(now);
+        let chosen = self.heartbeat_targets(now);
+        let targets: Vec<(SocketId, Remote)> = chosen
+            .iter()
+            .map(|&i| (self.table[i].socket, self.table[i].remote))
+            .collect();
+        for &i in &chosen {
+            self.table[i].last_request = Some(now);
         }
         for (socket, remote) in targets {
             self.send(socket, remote, bytes.clone());
         }
+    }
+
+    /// Whom the heartbeat pings: everyone (the reference), or with
+    /// `Behaviour::heartbeat_peers` / `heartbeat_introducers` a bounded
+    /// set. A peer that pinged us within the last keepalive is left out:
+    /// its ping and our pong kept both NAT mappings open, and it will ping
+    /// again. Of the rest, members of our subclusters go first, then
+    /// connected peers, then the nearest; proxied peers are never pinged
+    /// (their claimed address does not reach them). Introducers: those
+    /// that answered most recently first.
+    fn heartbeat_targets(&self, now: Instant) -> Vec<usize> {
+        let b = &self.config.behaviour;
+        if b.heartbeat_peers.is_none() && b.heartbeat_introducers.is_none() {
+            return (0..self.table.len()).collect();
+        }
+        let (max_peers, max_intros) = (
+            b.heartbeat_peers.unwrap_or(usize::MAX),
+            b.heartbeat_introducers.unwrap_or(usize::MAX),
+        );
+        let keepalive = self.config.keepalive_ms;
+        let pinged_us = |p: &super::table::RemotePeer| {
+            p.last_ping_in.is_some_and(|t| now.ms_since(t) < keepalive)
+        };
+        let mut intros: Vec<usize> = (0..self.table.len())
+            .filter(|&i| self.table[i].indexed)
+            .collect();
+        intros.sort_by_key(|&i| core::cmp::Reverse(self.table[i].last_update));
+        intros.truncate(max_intros);
+        let inbound = self
+            .table
+            .iter()
+            .filter(|p| !p.indexed && pinged_us(p))
+            .count();
+        let budget = max_peers.saturating_sub(inbound);
+        let mut rest: Vec<usize> = (0..self.table.len())
+            .filter(|&i| {
+                let p = &self.table[i];
+                !p.indexed && p.proxy.is_none() && !pinged_us(p)
+            })
+            .collect();
+        let ours: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
+        rest.sort_by_key(|&i| {
+            let p = &self.table[i];
+            let member = ours.iter().any(|(c, s)| p.in_subcluster(c, s));
+            (
+                !member,
+                !p.connected,
+                p.rtt_ms.unwrap_or(u32::MAX),
+                p.peer_id,
+            )
+        });
+        rest.truncate(budget);
+        intros.extend(rest);
+        intros.sort_unstable();
+        intros
     }
 
     /// A Ping on the main socket or a connection's pool socket.
@@ -158,6 +234,13 @@ impl Peer {
         if requester == self.peer_id {
             self.metrics.drop(DropReason::Own);
             return;
+        }
+        if ping.is_reflection() != Some(true) {
+            if let Some(e) = self.peer_mut(&requester) {
+                if e.remote == remote {
+                    e.last_ping_in = Some(now);
+                }
+            }
         }
         let endpoint = remote.udp();
         let address = endpoint.map(|a| alloc::format!("{}", a.ip()));

@@ -432,6 +432,17 @@ impl Peer {
         }
         // `sendUnpublished` after every successful reflection (§7.1).
         self.send_unpublished(now);
+        if self.config.behaviour.sync_with_introducers {
+            let introducers: Vec<PeerId> = self
+                .table
+                .iter()
+                .filter(|p| p.indexed)
+                .map(|p| p.peer_id)
+                .collect();
+            for id in introducers {
+                let _ = self.sync(now, &id);
+            }
+        }
         self.announce_ready();
     }
 

@@ -389,16 +389,21 @@ impl Peer {
         }
         peer.table = table;
         peer.subclusters = subclusters;
-        if peer.config.nat_type.is_none() {
+        // With `behaviour.rediscover_on_restore` the endpoint is found
+        // again at the first tick: the host's sockets are usually new.
+        let keep = !peer.config.behaviour.rediscover_on_restore;
+        if peer.config.nat_type.is_none() && keep {
             peer.nat = (nat != 0).then_some(NatType(nat)).filter(|n| n.is_valid());
         }
-        if peer.config.public_address.is_none() {
+        if peer.config.public_address.is_none() && keep {
             peer.address = address;
             peer.port = (port != 0).then_some(port);
         }
         peer.uptime = uptime;
         peer.clock = clock;
-        peer.reflection.probe_external_port = (pe != 0).then_some(pe);
+        if keep {
+            peer.reflection.probe_external_port = (pe != 0).then_some(pe);
+        }
         peer.last_update = from_age(now, last_update);
         if peer.nat.is_some() {
             peer.announce_ready();

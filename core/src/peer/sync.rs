@@ -187,7 +187,7 @@ impl Peer {
     fn start_sync(&mut self, now: Instant, socket: SocketId, remote: Remote, ptime: f64) {
         let after = self.predicate_after(now, ptime);
         let summary = self.store.summarize(b"", after);
-        let mut p = Packet::new(PacketType::Sync);
+        let mut p = self.sync_packet();
         p.message = summary.encode();
         let usr4 = alloc::format!("{}", ptime as i64);
         if p.set(Field::Usr4, usr4.as_bytes()).is_err() {
@@ -195,6 +195,18 @@ impl Peer {
         }
         self.metrics.syncs_started += 1;
         self.send_packet(socket, remote, &p);
+    }
+
+    /// An empty Sync packet: with `behaviour.unique_sync_ids` our id goes
+    /// in its `previousId` (unused by the Sync flow), so its packetId is
+    /// ours alone and the receiver's gate does not take it for another
+    /// peer's Sync with the same summary.
+    fn sync_packet(&self) -> Packet {
+        let mut p = Packet::new(PacketType::Sync);
+        if self.config.behaviour.unique_sync_ids {
+            let _ = p.set(Field::PreviousId, &self.peer_id.0);
+        }
+        p
     }
 
     /// First contact with a peer (a new or returning connection): send what
@@ -329,7 +341,7 @@ impl Peer {
                         break 'buckets;
                     }
                     let next = self.store.summarize(&sub, after);
-                    let mut q = Packet::new(PacketType::Sync);
+                    let mut q = self.sync_packet();
                     q.message = next.encode();
                     let usr4 = alloc::format!("{}", wall as i64);
                     if q.set(Field::Usr4, usr4.as_bytes()).is_err() {

@@ -58,6 +58,9 @@ pub struct RemotePeer {
     /// The uptime it last reported in a Ping or Pong (ms): its
     /// "availability" for the weighted fanout.
     pub uptime_ms: Option<u64>,
+    /// When it last pinged us (its heartbeat keeps the NAT mappings of
+    /// both sides open, so ours can skip it: `Behaviour::heartbeat_peers`).
+    pub last_ping_in: Option<Instant>,
 }
 
 impl RemotePeer {
@@ -78,6 +81,7 @@ impl RemotePeer {
             ping_id: None,
             rtt_ms: None,
             uptime_ms: None,
+            last_ping_in: None,
         }
     }
 
@@ -86,6 +90,13 @@ impl RemotePeer {
         p.indexed = true;
         p.nat = Some(NatType::UNRESTRICTED);
         p
+    }
+
+    /// Whether it was seen in the subcluster `scid` of cluster `cid`.
+    pub fn in_subcluster(&self, cid: &[u8], scid: &[u8]) -> bool {
+        self.clusters
+            .iter()
+            .any(|(c, s)| c.as_slice() == cid && s.as_slice() == scid)
     }
 
     /// Whether it was seen in the cluster `cid`.
@@ -183,6 +194,9 @@ impl Peer {
         };
         if old_socket != self.table[idx].socket {
             self.release_dedicated_socket(old_socket);
+        }
+        if proxy.is_none() && self.config.behaviour.stop_answered_retries {
+            self.cancel_pings_to(&peer_id);
         }
         // A subcluster we are in: tell the host about the member.
         if new_cluster {

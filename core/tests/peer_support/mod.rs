@@ -32,12 +32,12 @@ pub fn udp(s: &str) -> Remote {
 }
 
 pub fn config(n: u8) -> Config {
-    Config::new(&hex_id(n), Some(CLUSTER))
+    Config::reference(&hex_id(n), Some(CLUSTER))
 }
 
 /// An introducer config on a public address.
 pub fn introducer_config(n: u8, addr: &str) -> Config {
-    let mut c = Config::new(&hex_id(n), None);
+    let mut c = Config::reference(&hex_id(n), None);
     c.indexed = true;
     c.nat_type = Some(NatType::UNRESTRICTED);
     c.public_address = Some(addr.parse().unwrap());
