@@ -75,6 +75,10 @@ pub struct PeerArgs {
     /// Snapshot file: restored at start when present, written at exit.
     #[arg(long)]
     state: Option<String>,
+    /// Protocol profile: `default` (improved) or `reference` (what the
+    /// reference sends, decision for decision).
+    #[arg(long, default_value = "default", value_parser = ["default", "improved", "reference"])]
+    profile: String,
 }
 
 struct Pub {
@@ -228,7 +232,9 @@ fn run_inner(args: &PeerArgs) -> Result<ExitCode, String> {
     };
     let key_seed = args.seed.clone().unwrap_or_else(|| peer_id.clone());
     let cluster_id = create_cluster_id(args.cluster_seed.as_str()).map_err(|e| e.to_string())?;
-    let mut config = Config::new(&peer_id, Some(cluster_id));
+    let profile = streamrelay::peer::Profile::from_name(&args.profile)
+        .ok_or_else(|| format!("--profile {}: unknown", args.profile))?;
+    let mut config = Config::with_profile(&peer_id, Some(cluster_id), profile);
     // `now` counts from our start; the wire carries Unix ms.
     let unix_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
