@@ -261,6 +261,20 @@ impl Collector {
         let data_bytes: u64 = peers.iter().map(|h| h.data_bytes_out).sum();
         let mut per_peer: Vec<u64> = peers.iter().map(|h| h.bytes_out).collect();
         per_peer.sort_unstable();
+        let steady_s: f64 = peers
+            .iter()
+            .map(|h| h.steady_online_ms as f64 / 1000.0)
+            .sum();
+        let per_s = |x: u64| {
+            if steady_s > 0.0 {
+                x as f64 / steady_s
+            } else {
+                0.0
+            }
+        };
+        let steady_bytes_per_peer_s = per_s(peers.iter().map(|h| h.steady_bytes_out).sum());
+        let steady_wakeups_per_peer_min =
+            60.0 * per_s(peers.iter().map(|h| h.steady_wakeups).sum());
         let introducer_bytes: u64 = w
             .hosts
             .iter()
@@ -382,6 +396,8 @@ impl Collector {
             events: self.events,
             aborted: w.aborted.clone(),
             series: self.series,
+            steady_bytes_per_peer_s,
+            steady_wakeups_per_peer_min,
         }
     }
 }
@@ -507,6 +523,12 @@ pub struct RunResult {
     pub aborted: Option<String>,
     /// Time series (network size, subscribers reached).
     pub series: Vec<Sample>,
+    /// Bytes a peer sends per second online, from `output.steady_from_ms`
+    /// on (all peers' bytes over all their online seconds).
+    pub steady_bytes_per_peer_s: f64,
+    /// Times a peer's host wakes for `handle_timeout` per minute online,
+    /// from `output.steady_from_ms` on.
+    pub steady_wakeups_per_peer_min: f64,
 }
 
 /// Mean and standard deviation.
@@ -597,6 +619,10 @@ pub struct Summary {
     pub drops: BTreeMap<String, u64>,
     /// Runs stopped early (traffic storms).
     pub aborted_runs: usize,
+    /// Mean.
+    pub steady_bytes_per_peer_s: f64,
+    /// Mean.
+    pub steady_wakeups_per_peer_min: f64,
 }
 
 impl Summary {
@@ -637,6 +663,8 @@ impl Summary {
             after_stat: Stat::of(runs.iter().map(|r| r.delivered_after_query)),
             drops,
             aborted_runs: runs.iter().filter(|r| r.aborted.is_some()).count(),
+            steady_bytes_per_peer_s: m(&|r| r.steady_bytes_per_peer_s),
+            steady_wakeups_per_peer_min: m(&|r| r.steady_wakeups_per_peer_min),
         }
     }
 }

@@ -22,8 +22,10 @@ pub fn table(scn: &Scenario, sums: &[Summary]) -> String {
     let plane = sums.first().map(|x| x.plane.as_str()).unwrap_or("");
     let _ = writeln!(
         s,
-        "scenario {} — {} seed(s), data plane: {plane}",
-        scn.name, seeds
+        "scenario {} — {} seed(s), data plane: {plane}, profile: {}",
+        scn.name,
+        seeds,
+        scn.protocol.profile.name()
     );
     if !scn.description.is_empty() {
         let _ = writeln!(s, "{}", scn.description);
@@ -102,6 +104,16 @@ pub fn table(scn: &Scenario, sums: &[Summary]) -> String {
     row("all bytes sent per peer", "—".into(), &|x| {
         format!("{:.0}", x.bytes_per_peer)
     });
+    row(
+        "steady state: bytes/s, wake-ups/min per peer",
+        "—".into(),
+        &|x| {
+            format!(
+                "{:.1} / {:.2}",
+                x.steady_bytes_per_peer_s, x.steady_wakeups_per_peer_min
+            )
+        },
+    );
     row("relative message redundancy", "—".into(), &|x| {
         format!("{:.2}", x.redundancy)
     });

@@ -540,20 +540,27 @@ impl Default for Matrix {
 pub struct Output {
     /// Time-series sampling period (ms).
     pub sample_ms: u64,
+    /// The steady-state metrics (`steady_bytes_per_peer_s`,
+    /// `steady_wakeups_per_peer_min`) count from this time on.
+    pub steady_from_ms: u64,
 }
 
 impl Default for Output {
     fn default() -> Self {
-        Output { sample_ms: 250 }
+        Output {
+            sample_ms: 250,
+            steady_from_ms: 0,
+        }
     }
 }
 
 /// The built-in scenarios: (name, TOML text).
-pub const BUILTIN: [(&str, &str); 4] = [
+pub const BUILTIN: [(&str, &str); 5] = [
     ("figure-a", include_str!("../scenarios/figure-a.toml")),
     ("ratio", include_str!("../scenarios/ratio.toml")),
     ("nat-matrix", include_str!("../scenarios/nat-matrix.toml")),
     ("scale", include_str!("../scenarios/scale.toml")),
+    ("idle", include_str!("../scenarios/idle.toml")),
 ];
 
 impl Scenario {

@@ -89,6 +89,14 @@ pub struct Host {
     pub data_bytes_out: u64,
     /// Datagrams it sent.
     pub datagrams_out: u64,
+    /// Bytes it sent from `output.steady_from_ms` on.
+    pub steady_bytes_out: u64,
+    /// Times the host woke for `handle_timeout` from `output.steady_from_ms` on.
+    pub steady_wakeups: u64,
+    /// Milliseconds it was online from `output.steady_from_ms` on.
+    pub steady_online_ms: u64,
+    /// Since when it is online (this session).
+    online_since: u64,
     /// Bytes it received.
     pub bytes_in: u64,
     /// Per message: when it became able to receive it (ready and online at
@@ -505,6 +513,10 @@ impl World {
             bytes_out: 0,
             data_bytes_out: 0,
             datagrams_out: 0,
+            steady_bytes_out: 0,
+            steady_wakeups: 0,
+            steady_online_ms: 0,
+            online_since: 0,
             bytes_in: 0,
             eligible: vec![None; n_msgs],
             delivered: vec![None; n_msgs],
@@ -594,6 +606,9 @@ impl World {
                 let h = h as usize;
                 if self.hosts[h].wake == Some(self.now) {
                     self.hosts[h].wake = None;
+                    if self.now >= self.scn.output.steady_from_ms {
+                        self.hosts[h].steady_wakeups += 1;
+                    }
                     let now = Instant(self.now);
                     if let Some(p) = self.hosts[h].peer.as_mut() {
                         p.handle_timeout(now);
@@ -677,6 +692,7 @@ impl World {
         let peer = Box::new(peer);
         host.peer = Some(peer);
         host.online = true;
+        host.online_since = now;
         host.ready = false;
         host.participated = true;
         host.model.restart();
@@ -708,6 +724,8 @@ impl World {
             return;
         };
         self.stats.absorb_peer(peer.metrics(), peer.clock());
+        let from = host.online_since.max(self.scn.output.steady_from_ms);
+        host.steady_online_ms += now.saturating_sub(from);
         if sess.sleep {
             host.snapshot = Some(peer.snapshot(Instant(now)));
         }
@@ -1085,6 +1103,9 @@ impl World {
             let host = &mut self.hosts[h];
             host.bytes_out += bytes.len() as u64;
             host.datagrams_out += 1;
+            if now >= self.scn.output.steady_from_ms {
+                host.steady_bytes_out += bytes.len() as u64;
+            }
             if is_data {
                 host.data_bytes_out += bytes.len() as u64;
             }
@@ -1259,6 +1280,14 @@ impl World {
 
     /// What the run measured (call after running it).
     pub fn finish(mut self) -> RunResult {
+        let steady_from = self.scn.output.steady_from_ms;
+        let end = self.now;
+        for h in &mut self.hosts {
+            if h.online {
+                let from = h.online_since.max(steady_from);
+                h.steady_online_ms += end.saturating_sub(from);
+            }
+        }
         for h in &self.hosts {
             if let Some(p) = h.peer() {
                 self.stats.absorb_peer(p.metrics(), p.clock());

@@ -401,7 +401,7 @@ impl Behaviour {
             rediscover_on_restore: true,
             stop_answered_retries: true,
             rejoin_below_members: 3,
-            heartbeat_peers: Some(6),
+            heartbeat_peers: Some(5),
             heartbeat_introducers: Some(1),
             targeted_introductions: true,
             single_traversal: true,

@@ -166,6 +166,12 @@ pub(crate) struct Membership {
     pub(crate) keys: SubclusterKeys,
     /// Whether a Join went out for it yet (joins wait for the NAT type).
     pub(crate) announced: bool,
+    /// Ticks to let pass before the next re-join while too few members
+    /// are connected (`Behaviour::rejoin_below_members`).
+    pub(crate) rejoin_wait: u8,
+    /// The wait after the next re-join: 1, 2, 4 … 16 ticks, back to 0 once
+    /// enough members are connected.
+    pub(crate) rejoin_backoff: u8,
 }
 
 /// How full each bounded structure is (for monitoring and the flood tests).
@@ -555,11 +561,35 @@ impl Peer {
         let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
         let enough = self.config.behaviour.rejoin_below_members;
         for (cid, scid) in keys {
-            if enough > 0 && self.connected_members(&cid, &scid) >= enough {
+            if enough > 0 && !self.rejoin_due(&cid, &scid, enough) {
                 continue;
             }
             self.send_join(now, cid, scid);
         }
+    }
+
+    /// With `Behaviour::rejoin_below_members`: whether a subcluster is
+    /// joined again at this tick. Only while too few members are
+    /// connected, and then after 0, 1, 2, 4, 8, 16, 16 … quiet ticks (a peer
+    /// behind a hard NAT may never reach the count; it must not re-join
+    /// every tick for ever).
+    fn rejoin_due(&mut self, cid: &[u8; 32], scid: &[u8; 32], enough: usize) -> bool {
+        let members = self.connected_members(cid, scid);
+        let Some(m) = self.subclusters.get_mut(&(*cid, *scid)) else {
+            return false;
+        };
+        if members >= enough {
+            m.rejoin_wait = 0;
+            m.rejoin_backoff = 0;
+            return false;
+        }
+        if m.rejoin_wait > 0 {
+            m.rejoin_wait -= 1;
+            return false;
+        }
+        m.rejoin_backoff = (m.rejoin_backoff.saturating_mul(2)).clamp(1, 16);
+        m.rejoin_wait = m.rejoin_backoff;
+        true
     }
 
     /// Connected, directly reached table peers seen in a subcluster.
@@ -726,6 +756,8 @@ impl Peer {
                 shared_key: shared_key.clone(),
                 keys,
                 announced: false,
+                rejoin_wait: 0,
+                rejoin_backoff: 0,
             },
         );
         self.send_join(now, cluster_id, scid);

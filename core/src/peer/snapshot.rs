@@ -337,6 +337,8 @@ impl Peer {
                         shared_key: key,
                         keys,
                         announced: false,
+                        rejoin_wait: 0,
+                        rejoin_backoff: 0,
                     },
                 );
             }
