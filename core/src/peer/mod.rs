@@ -169,7 +169,7 @@ pub(crate) struct Membership {
     /// Ticks to let pass before the next re-join while too few members
     /// are connected (`Behaviour::rejoin_below_members`).
     pub(crate) rejoin_wait: u8,
-    /// The wait after the next re-join: 1, 2, 4 … 16 ticks, back to 0 once
+    /// The wait after the next re-join: 0, 1, 2, 4 … 16 ticks, back to 0 once
     /// enough members are connected.
     pub(crate) rejoin_backoff: u8,
 }
@@ -513,9 +513,11 @@ impl Peer {
             Timer::Tick => {
                 self.timers
                     .set(now.add_ms(self.config.keepalive_ms), Timer::Tick);
-                self.main_loop(now);
+                self.main_loop(now, true);
             }
-            Timer::ExtraTick => self.main_loop(now),
+            // Too soon after the Joins that reflection sent to judge how
+            // many members answered: no re-join check then.
+            Timer::ExtraTick => self.main_loop(now, false),
             Timer::ReflectionRetry
             | Timer::ProbeTimeout
             | Timer::ReflectionTimeout
@@ -530,7 +532,7 @@ impl Peer {
     }
 
     /// One run of the main loop (§6.4).
-    fn main_loop(&mut self, now: Instant) {
+    fn main_loop(&mut self, now: Instant, keepalive_tick: bool) {
         if self.closing {
             return;
         }
@@ -561,7 +563,7 @@ impl Peer {
         let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
         let enough = self.config.behaviour.rejoin_below_members;
         for (cid, scid) in keys {
-            if enough > 0 && !self.rejoin_due(&cid, &scid, enough) {
+            if enough > 0 && !(keepalive_tick && self.rejoin_due(&cid, &scid, enough)) {
                 continue;
             }
             self.send_join(now, cid, scid);
@@ -570,7 +572,8 @@ impl Peer {
 
     /// With `Behaviour::rejoin_below_members`: whether a subcluster is
     /// joined again at this tick. Only while too few members are
-    /// connected, and then after 0, 1, 2, 4, 8, 16, 16 … quiet ticks (a peer
+    /// connected, and then after 0, 1, 2, 4, 8, 16, 16 … quiet keepalive
+    /// ticks (a peer
     /// behind a hard NAT may never reach the count; it must not re-join
     /// every tick for ever).
     fn rejoin_due(&mut self, cid: &[u8; 32], scid: &[u8; 32], enough: usize) -> bool {
@@ -587,8 +590,8 @@ impl Peer {
             m.rejoin_wait -= 1;
             return false;
         }
-        m.rejoin_backoff = (m.rejoin_backoff.saturating_mul(2)).clamp(1, 16);
         m.rejoin_wait = m.rejoin_backoff;
+        m.rejoin_backoff = (m.rejoin_backoff.saturating_mul(2)).clamp(1, 16);
         true
     }
 
