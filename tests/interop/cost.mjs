@@ -158,7 +158,18 @@ async function runSetup (key, index) {
     const lines = evs(p, 'connection')
     const others = new Set(lines.map(l => l.peerId).filter(id => id && !introSet.has(id)))
     const joins = new Set(evs(p, 'join').map(l => l.peerId))
-    return { lines: lines.length, others: others.size, joins: joins.size, peers: summaryOf(p)?.peers ?? null, nat: evs(p, 'ready')[0]?.natType ?? null }
+    const sum = summaryOf(p)
+    return {
+      name: p.name,
+      sent: sum?.sent?.reduce((a, b) => a + b, 0) ?? null,
+      in: sum?.datagramsIn ?? null,
+      lines: lines.length,
+      others: others.size,
+      joins: joins.size,
+      peers: sum?.peers ?? null,
+      nat: evs(p, 'ready')[0]?.natType ?? null,
+      readyT: evs(p, 'ready')[0]?.t ?? null
+    }
   })
   const stat = f => {
     const v = conn.map(f).filter(x => typeof x === 'number').sort((a, b) => a - b)
@@ -181,6 +192,7 @@ async function runSetup (key, index) {
     summaryPeers: stat(c => c.peers),
     peersWithoutPeerConnection: conn.filter(c => c.others === 0).length,
     peersWithoutNat: conn.filter(c => c.nat === null).length,
+    peerDetail: conn,
     problems
   }
 }
