@@ -13,6 +13,9 @@
 // setBroadcast / addMembership / setMulticast* throw. The reference's
 // built-in public introducers are removed from the peer table before init,
 // so nothing is even attempted towards them; the guard is the safety net.
+// The guard also counts what goes out: the summary's `sent` has the CLI's
+// layout (datagrams by type byte, index 0 = not starting with the magic),
+// and `datagramsIn` counts what the sockets received.
 //
 // The reference code is loaded from the copy vectors/generator/setup.sh made
 // (read-only), with our real-randomness crypto shim (./shims/crypto.js, from
@@ -66,6 +69,18 @@ process.on('unhandledRejection', err => out('error', { message: String(err?.mess
 
 // ---------------------------------------------------------------- guard
 const guard = { sends: 0, nonLoopback: 0, dropped: 0, refused: 0 }
+// Datagrams handed to the real socket, by type like the CLI's summary `sent`:
+// index = byte 4 (the type) when the datagram starts with the 4-byte magic,
+// index 0 ('raw') otherwise. `datagramsIn`: datagrams received, all sockets.
+const MAGIC = [0x03, 0x05, 0x0b, 0x11]
+const sent = new Array(9).fill(0)
+let datagramsIn = 0
+const typeOf = data => {
+  const b = typeof data === 'string' ? Buffer.from(data) : data
+  if (!b || b.length <= 4) return 0
+  for (let i = 0; i < 4; i++) if (b[i] !== MAGIC[i]) return 0
+  return b[4] < sent.length ? b[4] : 0
+}
 const isLoopback = a => typeof a === 'string' && (/^127\./.test(a) || a === 'localhost' || a === '::1')
 const peerOwners = []
 
@@ -95,12 +110,16 @@ function guardedSocket () {
       if (cb) setImmediate(cb, null)
       return
     }
+    sent[typeOf(data)]++
     return send(data, ...args)
   }
   for (const m of ['setBroadcast', 'addMembership', 'dropMembership', 'setMulticastInterface', 'setMulticastTTL', 'setMulticastLoopback']) {
     s[m] = () => { guard.refused++; throw new Error(`loopback guard: ${m} refused`) }
   }
   s.on('error', () => {})
+  // count in emit: latica calls removeAllListeners() on its sockets
+  const emit = s.emit.bind(s)
+  s.emit = (name, ...a) => { if (name === 'message') datagramsIn++; return emit(name, ...a) }
   return s
 }
 
@@ -258,7 +277,7 @@ let done = false
 const finish = () => {
   if (done) return
   done = true
-  out('summary', { peerId, natType: peer.natType ?? null, peers: peer.peers.length, guard, counts })
+  out('summary', { peerId, natType: peer.natType ?? null, peers: peer.peers.length, datagramsIn, sent, guard, counts })
   try { bus.close() } catch {}
   setTimeout(() => process.exit(0), 50).unref()
   for (const s of [peer.socket, peer.probeSocket]) { try { s.close() } catch {} }

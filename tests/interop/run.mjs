@@ -7,7 +7,7 @@
 // event lines of BOTH sides. Only processes started here are stopped, by pid.
 // Every reference peer's summary must report guard.nonLoopback === 0.
 //
-//   node tests/interop/run.mjs [scenario letters, e.g. a c]    (default: all)
+//   node tests/interop/run.mjs [scenario names, e.g. a bcd m]    (default: all)
 // Environment: STREAMRELAY_BIN (default target/release/streamrelay).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -243,6 +243,33 @@ const scenarios = {
     const m = messagesOf(R, 'after-exit')[0]
     check('g2', 'the late Rust peer receives it from an introducer, verified, from the reference key', m && m.verified && m.payload.json?.note === 'the publisher has left' && m.signer === info(P).publicKey, JSON.stringify(m))
     guardCheck('g2', all); dump(all)
+  },
+
+  // m. Mixed subcluster: reference introducers, two Rust peers on the DEFAULT
+  // profile and two reference peers; one of each side publishes; every other
+  // peer gets both messages.
+  async m () {
+    const I = introducers('ref', 47270, 'm', 17)
+    await sleep(1200)
+    const common = [...I.flags, '--keepalive', KEEPALIVE, '--join', 'm-sub', '--publish-delay', '5000', '--listen', 'from-ref', '--listen', 'from-rust']
+    const R1 = start('rust-1', 'rust', ['--seed', 'm-rust-1', '--profile', 'default', ...common, '--publish', 'm-sub:from-rust:{"from":"rust","n":1}'], 14)
+    const R2 = start('rust-2', 'rust', ['--seed', 'm-rust-2', '--profile', 'default', ...common], 14)
+    const P1 = start('ref-1', 'ref', ['--seed', 'm-ref-1', ...common, '--publish', 'm-sub:from-ref:hello from the reference'], 14)
+    const P2 = start('ref-2', 'ref', ['--seed', 'm-ref-2', ...common], 14)
+    const all = [...I.procs, R1, R2, P1, P2]
+    await Promise.all(all.map(p => p.done))
+    check('m', 'both publishers published', !!evs(R1, 'published').find(l => l.eventName === 'from-rust') && !!evs(P1, 'published').find(l => l.eventName === 'from-ref'))
+    const fromRust = m => m && m.verified === true && m.payload.json?.from === 'rust' && m.signer === info(R1).publicKey
+    const fromRef = m => m && m.verified === true && m.payload.utf8 === 'hello from the reference' && m.signer === info(P1).publicKey
+    for (const p of [R2, P1, P2]) {
+      const m = messagesOf(p, 'from-rust')[0]
+      check('m', `${p.name} got the Rust (default profile) peer's message, verified, signed by its key`, fromRust(m), JSON.stringify(m))
+    }
+    for (const p of [R1, R2, P2]) {
+      const m = messagesOf(p, 'from-ref')[0]
+      check('m', `${p.name} got the reference peer's message, verified, signed by its key`, fromRef(m), JSON.stringify(m))
+    }
+    guardCheck('m', all); dump(all)
   }
 }
 
