@@ -441,7 +441,7 @@ pub enum PlaneKind {
     #[default]
     Core,
     /// The simulator's model of spec §7 beside each Peer, with switchable
-    /// fixes (`what_if.sync_*`) to explore protocol changes quickly.
+    /// the core's data-plane switches, to cross-check the core.
     Model,
 }
 
