@@ -74,7 +74,10 @@ bash scripts/gen-bindings.sh --check
 step "Kotlin bindings: JUnit (vectors, JNI fast path, loopback) via kotlinc"
 bash bindings-kotlin/run-tests.sh
 
-step "Swift bindings: swift test in a Debian trixie chroot"
+step "Kotlin package: JAR with the native library + POM (package.sh); a consumer compiled against the JAR alone runs"
+STREAMRELAY_LIB="$PWD/bindings-c/build/lib/libstreamrelay.so" bash bindings-kotlin/package.sh
+
+step "Swift bindings: swift test in a Debian trixie chroot, then the consumer package"
 bash bindings-swift/run-tests.sh
 
 if command -v node >/dev/null 2>&1; then
