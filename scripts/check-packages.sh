@@ -34,7 +34,8 @@ if ! cargo publish --dry-run --workspace --allow-dirty >"$log" 2>&1; then
   echo "cargo publish --dry-run failed" >&2
   exit 1
 fi
-grep -E '^ *(Packaging|Packaged|Verifying|Uploading)' "$log" | sed 's/^ */  /'
+grep -E '^ *(Packaging|Packaged|Verifying)' "$log" | sed 's/^ */  /'
+echo "  (a dry run: nothing was uploaded)"
 
 step "package contents and sizes"
 crates=(streamrelay streamrelay-sim streamrelay-vectors streamrelay-cli streamrelay-ffi)
