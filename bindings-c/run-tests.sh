@@ -10,7 +10,9 @@
 #     loop, a subcluster message each way);
 #   - the C vector runner over vectors/*.json, whose summary must equal
 #     `streamrelay vectors check`'s;
-#   - `make install` into a temporary prefix and a build through pkg-config.
+#   - `make install` into a temporary prefix, and the getting-started
+#     examples built against it through pkg-config (C) and CMake (C++),
+#     shared and static (test-install.sh).
 #
 # Prints the stripped size of the release libstreamrelay.so and ends with
 # "N passed, N failed" (one count per program run). Exit status 1 on any
@@ -81,28 +83,8 @@ same_as_cli() {
 }
 run "vectors/same-as-cli" same_as_cli
 
-step "install with pkg-config"
-pkgconfig_check() {
-  local prefix
-  prefix=$(mktemp -d)
-  make -s install PREFIX="$prefix" || return 1
-  cat "$prefix/lib/pkgconfig/streamrelay.pc"
-  local prog="$prefix/hello"
-  printf '%s\n' '#include <stdio.h>' '#include <streamrelay.h>' \
-    'int main(void) { printf("libstreamrelay %s, ABI %u\n", sr_version(), sr_abi_version());' \
-    '  return sr_abi_version() == SR_ABI_VERSION ? 0 : 1; }' >"$prog.c"
-  # shellcheck disable=SC2046
-  gcc -std=c11 -Wall -Werror "$prog.c" -o "$prog" \
-    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs streamrelay) \
-    -Wl,-rpath,"$prefix/lib" || return 1
-  # shellcheck disable=SC2046
-  gcc -std=c11 -Wall -Werror "$prog.c" -o "$prog-static" \
-    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags streamrelay) \
-    "$prefix/lib/libstreamrelay.a" \
-    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --libs-only-l --static streamrelay | sed 's/-lstreamrelay//') || return 1
-  "$prog" && "$prog-static" && rm -rf "$prefix"
-}
-run "pkg-config/install" pkgconfig_check
+step "install: make install, then the getting-started examples through pkg-config (C) and CMake (C++), shared and static"
+run "install/pkg-config+cmake" bash test-install.sh build/lib
 
 step "size of the stripped release libstreamrelay.so"
 for variant in lib lib-vectors; do

@@ -12,8 +12,13 @@
 #     (PollHost), exchanging a subcluster message, bounded by a deadline
 #     (STREAMRELAY_TEST_DEADLINE_MS, default 30000).
 #
-# Needs root for the chroot (sudo is used when not root). Exit status is
-# swift test's; its last line is XCTest's "Executed N tests, with N failures".
+# Then builds the consumer package (consumer/: depends on this package by
+# path, as an app would) and runs its program, the README's getting-started
+# example.
+#
+# Needs root for the chroot (sudo is used when not root). Exits non-zero when
+# a test fails or the consumer does not build or run; the last line says
+# "swift: tests and the consumer package passed".
 set -euo pipefail
 cd "$(dirname "$0")"
 pkg_src=$(pwd)
@@ -23,6 +28,9 @@ export RUST_BACKTRACE=0
 
 sudo=()
 [ "$(id -u)" = 0 ] || sudo=(sudo)
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 echo "==> Swift toolchain"
 chroot_dir=$(bash ./setup-toolchain.sh | tail -n 1)
@@ -52,4 +60,30 @@ echo "==> swift test (in the chroot)"
   STREAMRELAY_VECTORS_DIR="$inner/vectors" RUST_BACKTRACE=0 \
   ${STREAMRELAY_TEST_DEADLINE_MS:+STREAMRELAY_TEST_DEADLINE_MS=$STREAMRELAY_TEST_DEADLINE_MS} \
   bash -c "cd $inner && swift test --disable-swift-testing \
-    -Xlinker -L$inner/lib-shared -Xlinker -rpath -Xlinker $inner/lib-shared 2>&1"
+    -Xlinker -L$inner/lib-shared -Xlinker -rpath -Xlinker $inner/lib-shared 2>&1" | tee "$log"
+grep -q 'Executed [0-9]* tests, with 0 failures' "$log" || { echo "swift test failed" >&2; exit 1; }
+
+# The consumer: a separate package (consumer/) that depends on this one by
+# path, as an app would, staged as <dir>/bindings-swift/consumer so the
+# dependency keeps its identity ("bindings-swift"). Its .build is kept
+# between runs, like the tests'.
+consumer_inner=/tmp/streamrelay-swift-consumer
+consumer_stage="$chroot_dir$consumer_inner"
+echo "==> the consumer package: swift build, then run it (in the chroot, $consumer_inner)"
+"${sudo[@]}" mkdir -p "$consumer_stage/bindings-swift"
+if ! cmp -s Sources/StreamRelayFFI/module.modulemap "$consumer_stage/bindings-swift/Sources/StreamRelayFFI/module.modulemap" ||
+  ! cmp -s Sources/StreamRelayFFI/StreamRelayFFI.h "$consumer_stage/bindings-swift/Sources/StreamRelayFFI/StreamRelayFFI.h"; then
+  "${sudo[@]}" rm -rf "$consumer_stage/bindings-swift/consumer/.build"
+fi
+"${sudo[@]}" rm -rf "$consumer_stage/bindings-swift/Sources" "$consumer_stage/bindings-swift/Tests" \
+  "$consumer_stage/bindings-swift/consumer/Sources" "$consumer_stage/lib-shared"
+"${sudo[@]}" mkdir -p "$consumer_stage/lib-shared"
+tar -C "$pkg_src" -cf - Package.swift Sources Tests consumer/Package.swift consumer/Sources |
+  "${sudo[@]}" tar -C "$consumer_stage/bindings-swift" -xf -
+"${sudo[@]}" cp "$target/debug/libstreamrelay.so" "$consumer_stage/lib-shared/"
+"${sudo[@]}" chroot "$chroot_dir" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root RUST_BACKTRACE=0 \
+  bash -c "cd $consumer_inner/bindings-swift/consumer && swift build \
+    -Xlinker -L$consumer_inner/lib-shared -Xlinker -rpath -Xlinker $consumer_inner/lib-shared 2>&1 | tail -n 3 &&
+    .build/debug/GettingStarted" | tee "$log"
+grep -q '^libstreamrelay .*: send type 1 ' "$log" || { echo "the consumer did not run" >&2; exit 1; }
+echo "swift: tests and the consumer package passed"

@@ -11,6 +11,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "README examples are the files the tests build and run"
+bash scripts/check-examples.sh
+
 step "cargo clippy (workspace, all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 
@@ -25,6 +28,12 @@ echo "no_std probe ran: OK"
 step "golden vectors through the Rust runner"
 cargo build --release -p streamrelay-cli
 ./target/release/streamrelay vectors check vectors/*.json
+
+step "getting started (Rust): core/examples/getting_started.rs, as core/README.md shows it"
+cargo run -q -p streamrelay --example getting_started
+
+step "packages: cargo publish --dry-run of every published crate, contents and sizes, cargo install --path cli"
+bash scripts/check-packages.sh
 
 step "the README's demo: streamrelay sim figure-a (table, SVG, JSON summary keys)"
 demo="$(mktemp -d)"
@@ -48,6 +57,10 @@ if [ -n "$(git status --porcelain -- include/streamrelay.h)" ]; then
 fi
 echo "include/streamrelay.h is fresh"
 
+step "C ABI: an ABI change needs an SR_ABI_VERSION bump (include/streamrelay.abi; docs/versioning.md)"
+bash scripts/check-abi.sh
+bash scripts/check-abi.sh --self-test
+
 step "C ABI: clippy with the vector-runner feature, and C-only (no UniFFI/JNI)"
 cargo clippy -p streamrelay-ffi --all-targets --features vectors -- -D warnings
 cargo clippy -p streamrelay-ffi --all-targets --no-default-features -- -D warnings
@@ -61,7 +74,10 @@ bash scripts/gen-bindings.sh --check
 step "Kotlin bindings: JUnit (vectors, JNI fast path, loopback) via kotlinc"
 bash bindings-kotlin/run-tests.sh
 
-step "Swift bindings: swift test in a Debian trixie chroot"
+step "Kotlin package: JAR with the native library + POM (package.sh); a consumer compiled against the JAR alone runs"
+STREAMRELAY_LIB="$PWD/bindings-c/build/lib/libstreamrelay.so" bash bindings-kotlin/package.sh
+
+step "Swift bindings: swift test in a Debian trixie chroot, then the consumer package"
 bash bindings-swift/run-tests.sh
 
 if command -v node >/dev/null 2>&1; then

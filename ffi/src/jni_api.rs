@@ -258,3 +258,70 @@ pub extern "system" fn Java_dev_streamrelay_FastPathNative_debugPanic<'l>(
     env.with_env(|_env| -> R<()> { panic!("debugPanic") })
         .resolve::<ThrowRuntimeExAndDefault>()
 }
+
+/// Binds `dev.streamrelay.FastPathNative`'s native methods to the functions
+/// above, in **this** copy of the library. `FastPathNative`'s initializer
+/// calls it through JNA (direct mapping, `JNIEnv.CURRENT`) on the library
+/// instance JNA loaded for the UniFFI object, so the fast path needs no
+/// `System.load`: both faces are sure to share one copy, also when JNA took
+/// the library out of a JAR (it extracts it to a temporary file and deletes
+/// the file at once, so there is no path to load a second time).
+///
+/// Returns 1 when the methods are bound; 0 with a Java exception pending
+/// (the class or a method is missing, a panic) otherwise.
+///
+/// cbindgen:ignore
+///
+/// # Safety
+/// `env` must be the calling thread's `JNIEnv`, valid for this call, and
+/// the caller a Java method (JNA's dispatch), so `FindClass` uses its class
+/// loader.
+#[no_mangle]
+pub unsafe extern "C" fn streamrelay_jni_register(env: *mut jni::sys::JNIEnv) -> jint {
+    use jni::jni_str;
+    use jni::NativeMethod;
+    use std::ffi::c_void;
+
+    if env.is_null() {
+        return 0;
+    }
+    // SAFETY: the caller's contract: the current thread's JNIEnv, for the
+    // duration of this call (which bounds the lifetime `with_env` gives out).
+    let mut unowned = unsafe { EnvUnowned::from_raw(env) };
+    unowned
+        .with_env(|env| -> R<jint> {
+            let class = env.find_class(jni_str!("dev/streamrelay/FastPathNative"))?;
+            // SAFETY: each pointer is the `extern "system"` function above
+            // whose parameters match the JNI signature beside it, with the
+            // class as the second parameter (all four are static methods).
+            let methods = unsafe {
+                [
+                    NativeMethod::from_raw_parts(
+                        jni_str!("handleDatagram"),
+                        jni_str!("(JJIIJJILjava/nio/ByteBuffer;II)V"),
+                        Java_dev_streamrelay_FastPathNative_handleDatagram as *mut c_void,
+                    ),
+                    NativeMethod::from_raw_parts(
+                        jni_str!("pollTransmit"),
+                        jni_str!("(JJLjava/nio/ByteBuffer;IILjava/nio/ByteBuffer;)I"),
+                        Java_dev_streamrelay_FastPathNative_pollTransmit as *mut c_void,
+                    ),
+                    NativeMethod::from_raw_parts(
+                        jni_str!("release"),
+                        jni_str!("(J)V"),
+                        Java_dev_streamrelay_FastPathNative_release as *mut c_void,
+                    ),
+                    NativeMethod::from_raw_parts(
+                        jni_str!("debugPanic"),
+                        jni_str!("()V"),
+                        Java_dev_streamrelay_FastPathNative_debugPanic as *mut c_void,
+                    ),
+                ]
+            };
+            // SAFETY: as above; the methods are static, as the functions
+            // expect.
+            unsafe { env.register_native_methods(&class, &methods) }?;
+            Ok(1)
+        })
+        .resolve::<ThrowRuntimeExAndDefault>()
+}

@@ -1,5 +1,9 @@
 package dev.streamrelay
 
+import com.sun.jna.JNIEnv
+import com.sun.jna.Library
+import com.sun.jna.Native
+import com.sun.jna.NativeLibrary
 import dev.streamrelay.uniffi.Peer
 import java.net.Inet4Address
 import java.net.InetAddress
@@ -12,10 +16,25 @@ import java.nio.ByteBuffer
  */
 internal object FastPathNative {
     init {
-        // JNI resolves through java.library.path (JNA, for the UniFFI
-        // object, through jna.library.path): both load the same
-        // libstreamrelay.so, once.
-        System.loadLibrary("streamrelay")
+        // The natives must run in the very copy of libstreamrelay that JNA
+        // loaded for the UniFFI object (the fast path shares its peers).
+        // JNA finds it through jna.library.path, the system paths or the
+        // classpath (a JAR from package.sh carries it, and JNA extracts it to
+        // a temporary file that it deletes at once, so there is no file to
+        // System.load). So the library binds these natives itself
+        // (streamrelay_jni_register, called through JNA on JNA's instance;
+        // the name and options are the generated code's, so JNA returns its
+        // cached instance). A library without that function (older builds)
+        // falls back to System.loadLibrary and java.library.path.
+        val registered = try {
+            val name = System.getProperty("uniffi.component.streamrelay.libraryOverride") ?: "streamrelay"
+            val options = mapOf(Library.OPTION_CLASSLOADER to FastPathNative::class.java.classLoader)
+            Native.register(JniRegistrar::class.java, NativeLibrary.getInstance(name, options))
+            JniRegistrar.streamrelay_jni_register(JNIEnv.CURRENT) == 1
+        } catch (e: UnsatisfiedLinkError) {
+            false
+        }
+        if (!registered) System.loadLibrary("streamrelay")
     }
 
     @JvmStatic external fun handleDatagram(
@@ -30,6 +49,12 @@ internal object FastPathNative {
     @JvmStatic external fun release(handle: Long)
 
     @JvmStatic external fun debugPanic()
+}
+
+/** The library's JNI registration, called through JNA (direct mapping). */
+@Suppress("FunctionName")
+private object JniRegistrar {
+    @JvmStatic external fun streamrelay_jni_register(env: JNIEnv): Int
 }
 
 /**
