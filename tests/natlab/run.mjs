@@ -4,7 +4,7 @@
 // the lab's two documentation ranges) inside the namespaces and measures.
 //
 //   node tests/natlab/run.mjs [--full] [--trials N] [--birthday N]
-//        [--slots N] [--only selftest,classify,matrix,birthday,data]
+//        [--slots N] [--only selftest,classify,matrix,birthday,data,move]
 //        [--json FILE] [--keep]
 // Short form (default, CI): 1 trial per matrix cell, 4 birthday trials.
 // --full: 10 trials per cell, 200 birthday trials.
@@ -13,7 +13,7 @@
 // (`timeout` around it, a kill timer behind that) and stopped by pid; every
 // namespace it made is removed at exit, also on failure, SIGINT or SIGTERM.
 // Environment: STREAMRELAY_BIN (default target/release/streamrelay),
-// NATLAB_VERBOSE=1 prints every peer line.
+// NATLAB_VERBOSE=1 prints every peer line, NATLAB_LOGDIR=DIR keeps them.
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -27,6 +27,7 @@ const BIN = process.env.STREAMRELAY_BIN || path.join(ROOT, 'target/release/strea
 const REF = path.join(ROOT, 'tests/interop/ref-peer.mjs')
 const PROBE = path.join(HERE, 'probe.mjs')
 const VERBOSE = !!process.env.NATLAB_VERBOSE
+const LOGDIR = process.env.NATLAB_LOGDIR || null // every process's lines, one file each
 const T0 = Date.now()
 const now = () => Date.now() - T0
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
@@ -41,7 +42,7 @@ const FULL = flag('--full')
 const TRIALS = Number(val('--trials', FULL ? 10 : 1))
 const BIRTHDAY = Number(val('--birthday', FULL ? 200 : 4))
 const SLOTS = Number(val('--slots', FULL ? 6 : 4))
-const ONLY = val('--only', 'selftest,classify,matrix,birthday,data').split(',')
+const ONLY = val('--only', 'selftest,classify,matrix,birthday,data,move').split(',')
 const JSON_OUT = val('--json', null)
 const KEEP = flag('--keep')
 const PREFIX = process.env.NATLAB_PREFIX || `srnl${process.pid}`
@@ -71,6 +72,13 @@ function check (what, ok, detail = '') {
   if (!ok) failures++
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}${!ok && detail ? ' — ' + detail : ''}`)
   return ok
+}
+// A behaviour the lab showed to be wrong in the core, described in the
+// README ("What the lab found"): printed and recorded, not counted, so that
+// CI stays green until the core changes; a fix shows up as "FIXED?".
+function known (what, ok, ref) {
+  results.checks.push({ what, ok, known: true })
+  console.log(`${ok ? 'FIXED?' : 'known '} ${what} (${ref})`)
 }
 
 // ------------------------------------------------------------------ processes
@@ -103,6 +111,7 @@ function start (name, ns, cmd, argv, durationS) {
     clearTimeout(killer)
     running.delete(child)
     p.code = code
+    if (LOGDIR) fs.writeFileSync(path.join(LOGDIR, `${name}-${child.pid}.jsonl`), p.lines.map(l => JSON.stringify(l)).join('\n') + '\n' + (p.stderr ? JSON.stringify({ stderr: p.stderr }) + '\n' : ''))
     for (const w of p.waiters) w.resolve(null)
     resolve(p)
   }))
@@ -495,6 +504,93 @@ async function data () {
     lab.loss(0, slots)
   }
 }
+// ------------------------------------------------------------------ change of network
+// A subscriber's LAN host moves to another router (new public address, new
+// NAT kind) while it runs; later it sleeps (exits, state file written),
+// moves again while asleep and wakes with the state file. No host call tells
+// the peer (`streamrelay peer` has none): this measures its own detection.
+async function move () {
+  const from = 'r-port-a'; const to = 'r-sym-b'; const wake = 'r-addr-a'
+  // observe one keepalive (30 s) and more after the live move: the peer
+  // re-sends its Joins once per keepalive, and that is what reconnects it
+  const KEEPALIVE = 30000
+  const tLive = 12000; const observe = KEEPALIVE + 5000; const asleep = 4000; const after = FULL ? 30000 : 15000
+  console.log(`# change of network: a streamrelay subscriber moves port → sym while running, then sym → addr while asleep (--state), no host call`)
+  const tag = `mv-${uniq()}`
+  const mover = lab.addMover(0, from)
+  const I = introducers(0, tag, 120)
+  const procs = []
+  const stateFile = path.join(fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'natlab-')), 'mover.state')
+  try {
+    await Promise.all(I.procs.map(p => p.waitFor(l => l.event === 'listening', 5000)))
+    const sub = `sub-${tag}`
+    const N = Math.ceil((tLive + observe + asleep + after) / 1000) + 5
+    const pubs = []
+    for (let i = 0; i < N; i++) pubs.push('--publish', `${sub}:tick:{"n":${i}}`)
+    const P = peer('rust', 'publisher-none', lab.node(0, 'pa'), ['--seed', `${tag}-pub`, ...I.flags, '--join', sub, '--publish-delay', '1000', ...pubs], N + 10)
+    const H = peer('rust', 'helper-full', lab.node(0, 'h-full-b'), ['--seed', `${tag}-helper`, ...I.flags, '--join', sub, '--listen', 'tick'], N + 10)
+    procs.push(P, H)
+    const mvArgs = ['--seed', `${tag}-mover`, ...I.flags, '--join', sub, '--listen', 'tick', '--state', stateFile]
+    const M1 = peer('rust', 'mover-1', mover, mvArgs, 120)
+    procs.push(M1)
+    const ticks = p => evs(p, 'message').filter(l => l.eventName === 'tick')
+    const pubAt = n => evs(P, 'published')[n]?.w
+    await sleep(tLive)
+    const nat1 = last(M1, 'ready')?.natType
+    const tMove = now()
+    lab.move(mover, to)
+    console.log(`  moved ${from} → ${to} at ${(tMove / 1000).toFixed(1)} s (public ${mover.pub})`)
+    await sleep(observe)
+    // asleep: exit (state written), move, wake
+    await M1.stop()
+    const tSleep = now()
+    lab.move(mover, wake)
+    await sleep(asleep)
+    const M2 = peer('rust', 'mover-2', mover, mvArgs, 120)
+    procs.push(M2)
+    const tWake = now()
+    await sleep(after)
+    await Promise.all(procs.map(p => p.stop()))
+    // live move
+    const before = ticks(M1).filter(l => l.w < tMove)
+    const afterMove = ticks(M1).filter(l => l.w >= tMove)
+    const firstNew = afterMove.find(l => pubAt(l.payload?.json?.n) >= tMove)
+    const ncs = evs(M1, 'network-change').filter(l => l.w >= tMove)
+    const pubLive = evs(P, 'published').filter(l => l.w >= tMove && l.w < tSleep).length
+    const gotLive = new Set(afterMove.map(l => l.payload?.json?.n).filter(n => pubAt(n) >= tMove)).size
+    const r = {
+      live: {
+        natBefore: nat1, natAfter: last(M1, 'ready')?.natType ?? null, networkChange: ncs.map(l => ({ ms: l.w - tMove, natType: l.natType })),
+        receivedBefore: before.length, recoverMs: firstNew ? firstNew.w - tMove : null, published: pubLive, received: gotLive
+      }
+    }
+    // wake
+    const w = ticks(M2)
+    const firstW = w.find(l => pubAt(l.payload?.json?.n) >= tWake)
+    const during = evs(P, 'published').map((l, n) => ({ n, w: l.w })).filter(x => x.w >= tSleep && x.w < tWake).map(x => x.n)
+    const gotDuring = during.filter(n => w.some(l => l.payload?.json?.n === n)).length
+    const pubWake = evs(P, 'published').filter(l => l.w >= tWake).length
+    r.wake = {
+      natAfter: last(M2, 'ready')?.natType ?? null, readyMs: first(M2, 'ready') ? first(M2, 'ready').w - tWake : null,
+      firstMs: firstW ? firstW.w - tWake : null, published: pubWake, received: new Set(w.map(l => l.payload?.json?.n).filter(n => pubAt(n) >= tWake)).size,
+      publishedAsleep: during.length, receivedAsleep: gotDuring, restoredError: evs(M2, 'error').map(l => l.message)
+    }
+    results.move = r
+    console.log(`  live move ${from} (NAT ${r.live.natBefore}) → ${to}: network-change lines ${JSON.stringify(r.live.networkChange)}; NAT type at the end ${r.live.natAfter}; first new message ${fmtMs(r.live.recoverMs)} ms after the move; ${r.live.received}/${r.live.published} published after the move received`)
+    console.log(`  asleep across ${to} → ${wake}, woke with the state file: ready after ${fmtMs(r.wake.readyMs)} ms (NAT ${r.wake.natAfter}); first new message after ${fmtMs(r.wake.firstMs)} ms; ${r.wake.received}/${r.wake.published} published after waking, ${r.wake.receivedAsleep}/${r.wake.publishedAsleep} published while asleep received`)
+    check(`move: the helper got the ticks all along (${new Set(ticks(H).map(l => l.payload?.json?.n)).size}/${evs(P, 'published').length})`, ticks(H).length > 0)
+    check(`move: the mover received before the move (${before.length})`, before.length > 0)
+    check(`move: after the live move the mover receives again within a keepalive (first new message after ${fmtMs(r.live.recoverMs)} ms)`, r.live.recoverMs !== null && r.live.recoverMs <= KEEPALIVE + 5000)
+    known(`move: the mover notices the new network (NAT type ${r.live.natBefore} → ${r.live.natAfter}, expected ${EXPECT_NAT.sym}; network-change lines ${r.live.networkChange.length})`, r.live.natAfter === EXPECT_NAT.sym, 'finding 2')
+    known(`move: the mover receives again within 5 s of the move (${fmtMs(r.live.recoverMs)} ms)`, r.live.recoverMs !== null && r.live.recoverMs <= 5000, 'finding 2')
+    known(`move: woken with its state behind the new router it reports NAT ${r.wake.natAfter} (expected ${EXPECT_NAT.addr}) and receives (first after ${fmtMs(r.wake.firstMs)} ms)`, r.wake.natAfter === EXPECT_NAT.addr && r.wake.firstMs !== null, 'finding 3')
+  } finally {
+    await Promise.all(procs.map(p => p.stop()))
+    await Promise.all(I.procs.map(p => p.stop()))
+    fs.rmSync(path.dirname(stateFile), { recursive: true, force: true })
+  }
+}
+
 function lossCount (ns) {
   try {
     const o = sh('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'natlab_loss'])
@@ -507,7 +603,7 @@ for (const f of [BIN, REF]) if (!fs.existsSync(f)) { console.log(`natlab: missin
 console.log(`natlab: ${FULL ? 'full' : 'short'} form: ${TRIALS} trial(s) per matrix cell, ${BIRTHDAY} birthday trials, ${SLOTS} slots; namespaces ${PREFIX}-*`)
 lab = new Lab(PREFIX, SLOTS).up()
 console.log(`natlab: topology up: ${lab.namespaces.length} namespaces in ${(lab.upMs / 1000).toFixed(1)} s`)
-const phases = { selftest, classify, matrix, birthday, data }
+const phases = { selftest, classify, matrix, birthday, data, move }
 for (const [name, fn] of Object.entries(phases)) {
   if (!ONLY.includes(name)) continue
   const t = now()
@@ -518,6 +614,8 @@ for (const [name, fn] of Object.entries(phases)) {
 if (guardStats.refs) check(`guard: ${guardStats.refs} reference peers sent ${guardStats.sends} datagrams, none outside the lab (${guardStats.bad} bad)`, guardStats.bad === 0)
 results.guard = guardStats
 if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 1))
-const passed = results.checks.filter(c => c.ok).length
+const passed = results.checks.filter(c => c.ok && !c.known).length
+const knownN = results.checks.filter(c => c.known && !c.ok).length
+if (knownN) console.log(`natlab: ${knownN} known core problem(s) reproduced (tests/natlab/README.md, "What the lab found")`)
 console.log(`natlab: ${passed} passed, ${failures} failed in ${(now() / 1000).toFixed(1)} s`)
 process.exit(failures ? 1 : 0)

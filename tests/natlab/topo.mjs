@@ -213,6 +213,30 @@ export class Lab {
     }
   }
 
+  // A LAN host that can change networks: behind router `routerKey` of slot
+  // `slot`, at `addr` (every LAN is the same /24, as at home).
+  addMover (slot, routerKey, addr = '198.51.100.9') {
+    const r = this.node(slot, routerKey)
+    const ns = this.lanHost(`${this.prefix}-s${slot}-mover`, r.ns, addr, 'eth-mv')
+    const n = { slot, ns, ip: addr, kind: r.natKind, pub: r.pub, router: r.ns, routerKey }
+    this.nodes[`s${slot}-mover`] = n
+    return n
+  }
+
+  // Move the mover's cable to another router of its slot: the router-side
+  // veth goes to the other router's namespace and LAN bridge; the host's
+  // link goes down and up (as when a laptop joins another Wi-Fi: neighbour
+  // cache and routes flushed) and gets its default route back.
+  move (n, routerKey) {
+    const to = this.node(n.slot, routerKey)
+    ip('-n', n.router, 'link', 'set', 'eth-mv', 'netns', to.ns)
+    ip('-n', to.ns, 'link', 'set', 'eth-mv', 'master', 'lan0', 'up')
+    ip('-n', n.ns, 'link', 'set', 'eth0', 'down')
+    ip('-n', n.ns, 'link', 'set', 'eth0', 'up')
+    try { ip('-n', n.ns, 'route', 'add', 'default', 'via', LAN_ROUTER) } catch {}
+    Object.assign(n, { kind: to.natKind, pub: to.pub, router: to.ns, routerKey })
+  }
+
   down () { return removeNamespaces(this.prefix) }
 }
 
