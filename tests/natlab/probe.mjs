@@ -25,8 +25,10 @@ for (let i = 0; i < rest.length; i += 2) o[rest[i].replace(/^--/, '')] = rest[i 
 const duration = Number(o.duration || 5) * 1000
 setTimeout(() => process.exit(0), duration).unref()
 const out = x => process.stdout.write(JSON.stringify(x) + '\n')
+// IPv4 or IPv6 by the address given
+const FAMILY = (o.address || '').includes(':') ? 'udp6' : 'udp4'
 const sock = () => new Promise(resolve => {
-  const s = dgram.createSocket('udp4')
+  const s = dgram.createSocket({ type: FAMILY, ipv6Only: true })
   s.on('error', () => {})
   s.bind({ port: 0, address: o.address }, () => resolve(s))
 })
@@ -35,7 +37,7 @@ const parse = b => { try { return JSON.parse(b.toString()) } catch { return {} }
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 if (role === 'reflect') {
-  const a = dgram.createSocket('udp4'); const b = dgram.createSocket('udp4')
+  const a = dgram.createSocket({ type: FAMILY, ipv6Only: true }); const b = dgram.createSocket({ type: FAMILY, ipv6Only: true })
   for (const s of [a, b]) s.on('error', () => {})
   await new Promise(resolve => a.bind(3478, o.address, resolve))
   await new Promise(resolve => b.bind(3479, o.address, resolve))
@@ -45,12 +47,9 @@ if (role === 'reflect') {
     if (m.op === 'filter') {
       send(a, { op: 'hit', id: m.id, via: 'same' }, r.port, r.address)
       send(b, { op: 'hit', id: m.id, via: 'port' }, r.port, r.address)
-      if (o.stranger) send(a, { op: 'relay', id: m.id, to: `${r.address}:${r.port}` }, 3478, o.stranger)
+      if (o.stranger) send(a, { op: 'relay', id: m.id, address: r.address, port: r.port }, 3478, o.stranger)
     }
-    if (m.op === 'relay') {
-      const [addr, port] = m.to.split(':')
-      send(a, { op: 'hit', id: m.id, via: 'ip' }, Number(port), addr)
-    }
+    if (m.op === 'relay') send(a, { op: 'hit', id: m.id, via: 'ip' }, Number(m.port), m.address)
   }
   a.on('message', onMsg(a)); b.on('message', onMsg(b))
   out({ event: 'listening', address: o.address })
@@ -74,6 +73,7 @@ if (role === 'reflect') {
     localPort: m.address().port,
     r1: seen.r1 ? `${seen.r1.address}:${seen.r1.port}` : null,
     r2: seen.r2 ? `${seen.r2.address}:${seen.r2.port}` : null,
+    seenAddress: seen.r1?.address ?? null,
     mapping: !(seen.r1 && seen.r2) ? 'unknown' : seen.r1.port === seen.r2.port && seen.r1.address === seen.r2.address ? 'independent' : 'dependent',
     preserved: !!seen.r1 && seen.r1.port === m.address().port,
     filtering: ['same', 'port', 'ip'].filter(v => hits.has(v))

@@ -4,7 +4,7 @@
 // the lab's two documentation ranges) inside the namespaces and measures.
 //
 //   node tests/natlab/run.mjs [--full] [--trials N] [--birthday N]
-//        [--slots N] [--only selftest,classify,matrix,birthday,data,move]
+//        [--slots N] [--only selftest,classify,matrix,birthday,data,move,ipv6]
 //        [--json FILE] [--keep]
 // Short form (default, CI): 1 trial per matrix cell, 4 birthday trials.
 // --full: 10 trials per cell, 200 birthday trials.
@@ -42,7 +42,7 @@ const FULL = flag('--full')
 const TRIALS = Number(val('--trials', FULL ? 10 : 1))
 const BIRTHDAY = Number(val('--birthday', FULL ? 200 : 4))
 const SLOTS = Number(val('--slots', FULL ? 6 : 4))
-const ONLY = val('--only', 'selftest,classify,matrix,birthday,data,move').split(',')
+const ONLY = val('--only', 'selftest,classify,matrix,birthday,data,move,ipv6').split(',')
 const JSON_OUT = val('--json', null)
 const KEEP = flag('--keep')
 const PREFIX = process.env.NATLAB_PREFIX || `srnl${process.pid}`
@@ -591,6 +591,72 @@ async function move () {
   }
 }
 
+// ------------------------------------------------------------------ IPv6
+// An IPv6-only segment: stateful firewalls without NAT, dual-stack
+// introducer hosts, streamrelay peers only (the reference is udp4-only).
+async function ipv6 () {
+  console.log('# IPv6: stateful firewalls without NAT (2001:db8::/32), streamrelay only')
+  const v6 = lab.addV6()
+  // self-test: the firewall keeps the address and port, lets in only replies
+  const refl = [
+    start('v6-refl-1', v6.i1.ns, process.execPath, [PROBE, 'reflect', '--address', v6.i1.ip, '--stranger', v6.pa.ip, '--duration', '8'], 8),
+    start('v6-refl-2', v6.i2.ns, process.execPath, [PROBE, 'reflect', '--address', v6.i2.ip, '--duration', '8'], 8),
+    start('v6-refl-3', v6.pa.ns, process.execPath, [PROBE, 'reflect', '--address', v6.pa.ip, '--duration', '8'], 8)
+  ]
+  await Promise.all(refl.map(r => r.waitFor(l => l.event === 'listening', 5000)))
+  const probes = ['h-a', 'h-b'].map(k => ({ k, p: start(`v6-probe-${k}`, v6[k].ns, process.execPath, [PROBE, 'classify', '--address', v6[k].ip, '--r1', v6.i1.ip, '--r2', v6.i2.ip, '--duration', '6'], 6) }))
+  await Promise.all(probes.map(x => x.p.done))
+  await Promise.all(refl.map(r => r.stop()))
+  const st = probes.map(({ k, p }) => ({ k, ...(first(p, 'result') || {}) }))
+  for (const r of st) {
+    check(`IPv6 self-test: behind firewall ${r.k}: seen as itself (${r.r1}), same port towards two hosts, only replies get in (${(r.filtering || []).join(',')})`,
+      r.seenAddress === v6[r.k].ip && r.mapping === 'independent' && r.preserved === true && JSON.stringify(r.filtering) === '["same"]')
+  }
+  // peers
+  const tag = `v6-${uniq()}`
+  const seeds = [`${tag}-i1`, `${tag}-i2`]
+  const I = ['i1', 'i2'].map((k, i) => peer('rust', `v6-intro-${i + 1}`, v6[k], ['--seed', seeds[i], '--port', String(INTRO_PORT), '--nat', '31', '--indexed'], 40))
+  const flags = ['i1', 'i2'].flatMap((k, i) => ['--introducer', `[${v6[k].ip}]:${INTRO_PORT}:${sha256hex(seeds[i])}`])
+  const procs = []
+  try {
+    await Promise.all(I.map(p => p.waitFor(l => l.event === 'listening', 5000)))
+    const sub = `sub-${tag}`
+    const who = [['pa', 'none'], ['h-a', 'fw'], ['h-b', 'fw']]
+    for (const [k, kind] of who) {
+      const pubs = []
+      for (let i = 0; i < 3; i++) pubs.push('--publish', `${sub}:from-${k}:{"n":${i}}`)
+      const p = peer('rust', `v6-${k}`, v6[k], ['--seed', `${tag}-${k}`, ...flags, '--join', sub, ...who.map(([w]) => ['--listen', `from-${w}`]).flat(), '--publish-delay', '2500', ...pubs], 30)
+      Object.assign(p, { k, kind, id: sha256hex(`${tag}-${k}`) })
+      procs.push(p)
+    }
+    const complete = () => procs.every(p => procs.filter(q => q !== p).every(q => new Set(evs(p, 'message').filter(l => l.eventName === `from-${q.k}`).map(l => l.payload?.json?.n)).size === 3))
+    const t = now()
+    while (now() - t < 20000 && !complete()) await sleep(250)
+    await sleep(500)
+    await Promise.all(procs.map(p => p.stop()))
+    const rows = procs.map(p => {
+      const ready = last(p, 'ready')
+      const conns = Object.fromEntries(procs.filter(q => q !== p).map(q => { const c = evs(p, 'connection').filter(l => l.peerId === q.id).at(-1); return [q.k, c ? (c.proxy === null ? 'direct' : 'proxy') : 'none'] }))
+      const got = Object.fromEntries(procs.filter(q => q !== p).map(q => [q.k, new Set(evs(p, 'message').filter(l => l.eventName === `from-${q.k}`).map(l => l.payload?.json?.n)).size]))
+      return { k: p.k, nat: ready?.natType ?? null, address: ready?.address ?? null, port: ready?.port ?? null, conns, got, readyMs: ready ? ready.w - first(p, 'listening').w : null }
+    })
+    results.ipv6 = { selftest: st, rows }
+    console.log('\n| IPv6 peer | behind | NAT type (expected) | public endpoint it learned | connections | messages received (of 3 from each) |')
+    console.log('|---|---|---|---|---|---|')
+    for (const r of rows) console.log(`| ${r.k} | ${r.k === 'pa' ? 'nothing' : 'stateful firewall'} | ${r.nat} (${r.k === 'pa' ? 31 : 7}) | [${r.address}]:${r.port} | ${Object.entries(r.conns).map(([k, v]) => `${k} ${v}`).join(', ')} | ${Object.entries(r.got).map(([k, v]) => `${k} ${v}`).join(', ')} |`)
+    console.log('')
+    for (const r of rows) {
+      const exp = r.k === 'pa' ? 31 : 7
+      check(`IPv6: ${r.k} reflects over IPv6 to NAT ${exp} at its own address (${r.nat}, ${r.address})`, r.nat === exp && r.address === v6[r.k].ip)
+      check(`IPv6: ${r.k} connects directly to the others (${JSON.stringify(r.conns)})`, Object.values(r.conns).every(v => v === 'direct'))
+      check(`IPv6: ${r.k} receives every message of the others (${JSON.stringify(r.got)})`, Object.values(r.got).every(v => v === 3))
+    }
+  } finally {
+    await Promise.all(procs.map(p => p.stop()))
+    await Promise.all(I.map(p => p.stop()))
+  }
+}
+
 function lossCount (ns) {
   try {
     const o = sh('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'ip', 'natlab_loss'])
@@ -603,7 +669,7 @@ for (const f of [BIN, REF]) if (!fs.existsSync(f)) { console.log(`natlab: missin
 console.log(`natlab: ${FULL ? 'full' : 'short'} form: ${TRIALS} trial(s) per matrix cell, ${BIRTHDAY} birthday trials, ${SLOTS} slots; namespaces ${PREFIX}-*`)
 lab = new Lab(PREFIX, SLOTS).up()
 console.log(`natlab: topology up: ${lab.namespaces.length} namespaces in ${(lab.upMs / 1000).toFixed(1)} s`)
-const phases = { selftest, classify, matrix, birthday, data, move }
+const phases = { selftest, classify, matrix, birthday, data, move, ipv6 }
 for (const [name, fn] of Object.entries(phases)) {
   if (!ONLY.includes(name)) continue
   const t = now()

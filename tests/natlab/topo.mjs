@@ -117,6 +117,27 @@ ${map ? `  chain record {
 `
 }
 
+// An IPv6 router's stateful firewall: no NAT, inbound only for established
+// flows (and ICMPv6, which neighbour discovery needs).
+export function firewall6Rules () {
+  return `
+table ip6 natlab {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname "wan" ct state established,related accept
+    iifname "wan" meta l4proto ipv6-icmp accept
+    iifname "wan" counter drop
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname "wan" ct state established,related accept
+    iifname "wan" meta l4proto ipv6-icmp accept
+    iifname "wan" counter drop
+  }
+}
+`
+}
+
 // 5% loss (or `pct`) on everything a router forwards, both ways; on a public
 // host, on what it sends and receives.
 export function setLoss (ns, pct, { host = false } = {}) {
@@ -235,6 +256,59 @@ export class Lab {
     ip('-n', n.ns, 'link', 'set', 'eth0', 'up')
     try { ip('-n', n.ns, 'route', 'add', 'default', 'via', LAN_ROUTER) } catch {}
     Object.assign(n, { kind: to.natKind, pub: to.pub, router: to.ns, routerKey })
+  }
+
+  // IPv6 (slot 0): the documentation prefix 2001:db8::/32 (RFC 3849).
+  // Public segment 2001:db8::/64 on the same bridge; the introducer hosts
+  // and public host pa become dual-stack (they keep their IPv4 address);
+  // two routers with a stateful firewall and no NAT (inbound only for
+  // established flows, as most IPv6 homes and carriers) each route a LAN
+  // 2001:db8:<x>::/64 with an IPv6-only host behind. Every node on the
+  // segment has a route to both LANs (the "internet" routes them).
+  addV6 () {
+    const v6 = {}
+    const enable = (ns, dev) => sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', `net.ipv6.conf.${dev}.disable_ipv6=0`)
+    const addr6 = (ns, dev, a) => ip('-n', ns, '-6', 'addr', 'add', a, 'dev', dev, 'nodad')
+    for (const [k, a] of [['i1', '2001:db8::11'], ['i2', '2001:db8::12'], ['pa', '2001:db8::13']]) {
+      const n = this.node(0, k)
+      enable(n.ns, 'eth0')
+      addr6(n.ns, 'eth0', `${a}/64`)
+      v6[k] = { slot: 0, ns: n.ns, ip: a, kind: k === 'pa' ? 'none' : 'introducer', pub: a, v4: n.ip }
+    }
+    const lans = { a: ['2001:db8::a1', '2001:db8:a::'], b: ['2001:db8::b1', '2001:db8:b::'] }
+    for (const x of ['a', 'b']) {
+      const [wan, lan] = lans[x]
+      const r = this.ns(`${this.prefix}-s0-r6-${x}`)
+      ip('link', 'add', `v0-r6${x}`, 'netns', this.inet, 'type', 'veth', 'peer', 'name', 'wan', 'netns', r)
+      ip('-n', this.inet, 'link', 'set', `v0-r6${x}`, 'master', 'br0', 'up')
+      enable(r, 'wan')
+      addr6(r, 'wan', `${wan}/64`)
+      ip('-n', r, 'link', 'set', 'wan', 'up')
+      const h = this.ns(`${this.prefix}-s0-h6-${x}`)
+      ip('link', 'add', 'lan0', 'netns', r, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h)
+      enable(r, 'lan0')
+      enable(h, 'eth0')
+      addr6(r, 'lan0', `${lan}1/64`)
+      addr6(h, 'eth0', `${lan}2/64`)
+      ip('-n', r, 'link', 'set', 'lan0', 'up')
+      ip('-n', h, 'link', 'set', 'eth0', 'up')
+      ip('-n', h, '-6', 'route', 'add', 'default', 'via', `${lan}1`)
+      sysctl(r, 'net.ipv6.conf.all.forwarding=1',
+        `net.netfilter.nf_conntrack_udp_timeout=${UDP_TIMEOUT}`,
+        `net.netfilter.nf_conntrack_udp_timeout_stream=${UDP_TIMEOUT_STREAM}`)
+      nft(r, firewall6Rules())
+      v6[`r-${x}`] = { slot: 0, ns: r, ip: wan, kind: 'router', pub: wan }
+      v6[`h-${x}`] = { slot: 0, ns: h, ip: `${lan}2`, kind: 'fw6', pub: `${lan}2`, router: r }
+    }
+    // routes to the two LANs from every node on the public segment
+    for (const k of ['i1', 'i2', 'pa', 'r-a', 'r-b']) {
+      for (const x of ['a', 'b']) {
+        if (k === `r-${x}`) continue
+        ip('-n', v6[k].ns, '-6', 'route', 'add', `${lans[x][1]}/64`, 'via', lans[x][0])
+      }
+    }
+    this.v6 = v6
+    return v6
   }
 
   down () { return removeNamespaces(this.prefix) }
