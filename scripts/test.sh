@@ -93,6 +93,9 @@ if command -v node >/dev/null 2>&1; then
 
   step "interop: streamrelay peer beside reference peers on loopback (node)"
   bash tests/interop/run.sh
+
+  step "NAT lab: kernel NATs in network namespaces, short form (root, nftables, node)"
+  bash tests/natlab/run.sh
 else
   echo "node not found: skipping the re-check against the reference"
 fi

@@ -6,10 +6,15 @@
 //   --publish-delay MS --listen EVENT ... --duration S
 //   --drop-port N ...   guard rule: drop every datagram sent to 127.0.0.1:N
 //                       (to make two peers unable to reach each other)
+//   --address IP        bind address (default 127.0.0.1; the NAT lab,
+//                       tests/natlab/, binds a lab namespace's address)
+//   --allow CIDR ...    IPv4 ranges the guard lets through besides loopback
+//                       (the NAT lab's documentation ranges)
 //
 // The loopback guard (a dgram wrapper handed to the reference): every socket
-// binds 127.0.0.1; a send to a non-loopback address is dropped and counted
-// (`guard.nonLoopback` in the summary line; the test asserts 0);
+// binds 127.0.0.1 (or --address); a send to an address outside loopback and
+// the --allow ranges is dropped and counted (`guard.nonLoopback` in the
+// summary line; the tests assert 0);
 // setBroadcast / addMembership / setMulticast* throw. The reference's
 // built-in public introducers are removed from the peer table before init,
 // so nothing is even attempted towards them; the guard is the safety net.
@@ -36,7 +41,7 @@ const PINNED = '0.6.0-rc.8'
 const start = Date.now()
 
 // ---------------------------------------------------------------- options
-const opts = { introducer: [], join: [], publish: [], listen: [], dropPort: [], publishDelay: 3000, clusterSeed: 'latica-oracle' }
+const opts = { introducer: [], join: [], publish: [], listen: [], dropPort: [], allow: [], address: '127.0.0.1', publishDelay: 3000, clusterSeed: 'latica-oracle' }
 {
   const a = process.argv.slice(2)
   for (let i = 0; i < a.length; i++) {
@@ -56,6 +61,8 @@ const opts = { introducer: [], join: [], publish: [], listen: [], dropPort: [], 
       case '--listen': opts.listen.push(v()); break
       case '--duration': opts.duration = Number(v()); break
       case '--drop-port': opts.dropPort.push(Number(v())); break
+      case '--address': opts.address = v(); break
+      case '--allow': opts.allow.push(v()); break
       default: throw new Error(`unknown option ${k}`)
     }
   }
@@ -81,7 +88,16 @@ const typeOf = data => {
   for (let i = 0; i < 4; i++) if (b[i] !== MAGIC[i]) return 0
   return b[4] < sent.length ? b[4] : 0
 }
-const isLoopback = a => typeof a === 'string' && (/^127\./.test(a) || a === 'localhost' || a === '::1')
+const ipv4 = a => typeof a === 'string' && /^\d+\.\d+\.\d+\.\d+$/.test(a) ? a.split('.').reduce((n, x) => n * 256 + Number(x), 0) : null
+const allowed = opts.allow.map(c => {
+  const [net, bits] = c.split('/')
+  const n = ipv4(net); const b = Number(bits ?? 32)
+  if (n === null || !(b >= 8 && b <= 32)) throw new Error(`--allow ${c}: expected an IPv4 CIDR, /8 or narrower`)
+  const size = 2 ** (32 - b)
+  return { lo: n - (n % size), size }
+})
+const isLoopback = a => typeof a === 'string' && (/^127\./.test(a) || a === 'localhost' || a === '::1' ||
+  allowed.some(r => ipv4(a) !== null && ipv4(a) >= r.lo && ipv4(a) < r.lo + r.size))
 const peerOwners = []
 
 function guardedSocket () {
@@ -90,7 +106,7 @@ function guardedSocket () {
   s.bind = (port, ...rest) => {
     if (typeof port === 'object' && port) port = port.port
     const cb = rest.find(x => typeof x === 'function')
-    return bind({ port: port || 0, address: '127.0.0.1' }, cb)
+    return bind({ port: port || 0, address: opts.address }, cb)
   }
   const send = s.send.bind(s)
   s.send = (data, ...args) => {
@@ -187,7 +203,7 @@ const config = { peerId, clusterId, signingKeys, worker: false }
 if (opts.port) config.port = opts.port
 if (opts.keepalive) config.keepalive = opts.keepalive
 if (opts.indexed) config.indexed = true
-if (opts.nat) { config.natType = opts.nat; config.address = '127.0.0.1' }
+if (opts.nat) { config.natType = opts.nat; config.address = opts.address }
 
 let bus
 const busReady = new Promise(resolve => { bus = api(config, events, dgram).then(b => { resolve(b); return b }) })
@@ -196,19 +212,19 @@ const hookTimer = setInterval(() => {
   const p = peerOwners[0]
   if (!p || p.__hooked) return
   p.__hooked = true
-  p.onListening = () => out('listening', { address: '127.0.0.1', port: p.socket.address().port, peerId, publicKey: hex(signingKeys.publicKey) })
+  p.onListening = () => out('listening', { address: opts.address, port: p.socket.address().port, peerId, publicKey: hex(signingKeys.publicKey) })
 }, 0)
 bus = await busReady
 clearInterval(hookTimer)
 const peer = peerOwners[0]
-if (!peer.__hooked) out('listening', { address: '127.0.0.1', port: peer.config.port, peerId, publicKey: hex(signingKeys.publicKey) })
+if (!peer.__hooked) out('listening', { address: opts.address, port: peer.config.port, peerId, publicKey: hex(signingKeys.publicKey) })
 
-if (opts.indexed) out('ready', { natType: peer.natType ?? 31, address: '127.0.0.1', port: peer.config.port })
+if (opts.indexed) out('ready', { natType: peer.natType ?? 31, address: opts.address, port: peer.config.port })
 bus._on('#ready', info => { count('ready'); out('ready', { natType: info?.natType ?? peer.natType, address: info?.address ?? null, port: info?.port ?? null }) })
 bus._on('#network-change', nat => { count('network-change'); out('network-change', { natType: nat }) })
 bus._on('#connection', (packet, p, port, address) => {
   count('connection')
-  out('connection', { peerId: p?.peerId, address: p?.address ?? address, port: p?.port ?? port, natType: p?.natType ?? null })
+  out('connection', { peerId: p?.peerId, address: p?.address ?? address, port: p?.port ?? port, natType: p?.natType ?? null, proxy: p?.proxy?.peerId ?? null })
 })
 bus._on('#disconnection', p => { count('disconnection'); out('disconnection', { peerId: p?.peerId }) })
 bus._on('#error', e => out('error', { message: String(e?.message ?? e) }))
@@ -277,7 +293,8 @@ let done = false
 const finish = () => {
   if (done) return
   done = true
-  out('summary', { peerId, natType: peer.natType ?? null, peers: peer.peers.length, datagramsIn, sent, guard, counts })
+  const table = peer.peers.map(p => ({ peerId: p.peerId, address: p.address, port: p.port, natType: p.natType ?? null, proxy: p.proxy?.peerId ?? null, connected: !!p.connected }))
+  out('summary', { peerId, natType: peer.natType ?? null, peers: peer.peers.length, datagramsIn, sent, table, guard, counts })
   try { bus.close() } catch {}
   setTimeout(() => process.exit(0), 50).unref()
   for (const s of [peer.socket, peer.probeSocket]) { try { s.close() } catch {} }
