@@ -4,7 +4,8 @@
 #
 #   build/maven/dev/streamrelay/streamrelay/<v>/streamrelay-<v>.jar
 #       the compiled bindings (generated UniFFI Kotlin, FastPath, the thin
-#       layer; no tests) and libstreamrelay, stripped, under JNA's resource
+#       layer; no tests), the licences in META-INF/, and libstreamrelay,
+#       stripped, under JNA's resource
 #       path (linux-x86-64/libstreamrelay.so on this machine): JNA extracts
 #       it from the JAR, so an app needs no library path
 #   build/maven/dev/streamrelay/streamrelay/<v>/streamrelay-<v>-sources.jar
@@ -66,6 +67,8 @@ echo "==> kotlinc (Kotlin $KOTLIN_VERSION): the bindings, no tests"
   grep -v '^warning: .*unable to find kotlin-stdlib' || true
 [ -f "$work/classes/dev/streamrelay/FastPath.class" ] || { echo "kotlinc failed" >&2; exit 1; }
 
+mkdir -p "$work/classes/META-INF"
+cp "$root/LICENSE-MIT" "$root/LICENSE-APACHE" "$work/classes/META-INF/"
 jar_file="$out/streamrelay-$version.jar"
 jar --create --file "$jar_file" -C "$work/classes" . -C "$work/native" .
 jar --create --file "$out/streamrelay-$version-sources.jar" -C src/main/kotlin .

@@ -10,7 +10,8 @@
 #   2. each package holds its README and both licence files and no tests,
 #      benches, fixtures, snapshots, corpora or figures, and stays under a
 #      size budget; prints each package's files and sizes;
-#   3. `cargo install --path cli` into a temporary root gives a working
+#   3. the library crates' docs build as docs.rs would build them;
+#   4. `cargo install --path cli` into a temporary root gives a working
 #      `streamrelay` command.
 #
 # About 20 s when the workspace is built (scripts/test.sh runs it after its
@@ -76,6 +77,11 @@ done
 if [ "${VERBOSE:-0}" = 1 ]; then
   for name in "${crates[@]}"; do sed "s|^|  $name: |" "$tmp/$name.files"; done
 fi
+
+step "docs.rs: the library crates' docs build as docs.rs builds them (all features, --cfg docsrs, warnings denied)"
+RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo doc -q --no-deps --all-features \
+  -p streamrelay -p streamrelay-sim -p streamrelay-vectors
+echo "  cargo doc: ok (streamrelay-ffi builds no rlib and streamrelay-cli is a binary: no Rust API pages)"
 
 step "cargo install --path cli (into a temporary root)"
 cargo install -q --locked --path cli --root "$tmp/root"
