@@ -30,7 +30,7 @@ done
 cargo build -q --release -p streamrelay-cli
 [ -f vectors/generator/.ref/latica/index.js ] || bash vectors/generator/setup.sh
 
-limit=300
+limit=420
 case " $* " in *" --full "*) limit=3600 ;; esac
 # The driver removes its namespaces itself (exit, SIGINT, SIGTERM); if it is
 # killed outright, they are removed here (their names carry this shell's pid).
