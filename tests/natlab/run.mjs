@@ -54,7 +54,8 @@ let cleaned = false
 function cleanup () {
   if (cleaned) return
   cleaned = true
-  for (const c of running) { try { c.kill('SIGKILL') } catch {} }
+  // each child leads its own process group (timeout and the peer under it)
+  for (const c of running) { try { process.kill(-c.pid, 'SIGKILL') } catch {} }
   if (!KEEP) {
     const n = removeNamespaces(PREFIX)
     console.log(`natlab: removed ${n} namespaces (${PREFIX}-*)`)
@@ -86,7 +87,7 @@ function known (what, ok, ref) {
 // line is parsed as JSON and stamped with `w`, the driver's clock on arrival.
 function start (name, ns, cmd, argv, durationS) {
   const child = spawn('ip', ['netns', 'exec', ns, 'timeout', '--kill-after=3', String(Math.ceil(durationS + 5)), cmd, ...argv],
-    { stdio: ['ignore', 'pipe', 'pipe'] })
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   running.add(child)
   const p = { name, ns, lines: [], stderr: '', child, waiters: [] }
   let buf = ''
@@ -106,7 +107,7 @@ function start (name, ns, cmd, argv, durationS) {
     }
   })
   child.stderr.on('data', d => { p.stderr += d })
-  const killer = setTimeout(() => { try { child.kill('SIGKILL') } catch {} }, (durationS + 12) * 1000)
+  const killer = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL') } catch {} }, (durationS + 12) * 1000)
   p.done = new Promise(resolve => child.on('close', code => {
     clearTimeout(killer)
     running.delete(child)
