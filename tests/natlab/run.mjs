@@ -664,6 +664,49 @@ async function ipv6 () {
     await Promise.all(procs.map(p => p.stop()))
     await Promise.all(I.map(p => p.stop()))
   }
+  await dualStack(v6)
+}
+
+// A v4-only peer (pb) and a v6-only peer (behind firewall a) through
+// dual-stack introducers: `streamrelay peer --address ::` on the two
+// dual-stack hosts (one socket for both families: IPv4 arrives as
+// ::ffff:a.b.c.d). The v4 peer names them by their IPv4 addresses, the v6
+// peer by their IPv6 ones.
+async function dualStack (v6) {
+  console.log('# IPv4-only ↔ IPv6-only through dual-stack introducers ([::] sockets)')
+  const tag = `ds-${uniq()}`
+  const seeds = [`${tag}-i1`, `${tag}-i2`]
+  const I = ['i1', 'i2'].map((k, i) => peer('rust', `ds-intro-${i + 1}`, { ...v6[k], ip: '::' }, ['--seed', seeds[i], '--port', String(INTRO_PORT), '--nat', '31', '--indexed'], 30))
+  const flags4 = ['i1', 'i2'].flatMap((k, i) => ['--introducer', `${v6[k].v4}:${INTRO_PORT}:${sha256hex(seeds[i])}`])
+  const flags6 = ['i1', 'i2'].flatMap((k, i) => ['--introducer', `[${v6[k].ip}]:${INTRO_PORT}:${sha256hex(seeds[i])}`])
+  const procs = []
+  try {
+    await Promise.all(I.map(p => p.waitFor(l => l.event === 'listening', 5000)))
+    const sub = `sub-${tag}`
+    const pb = lab.node(0, 'pb')
+    const A = peer('rust', 'ds-v4', pb, ['--seed', `${tag}-v4`, ...flags4, '--join', sub, '--listen', 'from-v6', '--publish-delay', '4000', '--publish', `${sub}:from-v4:{"n":0}`], 20)
+    const B = peer('rust', 'ds-v6', v6['h-a'], ['--seed', `${tag}-v6`, ...flags6, '--join', sub, '--listen', 'from-v4', '--publish-delay', '4000', '--publish', `${sub}:from-v6:{"n":0}`], 20)
+    procs.push(A, B)
+    await Promise.all([A.waitFor(l => l.event === 'message', 15000), B.waitFor(l => l.event === 'message', 15000)])
+    await sleep(500)
+    await Promise.all(procs.map(p => p.stop()))
+    const idA = sha256hex(`${tag}-v4`); const idB = sha256hex(`${tag}-v6`)
+    const cA = evs(A, 'connection').filter(l => l.peerId === idB).at(-1); const cB = evs(B, 'connection').filter(l => l.peerId === idA).at(-1)
+    const mA = evs(A, 'message').find(l => l.eventName === 'from-v6'); const mB = evs(B, 'message').find(l => l.eventName === 'from-v4')
+    const rA = last(A, 'ready')
+    const r = {
+      v4: { nat: rA?.natType, address: rA?.address, conn: cA ? (cA.proxy ? 'proxy' : 'direct') : 'none', got: !!mA, hops: mA?.hops, sendErrors: last(A, 'summary')?.sendErrors },
+      v6: { nat: last(B, 'ready')?.natType, address: last(B, 'ready')?.address, conn: cB ? (cB.proxy ? 'proxy' : 'direct') : 'none', got: !!mB, hops: mB?.hops, sendErrors: last(B, 'summary')?.sendErrors }
+    }
+    results.dualStack = r
+    console.log(`  v4-only ${pb.ip}: NAT ${r.v4.nat}, learned address ${r.v4.address}; the v6 peer: ${r.v4.conn}; got its message: ${r.v4.got} (hops ${r.v4.hops}); send errors ${r.v4.sendErrors}`)
+    console.log(`  v6-only ${v6['h-a'].ip}: NAT ${r.v6.nat}, learned address ${r.v6.address}; the v4 peer: ${r.v6.conn}; got its message: ${r.v6.got} (hops ${r.v6.hops}); send errors ${r.v6.sendErrors}`)
+    check(`dual stack: the v4-only and the v6-only peer connect through the introducer (${r.v4.conn}/${r.v6.conn}) and get each other's message (${r.v4.got}/${r.v6.got})`, r.v4.conn !== 'none' && r.v6.conn !== 'none' && r.v4.got && r.v6.got)
+    known(`dual stack: the v4-only peer learns its IPv4 address (${pb.ip}), not the v4-mapped form (${r.v4.address})`, r.v4.address === pb.ip, 'finding 6')
+  } finally {
+    await Promise.all(procs.map(p => p.stop()))
+    await Promise.all(I.map(p => p.stop()))
+  }
 }
 
 function lossCount (ns) {
