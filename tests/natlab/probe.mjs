@@ -27,8 +27,9 @@ setTimeout(() => process.exit(0), duration).unref()
 const out = x => process.stdout.write(JSON.stringify(x) + '\n')
 // IPv4 or IPv6 by the address given
 const FAMILY = (o.address || '').includes(':') ? 'udp6' : 'udp4'
+const SOCKET = FAMILY === 'udp6' ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' }
 const sock = () => new Promise(resolve => {
-  const s = dgram.createSocket({ type: FAMILY, ipv6Only: true })
+  const s = dgram.createSocket(SOCKET)
   s.on('error', () => {})
   s.bind({ port: 0, address: o.address }, () => resolve(s))
 })
@@ -37,7 +38,7 @@ const parse = b => { try { return JSON.parse(b.toString()) } catch { return {} }
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 if (role === 'reflect') {
-  const a = dgram.createSocket({ type: FAMILY, ipv6Only: true }); const b = dgram.createSocket({ type: FAMILY, ipv6Only: true })
+  const a = dgram.createSocket(SOCKET); const b = dgram.createSocket(SOCKET)
   for (const s of [a, b]) s.on('error', () => {})
   await new Promise(resolve => a.bind(3478, o.address, resolve))
   await new Promise(resolve => b.bind(3479, o.address, resolve))

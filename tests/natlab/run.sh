@@ -30,17 +30,28 @@ done
 cargo build -q --release -p streamrelay-cli
 [ -f vectors/generator/.ref/latica/index.js ] || bash vectors/generator/setup.sh
 
-limit=300
+limit=420
 case " $* " in *" --full "*) limit=3600 ;; esac
 # The driver removes its namespaces itself (exit, SIGINT, SIGTERM); if it is
 # killed outright, they are removed here (their names carry this shell's pid).
 export NATLAB_PREFIX="srnl$$"
+driver=""
 cleanup() {
+  if [ -n "$driver" ] && kill -0 "$driver" 2>/dev/null; then
+    kill -TERM "$driver" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$driver" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$driver" 2>/dev/null || true
+  fi
+  # the lab's own processes still inside its namespaces (if the driver was
+  # killed outright), by pid, then the namespaces
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${NATLAB_PREFIX}-" || true); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
   done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # Hard bound for the whole run.
-timeout --signal=TERM --kill-after=20 "$limit" node tests/natlab/run.mjs "$@"
+timeout --signal=TERM --kill-after=20 "$limit" node tests/natlab/run.mjs "$@" &
+driver=$!
+wait "$driver"

@@ -267,7 +267,12 @@ export class Lab {
   // segment has a route to both LANs (the "internet" routes them).
   addV6 () {
     const v6 = {}
-    const enable = (ns, dev) => sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', `net.ipv6.conf.${dev}.disable_ipv6=0`)
+    // no duplicate address detection (the link-local addresses would stay
+    // tentative for a while, and neighbour discovery with them)
+    const enable = (ns, dev) => {
+      sysctl(ns, 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', `net.ipv6.conf.${dev}.accept_dad=0`)
+      sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', `net.ipv6.conf.${dev}.disable_ipv6=0`)
+    }
     const addr6 = (ns, dev, a) => ip('-n', ns, '-6', 'addr', 'add', a, 'dev', dev, 'nodad')
     for (const [k, a] of [['i1', '2001:db8::11'], ['i2', '2001:db8::12'], ['pa', '2001:db8::13']]) {
       const n = this.node(0, k)
@@ -306,6 +311,11 @@ export class Lab {
         if (k === `r-${x}`) continue
         ip('-n', v6[k].ns, '-6', 'route', 'add', `${lans[x][1]}/64`, 'via', lans[x][0])
       }
+    }
+    // wait (≤ 3 s) until no address is tentative anywhere on the segment
+    const t = Date.now()
+    while (Date.now() - t < 3000 && Object.values(v6).some(n => ip('-n', n.ns, '-6', 'addr', 'show', 'tentative').trim())) {
+      execFileSync('sleep', ['0.1'])
     }
     this.v6 = v6
     return v6
