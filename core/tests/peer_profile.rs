@@ -464,3 +464,40 @@ fn a_v4_mapped_sender_learns_its_ipv4_address() {
         assert_eq!(pong.address(), Some("203.0.113.14"), "{profile:?}");
     }
 }
+
+#[test]
+fn a_relayed_packet_also_reaches_members_of_its_subcluster() {
+    use peer_support::data;
+    let mut sent = Vec::new();
+    for profile in [Profile::Reference, Profile::Improved] {
+        let mut p = data::data_peer(1, "203.0.113.1:5000", |c| {
+            c.behaviour = profile.behaviour();
+        });
+        p.join(Instant::ZERO, &data::shared()).unwrap();
+        for n in 20..32 {
+            let ping =
+                Ping::nat_announcement(&hex_id(n), Some(NatType::UNRESTRICTED), 0.0, 0.0, 0.0);
+            let mut pk = ping.to_packet().unwrap();
+            pk.set(Field::ClusterId, &CLUSTER).unwrap();
+            pk.set(Field::SubclusterId, &data::scid()).unwrap();
+            p.handle_datagram(
+                Instant(1),
+                SocketId::Main,
+                udp(&addr(n)),
+                &pk.encode().unwrap(),
+            );
+        }
+        drain_transmits(&mut p, Instant(1));
+        let packets = data::event_packets("news", b"hello", 7);
+        let frame = data::frame(&packets[0], 1);
+        p.handle_datagram(Instant(2), SocketId::Main, udp(&addr(9)), &frame);
+        let relayed = types(&drain_transmits(&mut p, Instant(2)))
+            .iter()
+            .filter(|&&t| t == PacketType::Publish as u8)
+            .count();
+        sent.push(relayed);
+    }
+    // The fanout (three peers and a member of the cluster), plus four
+    // members of the subcluster.
+    assert_eq!(sent, vec![4, 8], "reference, improved");
+}

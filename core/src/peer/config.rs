@@ -386,6 +386,11 @@ pub struct Behaviour {
     /// at once and every subcluster is joined again from the new endpoint
     /// (the reference notices only after a keepalive without any answer).
     pub detect_network_change: bool,
+    /// A relayed packet also goes to up to this many connected members of
+    /// its subcluster that the fanout did not pick (the reference: 0; its
+    /// three random peers and one member of the cluster leave a subscriber
+    /// few peers know about unreached until a later sync).
+    pub fanout_subcluster_members: usize,
 }
 
 impl Behaviour {
@@ -407,6 +412,7 @@ impl Behaviour {
             sync_on_summary_mismatch: false,
             follow_moved_peers: false,
             detect_network_change: false,
+            fanout_subcluster_members: 0,
         }
     }
 
@@ -428,6 +434,7 @@ impl Behaviour {
             sync_on_summary_mismatch: true,
             follow_moved_peers: true,
             detect_network_change: true,
+            fanout_subcluster_members: 4,
         }
     }
 }

@@ -121,7 +121,15 @@ impl Peer {
             },
         };
         let mut targets = core::mem::take(&mut self.fanout_scratch.targets);
+        let extra = self.config.behaviour.fanout_subcluster_members;
+        let sub = match PacketRef::decode_frame(&entry.frame) {
+            Ok(p) if extra > 0 => Some(id(p.subcluster_id)),
+            _ => None,
+        };
         self.fanout_into(now, &cluster, None, ignore, |_| true, &mut targets);
+        if let Some(sub) = sub {
+            self.add_subcluster_members(now, &cluster, &sub, ignore, extra, &mut targets);
+        }
         let n = targets.len();
         if n == 0 {
             self.fanout_scratch.targets = targets;
@@ -148,6 +156,36 @@ impl Peer {
         self.fanout_scratch.targets = targets;
         self.gate_if_new(key);
         n
+    }
+
+    /// Up to `extra` connected members of the packet's subcluster that the
+    /// fanout did not pick, at random (`Behaviour::fanout_subcluster_members`).
+    fn add_subcluster_members(
+        &mut self,
+        now: Instant,
+        cluster: &[u8],
+        sub: &[u8],
+        ignore: &[Remote],
+        extra: usize,
+        targets: &mut Vec<usize>,
+    ) {
+        let fresh = self.config.keepalive_ms.saturating_mul(4);
+        let mut members: Vec<usize> = self
+            .table
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                p.connected
+                    && p.proxy.is_none()
+                    && p.in_subcluster(cluster, sub)
+                    && !ignore.contains(&p.remote)
+                    && p.silent_for(now).is_some_and(|s| s <= fresh)
+                    && !targets.contains(i)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.shuffle(&mut members);
+        targets.extend(members.into_iter().take(extra));
     }
 
     /// The multicast's gate entry (§7.5 step 5): 1 tick, if not there.
