@@ -370,6 +370,13 @@ pub struct Behaviour {
     /// 256 probes against the 1024 sprayed ports connect about 98% of the
     /// time (birthday bound); the reference sends up to 1024 (and 2048).
     pub traversal_rounds: Option<u32>,
+    /// A pool socket whose listening time is over is replaced (closed and a
+    /// new one opened: a new local port, so a new mapping in a symmetric
+    /// NAT) before it sends another traversal probe. The reference reuses
+    /// it, and on a real symmetric NAT only a socket's first probe draws a
+    /// new external port, which caps birthday success near 98%
+    /// (tests/natlab/README.md, finding 4).
+    pub fresh_pool_sockets: bool,
 }
 
 impl Behaviour {
@@ -388,6 +395,7 @@ impl Behaviour {
             targeted_introductions: false,
             single_traversal: false,
             traversal_rounds: None,
+            fresh_pool_sockets: false,
         }
     }
 
@@ -406,6 +414,7 @@ impl Behaviour {
             targeted_introductions: true,
             single_traversal: true,
             traversal_rounds: Some(256),
+            fresh_pool_sockets: true,
         }
     }
 }

@@ -830,6 +830,27 @@ impl Peer {
         }
     }
 
+    /// The host's network changed (another Wi-Fi, a cellular handover, a
+    /// socket bound again): [`disconnect`](Self::disconnect), then start
+    /// reflection now rather than at the next tick, and send every Join
+    /// again as soon as reflection says where we are (a peer that moved is
+    /// otherwise found only by its next periodic Join). A static NAT type
+    /// stays, and its Joins go out at once.
+    pub fn network_changed(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.disconnect(now);
+        for m in self.subclusters.values_mut() {
+            m.announced = false;
+        }
+        if self.nat.is_some() {
+            self.reconnect(now);
+        } else {
+            self.request_reflection(now);
+        }
+    }
+
     /// Stops the peer: every timer is cancelled, queued datagrams are
     /// discarded, pool sockets are released, and [`Event::Closed`] is queued.
     pub fn close(&mut self, _now: Instant) {
