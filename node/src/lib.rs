@@ -1,6 +1,6 @@
 //! # streamrelay-node: a ready Stream Relay host
 //!
-//! [`streamrelay`](streamrelay) is a sans-IO state machine: it owns no
+//! [`streamrelay`] is a sans-IO state machine: it owns no
 //! socket, no clock and no thread. This crate is the host most applications
 //! want instead of writing their own: a [`Node`] binds the UDP sockets,
 //! runs one thread that feeds the [`Peer`](streamrelay::peer::Peer) and
