@@ -89,6 +89,22 @@
 //!   Peer's by its `Limits`, the event queue by its capacity, reads by a
 //!   per-socket batch); datagrams are data, never a reason to panic.
 //!
+//! ## Measured
+//!
+//! `node/examples/bench.rs`, release build, on a shared 2-core machine:
+//!
+//! * `cargo run --release -p streamrelay-node --example bench -- chain 20000`:
+//!   20 000 publishes through a 3-node loopback chain (publisher →
+//!   introducer relaying → subscriber; their firewalls refuse each other):
+//!   all 20 000 delivered, **3 383 messages/s end to end**, bounded by the
+//!   publisher sealing and signing each message (20 000 publishes took
+//!   5.85 s). Before the Node asked for 4 MiB receive buffers the relay's
+//!   kernel dropped 60% of that burst (8 917 delivered).
+//! * `… --example bench -- idle 120`: one Node among 2 introducers and 21
+//!   peers of one subcluster (22 table entries, 19 connected), default
+//!   keepalive, 120 s idle: **13.0 wake-ups/min**, 111 datagrams/min in
+//!   and out.
+//!
 //! ## Why mio and socket2
 //!
 //! `mio` is the poll layer under tokio: epoll, kqueue and IOCP behind one

@@ -220,7 +220,9 @@ impl NodeBuilder {
     }
 
     /// Called on the loop thread when the event queue goes from empty to
-    /// non-empty (keep it short: wake your own loop and return).
+    /// non-empty. It runs with the Node locked: it must not call the Node
+    /// (that would deadlock); wake your own loop and return, and read the
+    /// events from there.
     pub fn on_event(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
         self.notify = Some(Box::new(f));
         self
@@ -701,6 +703,10 @@ impl Core {
         }
         self.flush(now, q);
         if StdInstant::now() >= self.next_save {
+            // The wall clock may have been set since: keep the Peer's Unix
+            // timestamps right (reference peers drop stale Intros).
+            self.peer
+                .set_wall_clock_offset(unix_ms() - now.as_millis() as i64);
             if let Err(e) = self.save() {
                 q.push(NodeEvent::Error(e.to_string()));
             }

@@ -22,6 +22,8 @@ const MAIN: Token = Token(1);
 const PROBE: Token = Token(2);
 /// Pool socket `i` is token `POOL_BASE + i`.
 const POOL_BASE: usize = 16;
+/// Receive buffer asked for each socket.
+const RECV_BUFFER: usize = 4 << 20;
 
 /// The token of a socket id.
 pub(crate) fn token(id: SocketId) -> Token {
@@ -71,6 +73,9 @@ impl Bound {
             dual = s.set_only_v6(false).is_ok();
         }
         s.set_nonblocking(true)?;
+        // A burst (a sync answer, a relay under load) should wait in the
+        // kernel, not be dropped there; the OS caps it (net.core.rmem_max).
+        let _ = s.set_recv_buffer_size(RECV_BUFFER);
         s.bind(&addr.into())?;
         let sock = UdpSocket::from_std(s.into());
         let local = sock.local_addr()?;
