@@ -161,13 +161,18 @@ impl Sockets {
     /// the new main address.
     pub(crate) fn rebind(&mut self, ip: IpAddr, registry: &Registry) -> io::Result<SocketAddr> {
         let port = self.main.local.port();
-        let mut main = Bound::bind(ip, port).or_else(|_| Bound::bind(ip, 0))?;
         let mut probe = Bound::bind(ip, 0)?;
+        // The old main socket holds the port: a socket on any port first,
+        // then the old port once the old socket is gone.
+        let stand_in = Bound::bind(ip, 0)?;
         let _ = registry.deregister(&mut self.main.sock);
         let _ = registry.deregister(&mut self.probe.sock);
-        registry.register(&mut main.sock, MAIN, Interest::READABLE)?;
+        drop(std::mem::replace(&mut self.main, stand_in));
+        if let Ok(b) = Bound::bind(ip, port) {
+            self.main = b;
+        }
+        registry.register(&mut self.main.sock, MAIN, Interest::READABLE)?;
         registry.register(&mut probe.sock, PROBE, Interest::READABLE)?;
-        self.main = main;
         self.probe = probe;
         self.bind_ip = ip;
         let ids: Vec<u16> = self.pool.keys().copied().collect();
@@ -201,6 +206,32 @@ mod tests {
             assert_eq!(socket_of(token(id)), Some(id));
         }
         assert_eq!(socket_of(WAKER), None);
+    }
+
+    #[test]
+    fn rebind_keeps_the_main_port_and_renews_every_socket() {
+        let poll = mio::Poll::new().unwrap();
+        let reg = poll.registry();
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut s = Sockets::open(lo, 0, reg).unwrap();
+        s.open_pool(3, reg).unwrap();
+        let (main, probe, pool) = (s.main.local, s.probe.local, s.pool[&3].local);
+        let wild = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        let now = s.rebind(wild, reg).unwrap();
+        assert_eq!(now, SocketAddr::new(wild, main.port()));
+        assert_eq!(s.bind_ip, wild);
+        assert_eq!(s.probe.local.ip(), wild);
+        assert_ne!(s.probe.local, probe);
+        assert_ne!(s.pool[&3].local, pool);
+        // The new main socket works.
+        let peer = std::net::UdpSocket::bind((lo, 0)).unwrap();
+        peer.send_to(b"x", (lo, main.port())).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut buf = [0u8; 8];
+        let (n, from) = s.main.sock.recv_from(&mut buf).unwrap();
+        assert_eq!((n, from), (1, peer.local_addr().unwrap()));
+        assert!(address_present(lo) && address_present(wild));
+        assert!(!address_present("192.0.2.1".parse().unwrap()));
     }
 
     #[test]

@@ -74,7 +74,8 @@ pub struct PeerArgs {
     /// Exit after this many seconds.
     #[arg(long)]
     duration: Option<f64>,
-    /// Snapshot file: restored at start when present, written at exit.
+    /// State file: restored at start when present, written (atomically)
+    /// every 60 s and at exit. It holds secret keys.
     #[arg(long)]
     state: Option<String>,
     /// Protocol profile: `default` (improved) or `reference` (what the
