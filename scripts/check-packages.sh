@@ -3,7 +3,7 @@
 # packages hold what they should:
 #
 #   1. `cargo publish --dry-run --workspace`: packages every crate that is not
-#      `publish = false` (streamrelay, streamrelay-sim, streamrelay-vectors,
+#      `publish = false` (streamrelay, streamrelay-node, streamrelay-sim, streamrelay-vectors,
 #      streamrelay-cli, streamrelay-ffi) and builds each from its package,
 #      resolving the workspace's unpublished crates from the packages made
 #      in the same run (needs the crates.io index; uploads nothing);
@@ -39,7 +39,7 @@ grep -E '^ *(Packaging|Packaged|Verifying)' "$log" | sed 's/^ */  /'
 echo "  (a dry run: nothing was uploaded)"
 
 step "package contents and sizes"
-crates=(streamrelay streamrelay-sim streamrelay-vectors streamrelay-cli streamrelay-ffi)
+crates=(streamrelay streamrelay-node streamrelay-sim streamrelay-vectors streamrelay-cli streamrelay-ffi)
 # The same packages again into target/package/ (the dry run keeps its own in
 # a scratch directory), without the build this time.
 rm -f "$target"/package/*.crate
@@ -80,7 +80,7 @@ fi
 
 step "docs.rs: the library crates' docs build as docs.rs builds them (all features, --cfg docsrs, warnings denied)"
 RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo doc -q --no-deps --all-features \
-  -p streamrelay -p streamrelay-sim -p streamrelay-vectors
+  -p streamrelay -p streamrelay-node -p streamrelay-sim -p streamrelay-vectors
 echo "  cargo doc: ok (streamrelay-ffi builds no rlib and streamrelay-cli is a binary: no Rust API pages)"
 
 step "cargo install --path cli (into a temporary root)"

@@ -32,6 +32,9 @@ cargo build --release -p streamrelay-cli
 step "getting started (Rust): core/examples/getting_started.rs, as core/README.md shows it"
 cargo run -q -p streamrelay --example getting_started
 
+step "getting started (Rust, the ready host): node/examples/getting_started.rs, as node/README.md shows it"
+cargo run -q -p streamrelay-node --example getting_started
+
 step "packages: cargo publish --dry-run of every published crate, contents and sizes, cargo install --path cli"
 bash scripts/check-packages.sh
 

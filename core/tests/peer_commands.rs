@@ -20,6 +20,21 @@ fn ready() -> Peer {
     p
 }
 
+/// A peer restored from a snapshot that says port-restricted (its config
+/// has no static type).
+fn restored_port_restricted() -> Peer {
+    let c = with_introducers(config(1), &[(200, "198.51.100.1:9001")]);
+    let bytes = {
+        let mut known = c.clone();
+        known.nat_type = Some(NatType::PORT_RESTRICTED);
+        known.public_address = Some("203.0.113.5:40000".parse().unwrap());
+        Peer::new(known, Instant::ZERO, [1; 32])
+            .unwrap()
+            .snapshot(Instant::ZERO)
+    };
+    Peer::restore(c, Instant::ZERO, [1; 32], &bytes).unwrap()
+}
+
 fn p5(n: u8) -> Vec<u8> {
     Ping::nat_announcement(&hex_id(n), Some(NatType::ADDR_RESTRICTED), 0.0, 0.0, 0.0)
         .to_packet()
@@ -94,16 +109,7 @@ fn link_remotes_ping_and_connect() {
 fn disconnect_forgets_the_nat_type() {
     // A peer that knew its type (restored from a snapshot) forgets it and
     // starts reflection again at the next tick.
-    let c = with_introducers(config(1), &[(200, "198.51.100.1:9001")]);
-    let bytes = {
-        let mut known = c.clone();
-        known.nat_type = Some(NatType::PORT_RESTRICTED);
-        known.public_address = Some("203.0.113.5:40000".parse().unwrap());
-        Peer::new(known, Instant::ZERO, [1; 32])
-            .unwrap()
-            .snapshot(Instant::ZERO)
-    };
-    let mut p = Peer::restore(c, Instant::ZERO, [1; 32], &bytes).unwrap();
+    let mut p = restored_port_restricted();
     assert_eq!(p.nat_type(), Some(NatType::PORT_RESTRICTED));
     drain_events(&mut p);
     p.disconnect(Instant(1));
@@ -234,4 +240,32 @@ fn a_peer_can_move_between_threads() {
     send::<Peer>();
     send::<streamrelay::peer::Transmit>();
     send::<Event>();
+}
+
+#[test]
+fn network_changed_reflects_at_once_and_rejoins() {
+    // A peer that knew its type forgets it, pings the introducer for
+    // reflection now (not at the next tick), and after a static type
+    // (nothing to discover) sends its Joins at once.
+    let mut p = restored_port_restricted();
+    p.handle_timeout(Instant::ZERO);
+    drain_transmits(&mut p, Instant::ZERO);
+    drain_events(&mut p);
+    p.network_changed(Instant(10));
+    assert_eq!(p.nat_type(), None);
+    assert!(
+        !drain_transmits(&mut p, Instant(10)).is_empty(),
+        "reflection (or its bootstrap) starts at once"
+    );
+    let mut q = ready();
+    q.join(
+        Instant(1),
+        &streamrelay::crypto::identity::create_shared_key("s").unwrap(),
+    )
+    .unwrap();
+    drain_transmits(&mut q, Instant(1));
+    let clock = q.clock();
+    q.network_changed(Instant(2));
+    assert_eq!(q.nat_type(), Some(NatType::PORT_RESTRICTED));
+    assert_eq!(q.clock(), clock + 1, "the Join went out again");
 }

@@ -52,6 +52,19 @@ fn intro_bytes(target: u8, nat: NatType, addr: &str, now: Instant) -> Vec<u8> {
     p.encode().unwrap()
 }
 
+/// At 100 ms the introducer introduces peer 9 at T_ADDR with NAT type
+/// `nat`; returns that time.
+fn intro_at_100(p: &mut Peer, nat: NatType) -> Instant {
+    let t0 = Instant(100);
+    p.handle_datagram(
+        t0,
+        SocketId::Main,
+        udp(R_ADDR),
+        &intro_bytes(9, nat, T_ADDR, t0),
+    );
+    t0
+}
+
 fn connection_ping(from: u8, nat: NatType) -> Vec<u8> {
     let ping = Ping::intro_answer(
         Some(nat),
@@ -66,13 +79,7 @@ fn connection_ping(from: u8, nat: NatType) -> Vec<u8> {
 #[test]
 fn direct_pings_three_times_then_falls_back_to_proxy() {
     let mut p = peer(NatType::PORT_RESTRICTED);
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::ADDR_RESTRICTED, T_ADDR, t0),
-    );
+    let t0 = intro_at_100(&mut p, NatType::ADDR_RESTRICTED);
     let mut log = format!("@100\n{}", transcript(&mut p, t0));
     log.push_str(&run_timers(&mut p, Instant(2_500)));
     insta::assert_snapshot!(log);
@@ -84,13 +91,7 @@ fn direct_pings_three_times_then_falls_back_to_proxy() {
 #[test]
 fn an_answer_connects_directly_and_the_fallback_stays_quiet() {
     let mut p = peer(NatType::PORT_RESTRICTED);
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::ADDR_RESTRICTED, T_ADDR, t0),
-    );
+    let t0 = intro_at_100(&mut p, NatType::ADDR_RESTRICTED);
     drain_transmits(&mut p, t0);
     drain_events(&mut p);
     // The target's own P6 arrives (from the port it really uses).
@@ -115,13 +116,7 @@ fn an_answer_connects_directly_and_the_fallback_stays_quiet() {
 #[test]
 fn proxy_strategy_connects_through_the_introducer_and_still_pings() {
     let mut p = peer(NatType::ENDPOINT_RESTRICTED);
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::ENDPOINT_RESTRICTED, T_ADDR, t0),
-    );
+    let t0 = intro_at_100(&mut p, NatType::ENDPOINT_RESTRICTED);
     insta::assert_snapshot!(transcript(&mut p, t0));
     assert_eq!(p.peer(&id(9)).unwrap().proxy, Some(id(200)));
     // A direct packet from it later makes it direct.
@@ -141,13 +136,7 @@ fn proxy_strategy_connects_through_the_introducer_and_still_pings() {
 #[test]
 fn traversal_open_sprays_distinct_ports() {
     let mut p = peer(NatType::PORT_RESTRICTED);
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::ENDPOINT_RESTRICTED, T_ADDR, t0),
-    );
+    let t0 = intro_at_100(&mut p, NatType::ENDPOINT_RESTRICTED);
     let sent = drain_transmits(&mut p, t0);
     assert_eq!(sent.len(), 1024);
     let ports: BTreeSet<u16> = sent
@@ -203,13 +192,7 @@ fn spray_only_for_an_intro_from_a_known_peer() {
 #[test]
 fn traversal_connect_uses_the_pool() {
     let mut p = peer(NatType::ENDPOINT_RESTRICTED);
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::PORT_RESTRICTED, T_ADDR, t0),
-    );
+    let t0 = intro_at_100(&mut p, NatType::PORT_RESTRICTED);
     let mut log = format!("@100\n{}", transcript(&mut p, t0));
     log.push_str(&run_timers(&mut p, Instant(150)));
     insta::assert_snapshot!("traversal_rounds", log);
@@ -257,13 +240,7 @@ fn traversal_exhaustion_repeats_once_then_proxies() {
         c.timings.pool_idle_ms = 5_000;
         c.limits.pool_size = 4;
     });
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::PORT_RESTRICTED, T_ADDR, t0),
-    );
+    let t0 = intro_at_100(&mut p, NatType::PORT_RESTRICTED);
     let mut log = format!("@100\n{}", transcript(&mut p, t0));
     log.push_str(&run_timers(&mut p, Instant(10_000)));
     insta::assert_snapshot!(log);
@@ -309,17 +286,65 @@ fn intro_gates() {
 #[test]
 fn a_small_pool_runs_out() {
     let mut p = peer_with(NatType::ENDPOINT_RESTRICTED, |c| c.limits.pool_size = 2);
-    let t0 = Instant(100);
-    p.handle_datagram(
-        t0,
-        SocketId::Main,
-        udp(R_ADDR),
-        &intro_bytes(9, NatType::PORT_RESTRICTED, T_ADDR, t0),
-    );
+    intro_at_100(&mut p, NatType::PORT_RESTRICTED);
     run_timers(&mut p, Instant(200));
     // Two sockets held for 1024 ms each: after two rounds nothing is free.
     assert!(p.metrics().evicted(Eviction::PoolExhausted) >= 8);
     let pool_sends = drain_transmits(&mut p, Instant(200));
     let _ = pool_sends;
     assert_eq!(p.occupancy().pool_sockets, 2);
+}
+
+#[test]
+fn fresh_pool_sockets_probe_from_new_sockets() {
+    // Two sockets, each listening 20 ms after a probe, one probe every 10
+    // ms: from the third round on every free socket has sent before.
+    let run = |fresh: bool| {
+        let mut p = peer_with(NatType::ENDPOINT_RESTRICTED, |c| {
+            c.limits.pool_size = 2;
+            c.timings.pool_socket_hold_ms = 20;
+            c.timings.traversal_rounds = 8;
+            c.behaviour.fresh_pool_sockets = fresh;
+        });
+        let t0 = intro_at_100(&mut p, NatType::PORT_RESTRICTED);
+        let (mut open, mut probes) = (BTreeSet::new(), Vec::new());
+        let mut now = t0;
+        loop {
+            for e in drain_events(&mut p) {
+                match e {
+                    Event::OpenPoolSockets { sockets } => open.extend(sockets),
+                    Event::ClosePoolSockets { sockets } => {
+                        for s in sockets {
+                            open.remove(&s);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for t in drain_transmits(&mut p, now) {
+                if let SocketId::Pool(_) = t.socket {
+                    assert!(open.contains(&t.socket), "{:?} was not open", t.socket);
+                    probes.push(t.socket);
+                }
+            }
+            match p.poll_timeout() {
+                Some(t) if t <= Instant(200) => {
+                    now = t;
+                    p.handle_timeout(t);
+                }
+                _ => break,
+            }
+        }
+        let distinct: BTreeSet<_> = probes.iter().collect();
+        (probes.len(), distinct.len(), open.len())
+    };
+    let (sent, distinct, open) = run(true);
+    assert!(sent >= 6, "{sent} probes");
+    assert_eq!(distinct, sent, "every probe from a socket of its own");
+    assert!(open <= 2, "replaced sockets were closed: {open} open");
+    let (sent, distinct, _) = run(false);
+    assert!(
+        distinct < sent,
+        "the reference reuses: {distinct} of {sent}"
+    );
 }

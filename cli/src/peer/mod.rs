@@ -1,16 +1,19 @@
-//! `streamrelay peer`: a real Stream Relay peer on std UDP sockets.
+//! `streamrelay peer`: a real Stream Relay peer, a thin command over
+//! [`streamrelay_node::Node`] (which owns the sockets, the loop thread and
+//! the state file).
 //!
-//! One thread. The main socket waits with a read timeout of
-//! `min(poll_timeout - now, 20 ms)`; the probe socket and the hard-NAT pool
-//! sockets are non-blocking and drained on every turn. Every line on stdout
-//! is one JSON object with `t` (ms since start) and `event`.
+//! This thread turns options into a Node, publishes on schedule and prints
+//! the Node's events: every line on stdout is one JSON object with `t` (ms
+//! since start) and `event`. It waits for events at most 20 ms at a time so
+//! that SIGINT and SIGTERM (a flag) are seen promptly; the Node itself
+//! sleeps until its next deadline.
 
 mod json;
 mod signal;
 
 use std::collections::BTreeMap;
-use std::io::{ErrorKind, Write};
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -20,9 +23,8 @@ use streamrelay::crypto::identity::{
     to_hex, SharedKey,
 };
 use streamrelay::nat::NatType;
-use streamrelay::peer::{
-    Config, Event, Instant, Introducer, Peer, PeerId, PublishOptions, Remote, SocketId,
-};
+use streamrelay::peer::{DropReason, Event, Introducer, PeerId, Profile, Remote};
+use streamrelay_node::{Node, NodeBuilder, NodeEvent};
 
 use json::{obj, Json};
 
@@ -72,7 +74,8 @@ pub struct PeerArgs {
     /// Exit after this many seconds.
     #[arg(long)]
     duration: Option<f64>,
-    /// Snapshot file: restored at start when present, written at exit.
+    /// State file: restored at start when present, written (atomically)
+    /// every 60 s and at exit. It holds secret keys.
     #[arg(long)]
     state: Option<String>,
     /// Protocol profile: `default` (improved) or `reference` (what the
@@ -136,25 +139,6 @@ fn parse_introducer(s: &str) -> Result<Introducer, String> {
     })
 }
 
-/// Entropy for the Peer's generator without extra crates: std's randomly
-/// keyed SipHash, the clock and the pid.
-fn entropy() -> [u8; 32] {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut buf = Vec::new();
-    for i in 0..4u64 {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(i);
-        buf.extend_from_slice(&h.finish().to_le_bytes());
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    buf.extend_from_slice(&now.as_nanos().to_le_bytes());
-    buf.extend_from_slice(&std::process::id().to_le_bytes());
-    sha256(&buf)
-}
-
 struct Out {
     start: StdInstant,
 }
@@ -169,6 +153,10 @@ impl Out {
         let mut stdout = std::io::stdout().lock();
         let _ = writeln!(stdout, "{}", obj(all));
         let _ = stdout.flush();
+    }
+
+    fn error(&self, message: String) {
+        self.line("error", vec![("message", Json::Str(message))]);
     }
 }
 
@@ -210,290 +198,219 @@ pub fn run(args: &PeerArgs) -> ExitCode {
     }
 }
 
-fn bind(addr: IpAddr, port: u16) -> Result<UdpSocket, String> {
-    let s = UdpSocket::bind(SocketAddr::new(addr, port))
-        .map_err(|e| format!("bind {addr}:{port}: {e}"))?;
-    Ok(s)
+/// What the options ask for beyond the Node's settings: the publishes and
+/// the names to print.
+struct Plan {
+    publishes: Vec<Pub>,
+    /// Shared keys by subcluster seed (`--join` and `--publish`).
+    keys: BTreeMap<String, SharedKey>,
+    /// Subcluster seeds by subcluster id, to print.
+    seeds: BTreeMap<[u8; 32], String>,
+    /// Event names by their hash, to print.
+    names: BTreeMap<[u8; 32], String>,
+}
+
+impl Plan {
+    fn new(args: &PeerArgs) -> Result<Plan, String> {
+        let publishes = args
+            .publish
+            .iter()
+            .map(|p| parse_publish(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut names = BTreeMap::new();
+        for n in args.listen.iter().chain(publishes.iter().map(|p| &p.event)) {
+            names.insert(sha256(n.as_bytes()), n.clone());
+        }
+        let mut keys = BTreeMap::new();
+        let mut seeds = BTreeMap::new();
+        for s in args.join.iter().chain(publishes.iter().map(|p| &p.seed)) {
+            let k = create_shared_key(s.as_str()).map_err(|e| e.to_string())?;
+            seeds.insert(subcluster_id(&k), s.clone());
+            keys.insert(s.clone(), k);
+        }
+        Ok(Plan {
+            publishes,
+            keys,
+            seeds,
+            names,
+        })
+    }
+}
+
+/// The Node the options describe. The identity comes from `--peer-id` or
+/// `--seed` when given, else from the state file, else it is new.
+fn node_builder(args: &PeerArgs) -> Result<NodeBuilder, String> {
+    let cluster_id = create_cluster_id(args.cluster_seed.as_str()).map_err(|e| e.to_string())?;
+    let profile = Profile::from_name(&args.profile)
+        .ok_or_else(|| format!("--profile {}: unknown", args.profile))?;
+    let mut b = Node::builder()
+        .cluster_id(cluster_id)
+        .profile(profile)
+        .bind(args.address)
+        .port(args.port)
+        .indexed(args.indexed);
+    let peer_id = match (&args.peer_id, &args.seed) {
+        (Some(id), _) => Some(PeerId::from_hex(id).ok_or("--peer-id: expected 64 hex digits")?),
+        (None, Some(seed)) => {
+            let hex = create_id(seed.as_str()).map_err(|e| e.to_string())?;
+            PeerId::from_hex(&hex)
+        }
+        (None, None) => None,
+    };
+    if let Some(id) = peer_id {
+        let key_seed = args.seed.clone().unwrap_or_else(|| id.to_hex());
+        let keys = create_key_pair(key_seed.as_str()).map_err(|e| e.to_string())?;
+        b = b.peer_id(id).signing_keys(&keys);
+    }
+    if let Some(n) = args.nat {
+        let nt = NatType(n);
+        if !nt.is_valid() {
+            return Err(format!("--nat {n}: not a valid NAT type"));
+        }
+        b = b.nat_type(nt);
+    }
+    if let Some(k) = args.keepalive {
+        b = b.keepalive_ms(k);
+    }
+    for i in &args.introducer {
+        let Introducer { peer_id, remote } = parse_introducer(i)?;
+        if let Some(addr) = remote.udp() {
+            b = b.introducer(peer_id, addr);
+        }
+    }
+    if let Some(f) = &args.state {
+        b = b.state_file(f);
+    }
+    Ok(b)
 }
 
 fn run_inner(args: &PeerArgs) -> Result<ExitCode, String> {
     let out = Out {
         start: StdInstant::now(),
     };
-    let now = || Instant::from_millis(out.start.elapsed().as_millis() as u64);
     signal::install();
-
-    let peer_id = match (&args.peer_id, &args.seed) {
-        (Some(id), _) => PeerId::from_hex(id)
-            .ok_or("--peer-id: expected 64 hex digits")?
-            .to_hex(),
-        (None, Some(seed)) => create_id(seed.as_str()).map_err(|e| e.to_string())?,
-        (None, None) => to_hex(&entropy()),
-    };
-    let key_seed = args.seed.clone().unwrap_or_else(|| peer_id.clone());
-    let cluster_id = create_cluster_id(args.cluster_seed.as_str()).map_err(|e| e.to_string())?;
-    let profile = streamrelay::peer::Profile::from_name(&args.profile)
-        .ok_or_else(|| format!("--profile {}: unknown", args.profile))?;
-    let mut config = Config::with_profile(&peer_id, Some(cluster_id), profile);
-    // `now` counts from our start; the wire carries Unix ms.
-    let unix_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as i64;
-    config.wall_clock_offset_ms = unix_ms - now().as_millis() as i64;
-    let keys_pair = create_key_pair(key_seed.as_str()).map_err(|e| e.to_string())?;
-    let public_key = to_hex(&keys_pair.public_key());
-    config.signing_keys = Some(keys_pair);
-    config.indexed = args.indexed;
-    if let Some(n) = args.nat {
-        let nt = NatType(n);
-        if !nt.is_valid() {
-            return Err(format!("--nat {n}: not a valid NAT type"));
-        }
-        config.nat_type = Some(nt);
+    let plan = Plan::new(args)?;
+    let node = node_builder(args)?.start().map_err(|e| e.to_string())?;
+    if let Some(e) = node.restore_error() {
+        out.error(e.to_string());
     }
-    if let Some(k) = args.keepalive {
-        config.keepalive_ms = k;
-    }
-    for i in &args.introducer {
-        config.introducers.push(parse_introducer(i)?);
-    }
-    let publishes = args
-        .publish
-        .iter()
-        .map(|p| parse_publish(p))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let main = bind(args.address, args.port)?;
-    let local = main.local_addr().map_err(|e| e.to_string())?;
-    if args.nat.is_some() {
-        // A static NAT type means we know how we are reached: here.
-        config.public_address = Some(local);
-    }
-    let probe = bind(args.address, 0)?;
-    probe.set_nonblocking(true).map_err(|e| e.to_string())?;
-
-    // Names we can print for an event hash, and subcluster seeds by id.
-    let mut names: BTreeMap<[u8; 32], String> = BTreeMap::new();
-    for n in args.listen.iter().chain(publishes.iter().map(|p| &p.event)) {
-        names.insert(sha256(n.as_bytes()), n.clone());
-    }
-    let mut keys: BTreeMap<String, SharedKey> = BTreeMap::new();
-    let mut seeds: BTreeMap<[u8; 32], String> = BTreeMap::new();
-    for s in args.join.iter().chain(publishes.iter().map(|p| &p.seed)) {
-        let k = create_shared_key(s.as_str()).map_err(|e| e.to_string())?;
-        seeds.insert(subcluster_id(&k), s.clone());
-        keys.insert(s.clone(), k);
-    }
-
-    let restored = match &args.state {
-        Some(f) if std::path::Path::new(f).exists() => {
-            let bytes = std::fs::read(f).map_err(|e| format!("{f}: {e}"))?;
-            match Peer::restore(config.clone(), now(), entropy(), &bytes) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    out.line(
-                        "error",
-                        vec![("message", Json::Str(format!("state {f}: {e}")))],
-                    );
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
-    let mut peer = match restored {
-        Some(p) => p,
-        None => Peer::new(config, now(), entropy()).map_err(|e| e.to_string())?,
-    };
+    let local = node.local_addr();
     out.line(
         "listening",
         vec![
             ("address", Json::Str(local.ip().to_string())),
             ("port", Json::Num(f64::from(local.port()))),
-            ("peerId", Json::Str(peer_id.clone())),
-            ("publicKey", Json::Str(public_key)),
+            ("peerId", Json::Str(node.peer_id().to_hex())),
+            ("publicKey", Json::Str(to_hex(&node.public_key()))),
         ],
     );
     for s in &args.join {
-        let k = &keys[s];
-        if let Err(e) = peer.join(now(), k) {
-            out.line(
-                "error",
-                vec![("message", Json::Str(format!("join {s}: {e}")))],
-            );
+        if let Err(e) = node.join(&plan.keys[s]) {
+            out.error(format!("join {s}: {e}"));
         }
     }
+    let counts = event_loop(args, &plan, &node, &out);
+    if let Err(e) = node.close() {
+        out.error(e.to_string());
+    }
+    summary(&node, &out, &counts);
+    Ok(ExitCode::SUCCESS)
+}
 
+/// Publishes on schedule and prints events until --duration or a signal;
+/// returns how many lines of each event were printed.
+fn event_loop(args: &PeerArgs, plan: &Plan, node: &Node, out: &Out) -> BTreeMap<&'static str, u64> {
     let deadline = args
         .duration
         .map(|d| StdInstant::now() + Duration::from_secs_f64(d.max(0.0)));
+    let mut counts = BTreeMap::new();
     let mut next_publish = 0usize;
-    let mut publish_at = args.publish_delay;
-    let mut pool: BTreeMap<u16, UdpSocket> = BTreeMap::new();
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut buf = vec![0u8; 65536];
-    let mut send_errors = 0u64;
-
-    loop {
-        if signal::stopped() || deadline.is_some_and(|d| StdInstant::now() >= d) {
-            break;
-        }
-        // Publishes that are due.
-        while next_publish < publishes.len() && now().as_millis() >= publish_at {
-            let p = &publishes[next_publish];
-            let k = &keys[&p.seed];
-            // A publish implies membership.
-            if peer.subclusters().all(|(_, s)| s != subcluster_id(k)) {
-                let _ = peer.join(now(), k);
-            }
-            match peer.publish(now(), k, &p.event, &p.payload, &PublishOptions::new()) {
-                Ok(ids) => out.line(
-                    "published",
-                    vec![
-                        ("subcluster", Json::Str(p.seed.clone())),
-                        ("eventName", Json::Str(p.event.clone())),
-                        ("bytes", Json::Num(p.payload.len() as f64)),
-                        ("packets", Json::Num(ids.len() as f64)),
-                        (
-                            "packetIds",
-                            Json::Arr(ids.iter().map(|i| Json::Str(to_hex(i))).collect()),
-                        ),
-                    ],
-                ),
-                Err(e) => out.line(
-                    "error",
-                    vec![("message", Json::Str(format!("publish: {e}")))],
-                ),
-            }
+    let mut publish_at = Duration::from_millis(args.publish_delay);
+    while !signal::stopped() && deadline.is_none_or(|d| StdInstant::now() < d) {
+        while next_publish < plan.publishes.len() && out.start.elapsed() >= publish_at {
+            publish(node, plan, &plan.publishes[next_publish], out);
             next_publish += 1;
-            publish_at += args.publish_delay;
+            publish_at += Duration::from_millis(args.publish_delay);
         }
-        peer.handle_timeout(now());
-        // Transmits.
-        while let Some(t) = peer.poll_transmit(now()) {
-            let Some(to) = t.remote.udp() else { continue };
-            let sock = match t.socket {
-                SocketId::Main => Some(&main),
-                SocketId::Probe => Some(&probe),
-                SocketId::Pool(i) => pool.get(&i),
-            };
-            if let Some(s) = sock {
-                if s.send_to(&t.bytes, to).is_err() {
-                    send_errors += 1;
-                }
-            }
-        }
-        // Events.
-        while let Some(ev) = peer.poll_event() {
-            handle_event(
-                &out,
-                &ev,
-                &names,
-                &seeds,
-                &mut pool,
-                args.address,
-                &mut counts,
-            );
-        }
-        // Receive: the main socket waits, the others are drained.
-        let wait = peer
-            .poll_timeout()
-            .map_or(20, |t| t.ms_since(now()))
-            .clamp(1, 20);
-        main.set_read_timeout(Some(Duration::from_millis(wait)))
-            .map_err(|e| e.to_string())?;
-        match main.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                peer.handle_datagram(now(), SocketId::Main, Remote::Udp(from), &buf[..n]);
-                // Drain what else is queued without waiting.
-                main.set_nonblocking(true).map_err(|e| e.to_string())?;
-                while let Ok((n, from)) = main.recv_from(&mut buf) {
-                    peer.handle_datagram(now(), SocketId::Main, Remote::Udp(from), &buf[..n]);
-                }
-                main.set_nonblocking(false).map_err(|e| e.to_string())?;
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => {} // ICMP port unreachable and the like
-        }
-        while let Ok((n, from)) = probe.recv_from(&mut buf) {
-            peer.handle_datagram(now(), SocketId::Probe, Remote::Udp(from), &buf[..n]);
-        }
-        for (i, s) in &pool {
-            while let Ok((n, from)) = s.recv_from(&mut buf) {
-                peer.handle_datagram(now(), SocketId::Pool(*i), Remote::Udp(from), &buf[..n]);
-            }
+        match node.next_event(Some(Duration::from_millis(20))) {
+            Some(NodeEvent::Peer(ev)) => print_event(out, &ev, plan, &mut counts),
+            Some(NodeEvent::Error(e)) => out.error(e),
+            Some(_) => {}
+            None => {}
         }
     }
+    counts
+}
 
-    if let Some(f) = &args.state {
-        let snap = peer.snapshot(now());
-        if let Err(e) = std::fs::write(f, snap) {
-            out.line(
-                "error",
-                vec![("message", Json::Str(format!("state {f}: {e}")))],
-            );
-        }
+fn publish(node: &Node, plan: &Plan, p: &Pub, out: &Out) {
+    match node.publish(&plan.keys[&p.seed], &p.event, &p.payload) {
+        Ok(ids) => out.line(
+            "published",
+            vec![
+                ("subcluster", Json::Str(p.seed.clone())),
+                ("eventName", Json::Str(p.event.clone())),
+                ("bytes", Json::Num(p.payload.len() as f64)),
+                ("packets", Json::Num(ids.len() as f64)),
+                (
+                    "packetIds",
+                    Json::Arr(ids.iter().map(|i| Json::Str(to_hex(i))).collect()),
+                ),
+            ],
+        ),
+        Err(e) => out.error(format!("publish: {e}")),
     }
-    peer.close(now());
-    while let Some(t) = peer.poll_transmit(now()) {
-        if let (SocketId::Main, Some(to)) = (t.socket, t.remote.udp()) {
-            let _ = main.send_to(&t.bytes, to);
-        }
-    }
-    let m = peer.metrics();
-    let mut fields: Vec<(&str, Json)> = vec![
-        ("peerId", Json::Str(peer_id)),
-        ("natType", nat_json(peer.nat_type())),
-        ("peers", Json::Num(peer.peers().len() as f64)),
-        ("datagramsIn", Json::Num(m.datagrams_in as f64)),
-        ("sendErrors", Json::Num(send_errors as f64)),
-        ("relayed", Json::Num(m.relayed as f64)),
-        ("received", nums(&m.received_by_type)),
-        ("sent", nums(&m.sent_by_type)),
-        (
-            "drops",
-            Json::Obj(
-                streamrelay::peer::DropReason::ALL
-                    .iter()
-                    .filter(|r| m.dropped(**r) > 0)
-                    .map(|r| (format!("{r:?}"), Json::Num(m.dropped(*r) as f64)))
-                    .collect(),
+}
+
+/// The last line: counters of the Node and the Peer.
+fn summary(node: &Node, out: &Out, counts: &BTreeMap<&'static str, u64>) {
+    let s = node.status();
+    let m = &s.metrics;
+    let send_errors = s.node_drops.send_failed + s.node_drops.send_would_block;
+    out.line(
+        "summary",
+        vec![
+            ("peerId", Json::Str(s.peer_id.to_hex())),
+            ("natType", nat_json(s.nat)),
+            ("peers", Json::Num(s.peers.len() as f64)),
+            ("datagramsIn", Json::Num(m.datagrams_in as f64)),
+            ("sendErrors", Json::Num(send_errors as f64)),
+            ("relayed", Json::Num(m.relayed as f64)),
+            ("received", nums(&m.received_by_type)),
+            ("sent", nums(&m.sent_by_type)),
+            (
+                "drops",
+                Json::Obj(
+                    DropReason::ALL
+                        .iter()
+                        .filter(|r| m.dropped(**r) > 0)
+                        .map(|r| (format!("{r:?}"), Json::Num(m.dropped(*r) as f64)))
+                        .collect(),
+                ),
             ),
-        ),
-    ];
-    fields.push((
-        "counts",
-        Json::Obj(
-            counts
-                .iter()
-                .map(|(k, v)| (k.to_string(), Json::Num(*v as f64)))
-                .collect(),
-        ),
-    ));
-    out.line("summary", fields);
-    Ok(ExitCode::SUCCESS)
+            (
+                "counts",
+                Json::Obj(
+                    counts
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), Json::Num(*v as f64)))
+                        .collect(),
+                ),
+            ),
+        ],
+    );
 }
 
 fn nums(v: &[u64]) -> Json {
     Json::Arr(v.iter().map(|n| Json::Num(*n as f64)).collect())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn handle_event(
-    out: &Out,
-    ev: &Event,
-    names: &BTreeMap<[u8; 32], String>,
-    seeds: &BTreeMap<[u8; 32], String>,
-    pool: &mut BTreeMap<u16, UdpSocket>,
-    bind_addr: IpAddr,
-    counts: &mut BTreeMap<&'static str, u64>,
-) {
-    let seed_of = |s: &[u8; 32]| seeds.get(s).cloned().unwrap_or_else(|| to_hex(s));
+/// One event as a JSON line (events with no line are not counted).
+fn print_event(out: &Out, ev: &Event, plan: &Plan, counts: &mut BTreeMap<&'static str, u64>) {
+    let seed_of = |s: &[u8; 32]| plan.seeds.get(s).cloned().unwrap_or_else(|| to_hex(s));
     let name_of = |h: &[u8]| {
         <[u8; 32]>::try_from(h)
             .ok()
-            .and_then(|h| names.get(&h).cloned())
+            .and_then(|h| plan.names.get(&h).cloned())
             .unwrap_or_else(|| to_hex(h))
     };
     let mut count = |k: &'static str| *counts.entry(k).or_default() += 1;
@@ -645,28 +562,6 @@ fn handle_event(
                     ("packetId", Json::Str(to_hex(packet_id))),
                 ],
             );
-        }
-        Event::OpenPoolSockets { sockets } => {
-            for s in sockets {
-                if let SocketId::Pool(i) = s {
-                    match bind(bind_addr, 0).and_then(|u| {
-                        u.set_nonblocking(true).map_err(|e| e.to_string())?;
-                        Ok(u)
-                    }) {
-                        Ok(u) => {
-                            pool.insert(*i, u);
-                        }
-                        Err(e) => out.line("error", vec![("message", Json::Str(e))]),
-                    }
-                }
-            }
-        }
-        Event::ClosePoolSockets { sockets } => {
-            for s in sockets {
-                if let SocketId::Pool(i) = s {
-                    pool.remove(i);
-                }
-            }
         }
         _ => {}
     }

@@ -391,6 +391,13 @@ pub struct Behaviour {
     /// three random peers and one member of the cluster leave a subscriber
     /// few peers know about unreached until a later sync).
     pub fanout_subcluster_members: usize,
+    /// A pool socket whose listening time is over is replaced (closed and a
+    /// new one opened: a new local port, so a new mapping in a symmetric
+    /// NAT) before it sends another traversal probe. The reference reuses
+    /// it, and on a real symmetric NAT only a socket's first probe draws a
+    /// new external port, which caps birthday success near 98%
+    /// (tests/natlab/README.md, finding 4).
+    pub fresh_pool_sockets: bool,
 }
 
 impl Behaviour {
@@ -413,6 +420,7 @@ impl Behaviour {
             follow_moved_peers: false,
             detect_network_change: false,
             fanout_subcluster_members: 0,
+            fresh_pool_sockets: false,
         }
     }
 
@@ -435,6 +443,7 @@ impl Behaviour {
             follow_moved_peers: true,
             detect_network_change: true,
             fanout_subcluster_members: 4,
+            fresh_pool_sockets: true,
         }
     }
 }

@@ -830,12 +830,14 @@ impl Peer {
         }
     }
 
-    /// The host learned that the network changed (an interface went away,
-    /// another path became the default, the device woke on another
-    /// network): the NAT type and public endpoint are rediscovered at once,
-    /// and every subcluster is joined again from the new endpoint once
-    /// they are known. With `Behaviour::detect_network_change` the peer
-    /// also calls this itself when a peer reports it at a new IP.
+    /// The host's network changed (another Wi-Fi, a cellular handover, a
+    /// socket bound again, the device woke on another network):
+    /// [`disconnect`](Self::disconnect), then start reflection now rather
+    /// than at the next tick, and send every Join again as soon as
+    /// reflection says where we are (a peer that moved is otherwise found
+    /// only by its next periodic Join). A static NAT type stays, and its
+    /// Joins go out at once. With `Behaviour::detect_network_change` the
+    /// peer also calls this itself when a peer reports it at a new IP.
     pub fn network_changed(&mut self, now: Instant) {
         if self.closing {
             return;
@@ -847,13 +849,10 @@ impl Peer {
         for p in &mut self.table {
             p.reported_ip = None;
         }
-        self.request_reflection(now);
-        if self.config.nat_type.is_some() {
-            // A NAT type the host fixed is not rediscovered: join again now.
-            let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
-            for (cid, scid) in keys {
-                self.send_join(now, cid, scid);
-            }
+        if self.nat.is_some() {
+            self.reconnect(now);
+        } else {
+            self.request_reflection(now);
         }
     }
 

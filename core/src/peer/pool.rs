@@ -22,6 +22,9 @@ use super::Peer;
 struct Slot {
     id: u16,
     busy: Option<(u32, Instant)>,
+    /// It has sent a probe (`Behaviour::fresh_pool_sockets` replaces it
+    /// before the next one).
+    used: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -76,7 +79,11 @@ impl SocketPool {
         let mut ids = Vec::with_capacity(size as usize);
         for _ in 0..size {
             let id = self.alloc_id();
-            self.slots.push(Slot { id, busy: None });
+            self.slots.push(Slot {
+                id,
+                busy: None,
+                used: false,
+            });
             ids.push(SocketId::Pool(id));
         }
         ids
@@ -139,9 +146,21 @@ impl Peer {
             return None;
         }
         let i = free[self.below(free.len())];
+        if self.pool.slots[i].used && self.config.behaviour.fresh_pool_sockets {
+            let old = self.pool.slots[i].id;
+            let new = self.pool.alloc_id();
+            self.pool.slots[i].id = new;
+            self.emit(Event::ClosePoolSockets {
+                sockets: alloc::vec![SocketId::Pool(old)],
+            });
+            self.emit(Event::OpenPoolSockets {
+                sockets: alloc::vec![SocketId::Pool(new)],
+            });
+        }
         let hold = self.config.timings.pool_socket_hold_ms;
         let slot = &mut self.pool.slots[i];
         slot.busy = Some((attempt, now.add_ms(hold)));
+        slot.used = true;
         Some(slot.id)
     }
 
@@ -193,6 +212,7 @@ impl Peer {
         self.pool.slots.push(Slot {
             id: new,
             busy: None,
+            used: false,
         });
         self.emit(Event::OpenPoolSockets {
             sockets: alloc::vec![SocketId::Pool(new)],
