@@ -27,7 +27,11 @@ echo "no_std probe ran: OK"
 
 step "golden vectors through the Rust runner"
 cargo build --release -p streamrelay-cli
-./target/release/streamrelay vectors check vectors/*.json
+mapfile -t vector_files < <(bash scripts/vector-files.sh)
+./target/release/streamrelay vectors check "${vector_files[@]}"
+
+step "golden vectors: every file is valid under vectors/schema.json"
+cargo run -q -p streamrelay-vectors --example check-schema -- "${vector_files[@]}"
 
 step "getting started (Rust): core/examples/getting_started.rs, as core/README.md shows it"
 cargo run -q -p streamrelay --example getting_started
@@ -83,12 +87,13 @@ bash bindings-swift/run-tests.sh
 if command -v node >/dev/null 2>&1; then
   step "vectors: re-check the committed files against the reference (node)"
   bash vectors/generator/setup.sh
-  node vectors/generator/check.mjs vectors/*.json
+  node vectors/generator/check.mjs "${vector_files[@]}"
 
   seed="ci-$(date +%s)-$RANDOM"
   step "vectors: a file the runner has never seen (seed $seed)"
   fresh="$(mktemp -d)/fresh.json"
   node vectors/generator/generate.mjs --seed "$seed" --out "$fresh"
+  cargo run -q -p streamrelay-vectors --example check-schema -- "$fresh"
   ./target/release/streamrelay vectors check "$fresh"
 
   step "interop: streamrelay peer beside reference peers on loopback (node)"

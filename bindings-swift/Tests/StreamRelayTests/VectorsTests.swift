@@ -13,6 +13,12 @@ final class VectorsTests: XCTestCase {
             ?? URL(fileURLWithPath: #filePath).appendingPathComponent("../../../../vectors").standardized
         let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
             .filter { $0.pathExtension == "json" }
+            // A vector file is a JSON file in the format (vectors/schema.json is not one).
+            .filter { url in
+                guard let d = try? Data(contentsOf: url),
+                      let doc = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return false }
+                return doc["format"] as? String == "latica-oracle-vectors/1"
+            }
             .sorted { $0.path < $1.path }
         XCTAssertFalse(files.isEmpty, "no vector files in \(dir.path)")
         return files

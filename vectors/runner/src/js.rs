@@ -225,7 +225,8 @@ fn class_type(t: &JsValue) -> Result<PacketType, String> {
     }
 }
 
-const NAMES: [&str; 11] = [
+/// The eleven variable packet fields, in wire order.
+pub const NAMES: [&str; 11] = [
     "clusterId",
     "subclusterId",
     "previousId",
