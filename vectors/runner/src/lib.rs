@@ -20,6 +20,7 @@ mod crypto_kinds;
 pub mod js;
 mod jsv;
 mod kinds;
+pub mod read;
 
 pub use jsv::*;
 
@@ -33,6 +34,9 @@ pub enum Outcome {
     Pass,
     /// Differs; the text says where.
     Fail(String),
+    /// A value of the case cannot be read (the text names the field): the
+    /// case is not in the format. Counted as failed.
+    Format(String),
     /// A quirk we deliberately do not reproduce; names the compat.md anchor.
     Deviation {
         /// Anchor in docs/compat.md.
@@ -45,6 +49,19 @@ pub enum Outcome {
 impl Outcome {
     pub(crate) fn fail(s: impl Into<String>) -> Self {
         Outcome::Fail(s.into())
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Pass => f.write_str("pass"),
+            Outcome::Fail(s) => f.write_str(s),
+            Outcome::Format(s) => write!(f, "format error: {s}"),
+            Outcome::Deviation { anchor, detail } => {
+                write!(f, "{detail} (docs/compat.md#{anchor})")
+            }
+        }
     }
 }
 
@@ -78,6 +95,8 @@ pub struct Report {
     pub failed: usize,
     /// Documented deviations.
     pub deviations: usize,
+    /// Failed cases whose values could not be read (counted in `failed`).
+    pub format_errors: usize,
     /// Cases left out by `--only`.
     pub not_selected: usize,
     /// One line per failure and per deviation.
@@ -99,6 +118,7 @@ impl Report {
         self.passed += o.passed;
         self.failed += o.failed;
         self.deviations += o.deviations;
+        self.format_errors += o.format_errors;
         self.not_selected += o.not_selected;
         self.lines.extend(o.lines);
     }
@@ -143,11 +163,14 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
             continue;
         }
         let quirk = get(case, "quirk").and_then(as_bool).unwrap_or(false);
-        let null = JsValue::Null;
-        let input = get(case, "input").unwrap_or(&null);
-        let expected = get(case, "expected").unwrap_or(&null);
-        let outcome = std::panic::catch_unwind(|| kinds::run(&kind, input, expected, fixed_now))
-            .unwrap_or_else(|_| Outcome::fail("the runner panicked"));
+        let outcome = match (get(case, "input"), get(case, "expected")) {
+            (Some(input), Some(expected)) => {
+                std::panic::catch_unwind(|| kinds::run(&kind, input, expected, fixed_now))
+                    .unwrap_or_else(|_| Outcome::fail("the runner panicked"))
+            }
+            (None, _) => Outcome::Format("input: missing".into()),
+            (_, None) => Outcome::Format("expected: missing".into()),
+        };
         match outcome {
             Outcome::Pass => r.passed += 1,
             Outcome::Deviation { anchor, detail } if quirk => {
@@ -161,6 +184,11 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
                 r.lines.push(format!(
                     "FAIL {name} ({kind}): {detail} (a deviation, docs/compat.md#{anchor}, but the case is not marked quirk)"
                 ));
+            }
+            Outcome::Format(why) => {
+                r.failed += 1;
+                r.format_errors += 1;
+                r.lines.push(format!("FORMAT ERROR {name} ({kind}): {why}"));
             }
             Outcome::Fail(why) => {
                 r.failed += 1;
