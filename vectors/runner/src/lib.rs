@@ -17,6 +17,7 @@ use std::path::Path;
 use streamrelay::wire::json::JsValue;
 
 mod crypto_kinds;
+pub mod flows;
 pub mod js;
 mod jsv;
 mod kinds;
@@ -142,8 +143,10 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
         why,
     };
     let doc = streamrelay::wire::json::parse(bytes).map_err(|e| bad(e.to_string()))?;
-    if get(&doc, "format").and_then(as_str).as_deref() != Some(FORMAT) {
-        return Err(bad("missing or wrong \"format\"".into()));
+    match get(&doc, "format").and_then(as_str).as_deref() {
+        Some(FORMAT) => {}
+        Some(flows::FORMAT) => return check_flows(&doc, only).map_err(bad),
+        _ => return Err(bad("missing or wrong \"format\"".into())),
     }
     let cases = get(&doc, "cases")
         .and_then(as_array)
@@ -171,6 +174,39 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
             (None, _) => Outcome::Format("input: missing".into()),
             (_, None) => Outcome::Format("expected: missing".into()),
         };
+        r.record(&name, &kind, quirk, outcome);
+    }
+    Ok(r)
+}
+
+/// The kind a flow counts as (for `--only`).
+pub const FLOW_KIND: &str = "peer.flow";
+
+/// Replays every flow of a `streamrelay-flows/1` file.
+fn check_flows(doc: &JsValue, only: &[String]) -> Result<Report, String> {
+    let list = get(doc, "flows")
+        .and_then(as_array)
+        .ok_or("no \"flows\" array")?;
+    let mut r = Report::default();
+    for (i, flow) in list.iter().enumerate() {
+        let name = get(flow, "name")
+            .and_then(as_str)
+            .unwrap_or_else(|| format!("#{i}"));
+        if !only.is_empty() && !only.iter().any(|o| FLOW_KIND.starts_with(o.as_str())) {
+            r.not_selected += 1;
+            continue;
+        }
+        let outcome = std::panic::catch_unwind(|| flows::replay(flow))
+            .unwrap_or_else(|_| Outcome::fail("the runner panicked"));
+        r.record(&name, FLOW_KIND, false, outcome);
+    }
+    Ok(r)
+}
+
+impl Report {
+    /// Counts one outcome and writes its line.
+    fn record(&mut self, name: &str, kind: &str, quirk: bool, outcome: Outcome) {
+        let r = self;
         match outcome {
             Outcome::Pass => r.passed += 1,
             Outcome::Deviation { anchor, detail } if quirk => {
@@ -196,5 +232,4 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
             }
         }
     }
-    Ok(r)
 }
