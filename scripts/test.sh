@@ -30,8 +30,11 @@ cargo build --release -p streamrelay-cli
 mapfile -t vector_files < <(bash scripts/vector-files.sh)
 ./target/release/streamrelay vectors check "${vector_files[@]}"
 
-step "golden vectors: every file is valid under vectors/schema.json"
-cargo run -q -p streamrelay-vectors --example check-schema -- "${vector_files[@]}"
+step "flow vectors through the Rust runner (vectors/flows.json; its freshness is a cargo test of streamrelay-vectors)"
+./target/release/streamrelay vectors check vectors/flows.json
+
+step "golden and flow vectors: every file is valid under vectors/schema.json"
+cargo run -q -p streamrelay-vectors --example check-schema -- "${vector_files[@]}" vectors/flows.json
 
 step "getting started (Rust): core/examples/getting_started.rs, as core/README.md shows it"
 cargo run -q -p streamrelay --example getting_started
@@ -88,6 +91,9 @@ if command -v node >/dev/null 2>&1; then
   step "vectors: re-check the committed files against the reference (node)"
   bash vectors/generator/setup.sh
   node vectors/generator/check.mjs "${vector_files[@]}"
+
+  step "flow vectors: every datagram the Rust peers send, read by the reference's decoder (node)"
+  node vectors/generator/check-flows.mjs vectors/flows.json
 
   seed="ci-$(date +%s)-$RANDOM"
   step "vectors: a file the runner has never seen (seed $seed)"

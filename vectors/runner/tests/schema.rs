@@ -148,3 +148,49 @@ fn broken_files_are_invalid() {
         assert!(!errors(&doc).is_empty(), "{what}: accepted");
     }
 }
+
+/// Changes one flow.
+type Edit = Box<dyn Fn(&mut Value)>;
+
+#[test]
+fn the_flow_file_is_valid_and_broken_flows_are_not() {
+    let doc = support::read(&support::vectors_dir().join("flows.json"));
+    let e = errors(&doc);
+    assert!(e.is_empty(), "{:#?}", &e[..e.len().min(10)]);
+    let broken: Vec<(&str, Edit)> = vec![
+        (
+            "unknown input",
+            Box::new(|f| f["steps"][0]["input"] = json!({"kind": "teleport"})),
+        ),
+        (
+            "bad socket",
+            Box::new(|f| {
+                f["steps"][0]["expect"]["transmits"] =
+                    json!([{"socket": "side", "remote": "192.0.2.1:1", "hex": "00"}])
+            }),
+        ),
+        (
+            "no timeout",
+            Box::new(|f| {
+                f["steps"][0]["expect"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("timeout");
+            }),
+        ),
+        ("short seed", Box::new(|f| f["seed"] = json!("00"))),
+        (
+            "unknown event",
+            Box::new(|f| f["steps"][0]["expect"]["events"] = json!([{"type": "Teleported"}])),
+        ),
+        (
+            "extra step key",
+            Box::new(|f| f["steps"][0]["when"] = json!(1)),
+        ),
+    ];
+    for (what, edit) in broken {
+        let mut d = doc.clone();
+        edit(&mut d["flows"][0]);
+        assert!(!errors(&d).is_empty(), "{what}: accepted");
+    }
+}
