@@ -48,6 +48,8 @@ struct Node {
     start: u64,
     ip: IpAddr,
     steps: Vec<JsValue>,
+    /// Switched off: no timers, datagrams to it are lost; its flow ends.
+    offline: bool,
 }
 
 /// A deterministic network of Peers; every input to a Peer is recorded.
@@ -134,6 +136,7 @@ impl Net {
             start: self.now,
             ip: ip.parse().unwrap(),
             steps: Vec::new(),
+            offline: false,
         });
         // What Peer::new queued (events, a first deadline) comes out at the
         // first input.
@@ -200,6 +203,7 @@ impl Net {
             let next_timer = self
                 .nodes
                 .iter()
+                .filter(|n| !n.offline)
                 .filter_map(|n| n.peer.poll_timeout().map(|t| t.as_millis()))
                 .min();
             let next_dgram = self.queue.keys().next().map(|k| k.0);
@@ -215,10 +219,11 @@ impl Net {
             }
             self.now = self.now.max(next);
             for i in 0..self.nodes.len() {
-                if self.nodes[i]
-                    .peer
-                    .poll_timeout()
-                    .is_some_and(|t| t.as_millis() <= self.now)
+                if !self.nodes[i].offline
+                    && self.nodes[i]
+                        .peer
+                        .poll_timeout()
+                        .is_some_and(|t| t.as_millis() <= self.now)
                 {
                     self.input(i, Input::Timeout);
                 }
@@ -228,14 +233,16 @@ impl Net {
                     break;
                 }
                 let (j, socket, remote, bytes) = self.queue.remove(&k).unwrap();
-                self.input(
-                    j,
-                    Input::Datagram {
-                        socket,
-                        remote,
-                        bytes,
-                    },
-                );
+                if !self.nodes[j].offline {
+                    self.input(
+                        j,
+                        Input::Datagram {
+                            socket,
+                            remote,
+                            bytes,
+                        },
+                    );
+                }
             }
         }
         self.now = self.now.max(until);
@@ -479,12 +486,105 @@ fn hostile(out: &mut Vec<String>) {
     net.flows(out);
 }
 
+/// Introductions with each strategy: symmetric (5), port-restricted (7)
+/// and unrestricted (31) members meet through an introducer; 7 → 5 opens
+/// (TRAVERSAL_OPEN, pool sockets), 5 → 7 connects (TRAVERSAL_CONNECT),
+/// 31 → 7 waits (DEFER), 5 ↔ 5 goes through the introducer (PROXY).
+fn strategies(out: &mut Vec<String>) {
+    let mut net = Net::new("strategies");
+    let intro = ("introducer-1", "198.51.100.1");
+    net.add(intro.0, intro.1, Net::introducer(intro.0, intro.1));
+    let members = [
+        ("sam", "192.0.2.20", NatType::ENDPOINT_RESTRICTED),
+        ("pat", "192.0.2.21", NatType::PORT_RESTRICTED),
+        ("una", "192.0.2.22", NatType::UNRESTRICTED),
+        ("syd", "192.0.2.23", NatType::ENDPOINT_RESTRICTED),
+    ];
+    for (name, ip, nat) in members {
+        let mut fc = Net::with_introducers(Net::ready(name, ip, nat), &[intro]);
+        // Small sprays and pools keep the transcripts short.
+        fc.config.timings.spray_ports = 4;
+        fc.config.limits.pool_size = 4;
+        net.add(name, ip, fc);
+    }
+    net.run_until(100);
+    for (k, (name, _, _)) in members.iter().enumerate() {
+        net.now = 100 + 50 * k as u64;
+        let i = net.find(name);
+        net.input(
+            i,
+            Input::Join {
+                shared_key_seed: SUBCLUSTER.into(),
+            },
+        );
+    }
+    net.run_until(6_000);
+    net.flows(out);
+}
+
+/// Streams, keepalives, a peer that goes silent (missing, then
+/// forgotten), a short ttl, disconnect and reconnect.
+fn liveness(out: &mut Vec<String>) {
+    let mut net = Net::new("liveness");
+    let intro = ("introducer-1", "198.51.100.1");
+    let fast = |mut fc: FlowConfig| {
+        fc.config.keepalive_ms = 2_000;
+        fc
+    };
+    net.add(intro.0, intro.1, fast(Net::introducer(intro.0, intro.1)));
+    for (name, ip) in [("alice", "192.0.2.10"), ("bob", "192.0.2.11")] {
+        let fc = Net::with_introducers(Net::ready(name, ip, NatType::UNRESTRICTED), &[intro]);
+        net.add(name, ip, fast(fc));
+    }
+    net.run_until(100);
+    for name in ["alice", "bob"] {
+        let i = net.find(name);
+        net.input(
+            i,
+            Input::Join {
+                shared_key_seed: SUBCLUSTER.into(),
+            },
+        );
+    }
+    net.run_until(1_500);
+    let alice = net.find("alice");
+    let bob = net.find("bob");
+    net.input(
+        alice,
+        Input::Stream {
+            peer_id: PeerId::from_hex(&peer_id("bob")).unwrap(),
+            shared_key_seed: SUBCLUSTER.into(),
+            event_name: "direct".into(),
+            payload: b"for bob only".to_vec(),
+        },
+    );
+    net.input(
+        alice,
+        Input::Publish {
+            shared_key_seed: SUBCLUSTER.into(),
+            event_name: "short-lived".into(),
+            payload: b"gone in 3 s".to_vec(),
+            ttl: Some(3_000),
+        },
+    );
+    net.run_until(3_000);
+    net.nodes[bob].offline = true;
+    net.run_until(14_000);
+    net.input(alice, Input::Disconnect);
+    net.run_until(14_500);
+    net.input(alice, Input::Reconnect);
+    net.run_until(17_000);
+    net.flows(out);
+}
+
 /// The whole file.
 pub fn generate() -> String {
     let mut flows = Vec::new();
     ping_pong(&mut flows);
     reflection(&mut flows);
     subcluster(&mut flows);
+    strategies(&mut flows);
+    liveness(&mut flows);
     hostile(&mut flows);
     format!(
         "{{\"format\":\"{}\",\"generator\":\"cargo run -p streamrelay-vectors --example flows -- --out vectors/flows.json\",\"flows\":[\n{}\n]}}\n",

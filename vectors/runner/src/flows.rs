@@ -401,6 +401,17 @@ pub enum Input {
         /// `opts.ttl`.
         ttl: Option<u32>,
     },
+    /// `stream(now, peerId, createSharedKey(seed), eventName, payload, {})`.
+    Stream {
+        /// The receiver.
+        peer_id: PeerId,
+        /// The shared key's seed string.
+        shared_key_seed: String,
+        /// The event name.
+        event_name: String,
+        /// The payload.
+        payload: Vec<u8>,
+    },
     /// `query(now, {"packetId": hex})`.
     Query {
         /// The packet asked for (hex).
@@ -467,6 +478,20 @@ impl Input {
                     ("ttl", opt(*ttl, n)),
                 ],
             ),
+            Input::Stream {
+                peer_id,
+                shared_key_seed,
+                event_name,
+                payload,
+            } => k(
+                "stream",
+                vec![
+                    ("peerId", s(&peer_id.to_hex())),
+                    ("sharedKeySeed", s(shared_key_seed)),
+                    ("eventName", s(event_name)),
+                    ("payload", h(payload)),
+                ],
+            ),
             Input::Query { packet_id } => k("query", vec![("packetId", s(packet_id))]),
             Input::Sync { peer_id } => k("sync", vec![("peerId", s(&peer_id.to_hex()))]),
             Input::Snapshot => k("snapshot", vec![]),
@@ -515,6 +540,13 @@ impl Input {
                 event_name: text("eventName")?,
                 payload: read::field(v, "payload", path, read::bytes)?,
                 ttl: read::opt(v, "ttl", path, Option::<u32>::from_json)?.flatten(),
+            },
+            "stream" => Input::Stream {
+                peer_id: PeerId::from_hex(&text("peerId")?)
+                    .ok_or_else(|| read::bad(&format!("{path}.peerId"), "not a peer id"))?,
+                shared_key_seed: text("sharedKeySeed")?,
+                event_name: text("eventName")?,
+                payload: read::field(v, "payload", path, read::bytes)?,
             },
             "query" => Input::Query {
                 packet_id: text("packetId")?,
@@ -596,6 +628,27 @@ pub fn step(peer: &mut Peer, config: &Config, now: Instant, input: &Input) -> Js
                 },
             )
         }
+        Input::Stream {
+            peer_id,
+            shared_key_seed,
+            event_name,
+            payload,
+        } => Some(
+            match shared(shared_key_seed).and_then(|k| {
+                peer.stream(
+                    now,
+                    peer_id,
+                    &k,
+                    event_name,
+                    payload,
+                    &PublishOptions::new(),
+                )
+                .map_err(|e| e.to_string())
+            }) {
+                Ok(v) => obj(vec![("packetIds", ids(&v))]),
+                Err(e) => err(e),
+            },
+        ),
         Input::Query { packet_id } => Some(
             match peer.query(now, &QueryQuestion::for_packet(packet_id)) {
                 Ok(q) => obj(vec![("queryId", h(&q))]),

@@ -1,5 +1,6 @@
-//! The golden-vector runner (`latica-oracle-vectors/1`, see
-//! `../shared/spec/vectors-format.md`).
+//! The golden-vector runner: byte-level vectors (`latica-oracle-vectors/1`)
+//! and flow vectors (`streamrelay-flows/1`), both described in the
+//! repository's `vectors/README.md` and `vectors/schema.json`.
 //!
 //! Each case is run through the `streamrelay` core and compared with what the
 //! reference produced. Cases marked `quirk` that we deliberately do not
