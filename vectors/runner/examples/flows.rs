@@ -248,6 +248,22 @@ impl Net {
         self.now = self.now.max(until);
     }
 
+    /// Runs until `from`, then the named nodes join the subcluster, one
+    /// every `gap` ms.
+    fn join_all<'a>(&mut self, names: impl Iterator<Item = &'a str>, from: u64, gap: u64) {
+        self.run_until(from);
+        for (k, name) in names.enumerate() {
+            self.now = from + gap * k as u64;
+            let i = self.find(name);
+            self.input(
+                i,
+                Input::Join {
+                    shared_key_seed: SUBCLUSTER.into(),
+                },
+            );
+        }
+    }
+
     /// Every node's flow, as JSON text (one step per line).
     fn flows(self, out: &mut Vec<String>) {
         for n in self.nodes {
@@ -339,17 +355,7 @@ fn subcluster(out: &mut Vec<String>) {
             Net::with_introducers(Net::ready(name, ip, nat), &[intro]),
         );
     }
-    net.run_until(100);
-    for (k, (name, _, _)) in members.iter().enumerate() {
-        net.now = 100 + 50 * k as u64;
-        let i = net.find(name);
-        net.input(
-            i,
-            Input::Join {
-                shared_key_seed: SUBCLUSTER.into(),
-            },
-        );
-    }
+    net.join_all(members.iter().map(|m| m.0), 100, 50);
     net.run_until(3_000);
     let alice = net.find("alice");
     let ids = net.input(
@@ -507,17 +513,7 @@ fn strategies(out: &mut Vec<String>) {
         fc.config.limits.pool_size = 4;
         net.add(name, ip, fc);
     }
-    net.run_until(100);
-    for (k, (name, _, _)) in members.iter().enumerate() {
-        net.now = 100 + 50 * k as u64;
-        let i = net.find(name);
-        net.input(
-            i,
-            Input::Join {
-                shared_key_seed: SUBCLUSTER.into(),
-            },
-        );
-    }
+    net.join_all(members.iter().map(|m| m.0), 100, 50);
     net.run_until(6_000);
     net.flows(out);
 }
