@@ -8,7 +8,7 @@
 #     also linked statically, and again with the vector entry point;
 #   - the C++17 loopback example (three peers on real UDP sockets, one poll
 #     loop, a subcluster message each way);
-#   - the C vector runner over vectors/*.json, whose summary must equal
+#   - the C vector runner over the golden vectors and vectors/flows.json, whose summary must equal
 #     `streamrelay vectors check`'s;
 #   - `make install` into a temporary prefix, and the getting-started
 #     examples built against it through pkg-config (C) and CMake (C++),
@@ -66,8 +66,10 @@ step "C++ loopback example (two peers + an introducer on 127.0.0.1, one poll loo
 run "loopback/asan+ubsan" build/loopback_asan
 run "loopback/valgrind" "${valgrind[@]}" build/loopback
 
-step "C vector runner over vectors/*.json"
+step "C vector runner over the golden vectors and vectors/flows.json"
 mapfile -t vector_files < <(bash "$root/scripts/vector-files.sh")
+# and the flow vectors: the runner replays them too
+vector_files+=("$root/vectors/flows.json")
 run "vectors/asan+ubsan" build/run_vectors_asan "${vector_files[@]}"
 run "vectors/valgrind" "${valgrind[@]}" build/run_vectors "${vector_files[@]}"
 # The same cases as the Rust CLI: compare the summary lines.

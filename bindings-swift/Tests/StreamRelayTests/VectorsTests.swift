@@ -38,6 +38,20 @@ final class VectorsTests: XCTestCase {
         }
     }
 
+    /// The flow vectors (vectors/flows.json): every flow replayed through `vectorsCheck`.
+    func testEveryFlowThroughTheRunner() throws {
+        let url = try vectorFiles()[0].deletingLastPathComponent().appendingPathComponent("flows.json")
+        let bytes = try Data(contentsOf: url)
+        let doc = try JSONSerialization.jsonObject(with: bytes) as! [String: Any]
+        XCTAssertEqual(doc["format"] as? String, "streamrelay-flows/1")
+        let total = UInt64((doc["flows"] as! [Any]).count)
+        let r = try vectorsCheck(file: bytes, only: [])
+        for line in r.lines { print(line) }
+        print("flows.json: \(r.passed) passed, \(r.failed) failed (of \(total) flows)")
+        XCTAssertEqual(r.failed, 0)
+        XCTAssertEqual(r.passed, total)
+    }
+
     func testTheRunnerRefusesWhatIsNotAVectorFile() {
         XCTAssertThrowsError(try vectorsCheck(file: Data("{}".utf8), only: [])) { error in
             guard case StreamRelayError.Vectors(let reason) = error else {

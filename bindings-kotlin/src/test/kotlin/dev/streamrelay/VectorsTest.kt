@@ -46,6 +46,20 @@ class VectorsTest {
         }
     }
 
+    /** The flow vectors (vectors/flows.json): every flow replayed through `vectorsCheck`. */
+    @Test
+    fun everyFlowThroughTheRunner() {
+        val f = File(files.first().parentFile, "flows.json")
+        val doc = Json.parse(f.readText()) as Map<*, *>
+        assertEquals("streamrelay-flows/1", doc["format"])
+        val total = (doc["flows"] as List<*>).size.toULong()
+        val r = vectorsCheck(f.readBytes(), emptyList())
+        r.lines.forEach(::println)
+        println("${f.name}: ${r.passed} passed, ${r.failed} failed (of $total flows)")
+        assertEquals(0uL, r.failed)
+        assertEquals(total, r.passed)
+    }
+
     @Test
     fun runnerRefusesWhatIsNotAVectorFile() {
         try {
