@@ -116,7 +116,24 @@ final class VectorsTests: XCTestCase {
                 case "crypto.sha256":
                     guard let v = input["value"] as? [String: Any], let h = v["hex"] as? String,
                           let d = Data(hex: h), let w = hex(exp["output"]) else { continue }
-                    ours = sha256(data: d).hex
+                    let opts = input["opts"] as? [String: Any]
+                    let digest = sha256(data: d)
+                    // Text in opts.encoding (node's digest(encoding)) unless opts.bytes.
+                    if opts?["bytes"] as? Bool == true {
+                        ours = digest.hex
+                    } else {
+                        switch opts?["encoding"] as? String ?? "hex" {
+                        case "hex": ours = digest.hex
+                        case "base64": ours = digest.base64EncodedString()
+                        case "base64url":
+                            ours = digest.base64EncodedString()
+                                .replacingOccurrences(of: "+", with: "-")
+                                .replacingOccurrences(of: "/", with: "_")
+                                .replacingOccurrences(of: "=", with: "")
+                        case "latin1", "binary": ours = String(digest.map { Character(Unicode.Scalar($0)) })
+                        default: continue
+                        }
+                    }
                     want = w
                 case "nat.connectionStrategy":
                     let a = nat(input["a"]), b = nat(input["b"])

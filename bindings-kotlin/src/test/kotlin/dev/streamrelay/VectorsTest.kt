@@ -116,7 +116,16 @@ class VectorsTest {
                     "crypto.sha256" -> {
                         val v = input["value"] as? Map<*, *> ?: continue
                         val bytes = (v["hex"] as? String)?.hexToBytes() ?: continue
-                        ours = sha256(bytes).toHex()
+                        val opts = input["opts"] as? Map<*, *>
+                        val digest = sha256(bytes)
+                        // Text in opts.encoding (node's digest(encoding)) unless opts.bytes.
+                        ours = if (opts?.get("bytes") == true) digest.toHex() else when (opts?.get("encoding") ?: "hex") {
+                            "hex" -> digest.toHex()
+                            "base64" -> java.util.Base64.getEncoder().encodeToString(digest)
+                            "base64url" -> java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(digest)
+                            "latin1", "binary" -> String(digest, Charsets.ISO_8859_1)
+                            else -> continue
+                        }
                         want = hexOf(exp["output"]) ?: continue
                     }
                     "nat.connectionStrategy" -> {
