@@ -484,6 +484,31 @@ fn hostile(out: &mut Vec<String>) {
     let id = streamrelay::crypto::identity::sha256(&forged.message);
     forged.set(Field::PacketId, &id).unwrap();
     send(&mut net, forged.encode().unwrap());
+    // A real publish of the subcluster by a peer alice never met (a Peer
+    // outside the network): delivered once; its replay is not delivered
+    // again; with a signature that does not verify it is Unverified.
+    let mut fc = Net::ready("outsider", "192.0.2.67", NatType::UNRESTRICTED);
+    fc.config.signing_keys = Some(create_key_pair("outsider").unwrap());
+    let mut outsider = Peer::new(fc.config, Instant(0), [0x0e; 32]).unwrap();
+    let key = streamrelay::crypto::identity::create_shared_key(SUBCLUSTER).unwrap();
+    let opts = streamrelay::peer::PublishOptions::new();
+    let mut frames = Vec::new();
+    for (name, payload) in [
+        ("signed", &b"from the outside"[..]),
+        ("tampered", b"the sig lies"),
+    ] {
+        let ids = outsider
+            .publish(Instant(0), &key, name, payload, &opts)
+            .unwrap();
+        frames.push(outsider.cached(&ids[0]).unwrap().to_vec());
+    }
+    let mut tampered = streamrelay::wire::PacketRef::decode(&frames[1])
+        .unwrap()
+        .to_packet();
+    tampered.sig[0] ^= 0x01;
+    send(&mut net, frames[0].clone());
+    send(&mut net, frames[0].clone());
+    send(&mut net, tampered.encode().unwrap());
     // The same ping 40 times in a row from one remote (a flood).
     for _ in 0..40 {
         send(&mut net, ping.clone());
