@@ -349,3 +349,118 @@ fn rejoins_wait_for_too_few_members_and_back_off() {
     assert_eq!(at, vec![1, 2, 4, 7, 12]);
     let _ = before;
 }
+
+/// A heartbeat Pong from `n` (as `Peer::heartbeat` gets them): it saw us at
+/// `seen`, and its cache summary hash is `hash`.
+fn heartbeat_pong(n: u8, seen: &str, hash: &str) -> Vec<u8> {
+    let sa: std::net::SocketAddr = seen.parse().unwrap();
+    let mut pong = Pong::new();
+    pong.set_responder_peer_id(&hex_id(n))
+        .set_requester_peer_id(&hex_id(1))
+        .set_address(&sa.ip().to_string())
+        .set_port(f64::from(sa.port()))
+        .set_nat_type(Some(NatType::UNRESTRICTED))
+        .set_cache_summary_hash(hash);
+    let mut pk = pong.to_packet().unwrap();
+    pk.set(Field::ClusterId, &CLUSTER).unwrap();
+    pk.set(Field::SubclusterId, &subcluster_id(&key())).unwrap();
+    pk.encode().unwrap()
+}
+
+#[test]
+fn a_pong_with_another_cache_summary_starts_a_sync_once_a_window() {
+    for (profile, syncs) in [(Profile::Improved, 1), (Profile::Reference, 0)] {
+        let mut p = member(1, profile);
+        connect(&mut p, Instant(1), 20);
+        p.sync(Instant(1), &streamrelay::peer::PeerId([20; 32]))
+            .ok();
+        drain_transmits(&mut p, Instant(1));
+        let ours = p.cache_summary_hash().to_string();
+        let mut sent = 0;
+        // Twice within one sync window: one Sync; the same hash: none.
+        for (t, hash) in [
+            (10_000, "f".repeat(40)),
+            (11_000, "e".repeat(40)),
+            (12_000, ours),
+        ] {
+            let now = Instant(t);
+            p.handle_datagram(
+                now,
+                SocketId::Main,
+                udp(&addr(20)),
+                &heartbeat_pong(20, ME, &hash),
+            );
+            sent += types(&drain_transmits(&mut p, now))
+                .iter()
+                .filter(|&&t| t == PacketType::Sync as u8)
+                .count();
+        }
+        assert_eq!(sent, syncs, "{profile:?}");
+    }
+}
+
+#[test]
+fn a_peer_reporting_us_at_a_new_ip_means_we_moved() {
+    for (profile, rejoins) in [(Profile::Improved, true), (Profile::Reference, false)] {
+        let mut p = member(1, profile);
+        p.join(Instant(1), &key()).unwrap();
+        connect(&mut p, Instant(2), 20);
+        drain_transmits(&mut p, Instant(2));
+        let hash = p.cache_summary_hash().to_string();
+        // It sees us where we think we are, twice; then at the same IP on
+        // another port (a symmetric NAT's way): nothing happens. Then at
+        // another IP: we moved.
+        let seen = [(3, ME, false), (4, ME, false), (5, "203.0.113.5:1", false)];
+        for (t, at, moved) in seen.into_iter().chain([(6, "198.51.100.77:1", rejoins)]) {
+            let now = Instant(t);
+            let pong = heartbeat_pong(20, at, &hash);
+            p.handle_datagram(now, SocketId::Main, udp(&addr(20)), &pong);
+            let out = types(&drain_transmits(&mut p, now));
+            let joined = out.contains(&(PacketType::Join as u8));
+            assert_eq!(joined, moved, "{profile:?} at {at}: {out:?}");
+        }
+    }
+}
+
+#[test]
+fn a_known_peer_heartbeating_from_a_new_address_is_followed_and_synced() {
+    for (profile, follows) in [(Profile::Improved, true), (Profile::Reference, false)] {
+        let mut p = member(1, profile);
+        connect(&mut p, Instant(1), 20);
+        let ping = Ping::heartbeat(&hex_id(20), Some(NatType::UNRESTRICTED), 0.0, 0.0);
+        let bytes = ping.to_packet().unwrap().encode().unwrap();
+        let moved = udp("198.51.100.20:7000");
+        p.handle_datagram(Instant(10_000), SocketId::Main, moved, &bytes);
+        let out = drain_transmits(&mut p, Instant(10_000));
+        let at = p
+            .peers()
+            .iter()
+            .find(|e| e.peer_id.0 == [20; 32])
+            .unwrap()
+            .remote;
+        assert_eq!(at == moved, follows, "{profile:?}");
+        let synced = out
+            .iter()
+            .any(|t| t.remote == moved && t.bytes[4] == PacketType::Sync as u8);
+        assert_eq!(synced, follows, "{profile:?}");
+    }
+}
+
+#[test]
+fn a_v4_mapped_sender_learns_its_ipv4_address() {
+    for profile in [Profile::Improved, Profile::Reference] {
+        let mut p = member(1, profile);
+        let ping = Ping::heartbeat(&hex_id(20), Some(NatType::UNRESTRICTED), 0.0, 0.0);
+        let bytes = ping.to_packet().unwrap().encode().unwrap();
+        let mapped = udp("[::ffff:203.0.113.14]:7000");
+        p.handle_datagram(Instant(5), SocketId::Main, mapped, &bytes);
+        let out = drain_transmits(&mut p, Instant(5));
+        let pong = out
+            .iter()
+            .find(|t| t.bytes[4] == PacketType::Pong as u8)
+            .unwrap();
+        let pr = PacketRef::decode(&pong.bytes).unwrap();
+        let pong = Pong::parse(pr.message).unwrap();
+        assert_eq!(pong.address(), Some("203.0.113.14"), "{profile:?}");
+    }
+}

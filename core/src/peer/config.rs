@@ -370,6 +370,22 @@ pub struct Behaviour {
     /// 256 probes against the 1024 sprayed ports connect about 98% of the
     /// time (birthday bound); the reference sends up to 1024 (and 2048).
     pub traversal_rounds: Option<u32>,
+    /// A heartbeat Pong whose `cacheSummaryHash` differs from ours starts a
+    /// Sync with its sender, at most once per `timings.sync_window_ms` per
+    /// address (the reference only logs the hash and syncs on first contact
+    /// alone, so a packet lost on every path is never asked for again).
+    pub sync_on_summary_mismatch: bool,
+    /// A known peer seen at a new address is followed there: its heartbeat
+    /// Ping from the new address moves its entry (as a connection Ping
+    /// already does), and a connected peer that reappears at a new address
+    /// is synced with, for what it missed while its old address was dead
+    /// (the reference syncs on first contact only).
+    pub follow_moved_peers: bool,
+    /// A heartbeat Pong that reports us at another IP than the same peer
+    /// reported before is a change of network: the NAT type is rediscovered
+    /// at once and every subcluster is joined again from the new endpoint
+    /// (the reference notices only after a keepalive without any answer).
+    pub detect_network_change: bool,
 }
 
 impl Behaviour {
@@ -388,6 +404,9 @@ impl Behaviour {
             targeted_introductions: false,
             single_traversal: false,
             traversal_rounds: None,
+            sync_on_summary_mismatch: false,
+            follow_moved_peers: false,
+            detect_network_change: false,
         }
     }
 
@@ -406,6 +425,9 @@ impl Behaviour {
             targeted_introductions: true,
             single_traversal: true,
             traversal_rounds: Some(256),
+            sync_on_summary_mismatch: true,
+            follow_moved_peers: true,
+            detect_network_change: true,
         }
     }
 }

@@ -830,6 +830,33 @@ impl Peer {
         }
     }
 
+    /// The host learned that the network changed (an interface went away,
+    /// another path became the default, the device woke on another
+    /// network): the NAT type and public endpoint are rediscovered at once,
+    /// and every subcluster is joined again from the new endpoint once
+    /// they are known. With `Behaviour::detect_network_change` the peer
+    /// also calls this itself when a peer reports it at a new IP.
+    pub fn network_changed(&mut self, now: Instant) {
+        if self.closing {
+            return;
+        }
+        self.disconnect(now);
+        for m in self.subclusters.values_mut() {
+            m.announced = false;
+        }
+        for p in &mut self.table {
+            p.reported_ip = None;
+        }
+        self.request_reflection(now);
+        if self.config.nat_type.is_some() {
+            // A NAT type the host fixed is not rediscovered: join again now.
+            let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
+            for (cid, scid) in keys {
+                self.send_join(now, cid, scid);
+            }
+        }
+    }
+
     /// Stops the peer: every timer is cancelled, queued datagrams are
     /// discarded, pool sockets are released, and [`Event::Closed`] is queued.
     pub fn close(&mut self, _now: Instant) {

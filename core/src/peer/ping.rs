@@ -235,15 +235,35 @@ impl Peer {
             self.metrics.drop(DropReason::Own);
             return;
         }
+        let their_nat = ping.nat_type().filter(|n| n.0 != 0);
         if ping.is_reflection() != Some(true) {
+            let follow = self.config.behaviour.follow_moved_peers;
+            let mut moved = None;
             if let Some(e) = self.peer_mut(&requester) {
                 if e.remote == remote {
+                    e.last_ping_in = Some(now);
+                } else if follow && e.connected && ping.is_connection() != Some(true) {
+                    moved = their_nat.or(e.nat);
+                }
+            }
+            if let Some(nat) = moved {
+                // A heartbeat from a known peer at a new address: it moved
+                // (the trust a connection Ping already gets).
+                let info = ConnInfo {
+                    cluster_id: p.cluster_id,
+                    subcluster_id: p.subcluster_id,
+                    nat: Some(nat),
+                };
+                self.on_connection(now, info, requester, remote, None, Some(socket));
+                if let Some(e) = self.peer_mut(&requester) {
                     e.last_ping_in = Some(now);
                 }
             }
         }
         let endpoint = remote.udp();
-        let address = endpoint.map(|a| alloc::format!("{}", a.ip()));
+        // An IPv4 peer on a dual-stack socket arrives v4-mapped; it must
+        // learn its IPv4 address, not `::ffff:a.b.c.d`.
+        let address = endpoint.map(|a| alloc::format!("{}", a.ip().to_canonical()));
         let mut pong = Pong::new();
         if let (Some(e), Some(u)) = (self.peer_mut(&requester), ping.uptime()) {
             e.uptime_ms = Some(u.clamp(0.0, 9.0e15) as u64);
@@ -272,7 +292,6 @@ impl Peer {
         } else if self.nat.is_some() {
             pong.set_nat_type(self.nat);
         }
-        let their_nat = ping.nat_type().filter(|n| n.0 != 0);
         if ping.is_connection() == Some(true) && their_nat.is_some() {
             self.on_connection(
                 now,
@@ -391,6 +410,25 @@ impl Peer {
         let e = &self.table[idx];
         if !e.connected && !e.indexed {
             self.on_connection(now, info, responder, remote, None, Some(socket));
+        }
+        if self.config.behaviour.detect_network_change {
+            let seen = pong
+                .address()
+                .and_then(|a| a.parse::<core::net::IpAddr>().ok())
+                .map(|a| a.to_canonical());
+            if let (Some(seen), Some(e)) = (seen, self.table.get_mut(idx)) {
+                let before = e.reported_ip.replace(seen);
+                if before.is_some_and(|b| b != seen && Some(b) == self.address) {
+                    self.network_changed(now);
+                    return;
+                }
+            }
+        }
+        if self.config.behaviour.sync_on_summary_mismatch {
+            let theirs = pong.cache_summary_hash().filter(|h| !h.is_empty());
+            if theirs.is_some_and(|h| h != self.summary_hash) && self.table[idx].connected {
+                self.sync_if_due(now, responder);
+            }
         }
     }
 }

@@ -213,6 +213,12 @@ impl Peer {
     /// we could not publish, and sync (§6.11).
     pub(crate) fn on_contact(&mut self, now: Instant, peer_id: PeerId) {
         self.send_unpublished(now);
+        self.sync_if_due(now, peer_id);
+    }
+
+    /// Syncs with `peer_id` unless its address was synced with within
+    /// `timings.sync_window_ms` (`auto_sync` off: never).
+    pub(crate) fn sync_if_due(&mut self, now: Instant, peer_id: PeerId) {
         if !self.config.auto_sync {
             return;
         }

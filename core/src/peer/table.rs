@@ -12,6 +12,7 @@
 //! directly drops its proxy (docs/compat.md#proxy-cleared).
 
 use alloc::vec::Vec;
+use core::net::IpAddr;
 
 use super::addr::{PeerId, Remote, SocketId};
 use super::config::FanoutPolicy;
@@ -61,6 +62,10 @@ pub struct RemotePeer {
     /// When it last pinged us (its heartbeat keeps the NAT mappings of
     /// both sides open, so ours can skip it: `Behaviour::heartbeat_peers`).
     pub last_ping_in: Option<Instant>,
+    /// Our IP as its last heartbeat Pong reported it: the same peer
+    /// reporting another one means we changed networks
+    /// (`Behaviour::detect_network_change`).
+    pub reported_ip: Option<IpAddr>,
 }
 
 impl RemotePeer {
@@ -82,6 +87,7 @@ impl RemotePeer {
             rtt_ms: None,
             uptime_ms: None,
             last_ping_in: None,
+            reported_ip: None,
         }
     }
 
@@ -161,6 +167,7 @@ impl Peer {
         };
         let max_clusters = self.config.limits.max_clusters_per_peer;
         let old_socket;
+        let old_remote = self.table[idx].remote;
         let (was_connected, had_proxy, new_cluster) = {
             let p = &mut self.table[idx];
             let was = p.connected;
@@ -225,6 +232,12 @@ impl Peer {
             self.emit(ev);
             // First contact (or a return): sync caches (§6.11), and send
             // what we could not publish yet.
+            self.on_contact(now, peer_id);
+        } else if old_remote != remote
+            && proxy.is_none()
+            && self.config.behaviour.follow_moved_peers
+        {
+            // Back at a new address: what was sent to the old one is lost.
             self.on_contact(now, peer_id);
         }
     }
