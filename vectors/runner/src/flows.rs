@@ -125,15 +125,19 @@ impl Json for FanoutPolicy {
     }
 }
 
-/// Every field of a config struct, once: JSON key and Rust field.
+/// Every field of a config struct, once: JSON key and Rust field. A key
+/// left out of a flow keeps the value of `$start` (the reference profile's).
 macro_rules! json_struct {
     ($t:ty { $($key:literal => $($field:ident).+),* $(,)? }) => {
+        json_struct!($t = (<$t>::default()) { $($key => $($field).+),* });
+    };
+    ($t:ty = ($start:expr) { $($key:literal => $($field:ident).+),* $(,)? }) => {
         impl Json for $t {
             fn to_json(&self) -> JsValue {
                 obj(vec![$(($key, Json::to_json(&self.$($field).+))),*])
             }
             fn from_json(v: &JsValue, path: &str) -> Read<Self> {
-                let mut out = <$t>::default();
+                let mut out = $start;
                 let o = v.as_object().ok_or_else(|| read::bad(path, "expected an object"))?;
                 for (k, x) in o.iter() {
                     let k = k.to_string_lossy();
@@ -181,7 +185,7 @@ json_struct!(Fanout {
     "policy" => policy, "peers" => peers, "unknownRttMs" => unknown_rtt_ms,
     "uptimeHalfMs" => uptime_half_ms,
 });
-json_struct!(Behaviour {
+json_struct!(Behaviour = (Behaviour::reference()) {
     "relayRendezvousReplies" => relay_rendezvous_replies, "joinRelayHops" => join_relay_hops,
     "uniqueSyncIds" => unique_sync_ids, "syncWithIntroducers" => sync_with_introducers,
     "rediscoverOnRestore" => rediscover_on_restore, "stopAnsweredRetries" => stop_answered_retries,
@@ -189,6 +193,9 @@ json_struct!(Behaviour {
     "heartbeatIntroducers" => heartbeat_introducers,
     "targetedIntroductions" => targeted_introductions, "singleTraversal" => single_traversal,
     "traversalRounds" => traversal_rounds,
+    "syncOnSummaryMismatch" => sync_on_summary_mismatch,
+    "followMovedPeers" => follow_moved_peers,
+    "detectNetworkChange" => detect_network_change,
 });
 
 /// A flow's config. `signingSeed` names the publisher keys as
@@ -1066,4 +1073,76 @@ pub fn transmits_of(expect: &JsValue) -> Vec<(SocketId, Remote, Vec<u8>)> {
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snake(camel: &str) -> String {
+        let mut s = String::new();
+        for c in camel.chars() {
+            if c.is_ascii_uppercase() {
+                s.push('_');
+                s.push(c.to_ascii_lowercase());
+            } else {
+                s.push(c);
+            }
+        }
+        s
+    }
+
+    /// The field names of a struct's `Debug` text (nested structs' too).
+    fn debug_fields(text: &str) -> std::collections::BTreeSet<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .filter_map(|w| w.strip_suffix(':'))
+            .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+            .map(String::from)
+            .collect()
+    }
+
+    /// Every field of every config struct is written, and reads back to the
+    /// same config, in both profiles (a field the JSON forgets would keep
+    /// the reference profile's value and fail here for the improved one).
+    #[test]
+    fn a_config_goes_through_json_and_back_whole() {
+        for profile in [Profile::Reference, Profile::Improved] {
+            let mut c = Config::with_profile(&"ab".repeat(32), Some([7; 32]), profile);
+            c.nat_type = Some(NatType(7));
+            c.public_address = Some("203.0.113.5:40000".parse().unwrap());
+            c.introducers.push(Introducer {
+                peer_id: PeerId([1; 32]),
+                remote: Remote::Udp("198.51.100.1:9000".parse().unwrap()),
+            });
+            c.signing_keys = Some(create_key_pair("k").unwrap());
+            let fc = FlowConfig {
+                config: c.clone(),
+                signing_seed: Some("k".into()),
+            };
+            let json = fc.to_json();
+            let back = FlowConfig::from_json(&json, "config").unwrap();
+            assert_eq!(
+                format!("{:?}", back.config),
+                format!("{c:?}"),
+                "{profile:?}"
+            );
+            for (name, debug) in [
+                ("limits", format!("{:?}", c.limits)),
+                ("quotas", format!("{:?}", c.quotas)),
+                ("expiry", format!("{:?}", c.expiry)),
+                ("timings", format!("{:?}", c.timings)),
+                ("fanout", format!("{:?}", c.fanout)),
+                ("behaviour", format!("{:?}", c.behaviour)),
+            ] {
+                let mut want = debug_fields(&debug);
+                want.remove("reassembly");
+                let o = json.get(name).and_then(JsValue::as_object).unwrap();
+                let have: std::collections::BTreeSet<String> = o
+                    .keys()
+                    .map(|k| snake(&k.to_string_lossy()).replace("reassembly_", ""))
+                    .collect();
+                assert_eq!(have, want, "{name}: the JSON and the struct differ");
+            }
+        }
+    }
 }
