@@ -55,6 +55,8 @@ struct Node {
 /// A deterministic network of Peers; every input to a Peer is recorded.
 struct Net {
     scenario: String,
+    /// The behaviour every Peer of the scenario runs.
+    profile: Profile,
     now: u64,
     nodes: Vec<Node>,
     /// (time, seq) → datagram in flight.
@@ -80,6 +82,7 @@ impl Net {
     fn new(scenario: &str) -> Self {
         Net {
             scenario: scenario.into(),
+            profile: Profile::Reference,
             now: 0,
             nodes: Vec::new(),
             queue: BTreeMap::new(),
@@ -125,7 +128,8 @@ impl Net {
         fc
     }
 
-    fn add(&mut self, name: &str, ip: &str, fc: FlowConfig) -> usize {
+    fn add(&mut self, name: &str, ip: &str, mut fc: FlowConfig) -> usize {
+        fc.config.behaviour = self.profile.behaviour();
         let seed: [u8; 32] = streamrelay::crypto::identity::sha256(name.as_bytes());
         let peer = Peer::new(fc.config.clone(), Instant(self.now), seed).expect("config");
         self.nodes.push(Node {
@@ -338,9 +342,14 @@ fn ping_pong(out: &mut Vec<String>) {
 }
 
 /// Join and introduction, then publish (a lone packet and a chain), relay,
-/// sync, query, snapshot and restore.
-fn subcluster(out: &mut Vec<String>) {
-    let mut net = Net::new("subcluster");
+/// sync, query, snapshot and restore; once in the reference profile and
+/// once in the default one (the core's improvements, docs/compat.md).
+fn subcluster(out: &mut Vec<String>, profile: Profile) {
+    let mut net = Net::new(match profile {
+        Profile::Reference => "subcluster",
+        Profile::Improved => "default-profile-subcluster",
+    });
+    net.profile = profile;
     let intro = ("introducer-1", "198.51.100.1");
     net.add(intro.0, intro.1, Net::introducer(intro.0, intro.1));
     let members = [
@@ -603,7 +612,8 @@ pub fn generate() -> String {
     let mut flows = Vec::new();
     ping_pong(&mut flows);
     reflection(&mut flows);
-    subcluster(&mut flows);
+    subcluster(&mut flows, Profile::Reference);
+    subcluster(&mut flows, Profile::Improved);
     strategies(&mut flows);
     liveness(&mut flows);
     hostile(&mut flows);
