@@ -10,6 +10,8 @@
 #     loop, a subcluster message each way);
 #   - the C vector runner over the golden vectors and vectors/flows.json, whose summary must equal
 #     `streamrelay vectors check`'s;
+#   - the default-profile flow vectors replayed through the C ABI itself
+#     (vectors/replay_flows.c: every transmit, event and deadline, byte for byte);
 #   - `make install` into a temporary prefix, and the getting-started
 #     examples built against it through pkg-config (C) and CMake (C++),
 #     shared and static (test-install.sh).
@@ -84,6 +86,10 @@ same_as_cli() {
   [ "$cli" = "$c" ]
 }
 run "vectors/same-as-cli" same_as_cli
+
+step "C flow replay: the default-profile flow vectors through the C ABI itself"
+run "flows/asan+ubsan" build/replay_flows_asan "$root/vectors/flows.json"
+run "flows/valgrind" "${valgrind[@]}" build/replay_flows "$root/vectors/flows.json"
 
 step "install: make install, then the getting-started examples through pkg-config (C) and CMake (C++), shared and static"
 run "install/pkg-config+cmake" bash test-install.sh build/lib
