@@ -8,8 +8,10 @@
 #     also linked statically, and again with the vector entry point;
 #   - the C++17 loopback example (three peers on real UDP sockets, one poll
 #     loop, a subcluster message each way);
-#   - the C vector runner over vectors/*.json, whose summary must equal
+#   - the C vector runner over the golden vectors and vectors/flows.json, whose summary must equal
 #     `streamrelay vectors check`'s;
+#   - the default-profile flow vectors replayed through the C ABI itself
+#     (vectors/replay_flows.c: every transmit, event and deadline, byte for byte);
 #   - `make install` into a temporary prefix, and the getting-started
 #     examples built against it through pkg-config (C) and CMake (C++),
 #     shared and static (test-install.sh).
@@ -66,8 +68,10 @@ step "C++ loopback example (two peers + an introducer on 127.0.0.1, one poll loo
 run "loopback/asan+ubsan" build/loopback_asan
 run "loopback/valgrind" "${valgrind[@]}" build/loopback
 
-step "C vector runner over vectors/*.json"
-vector_files=("$root"/vectors/*.json)
+step "C vector runner over the golden vectors and vectors/flows.json"
+mapfile -t vector_files < <(bash "$root/scripts/vector-files.sh")
+# and the flow vectors: the runner replays them too
+vector_files+=("$root/vectors/flows.json")
 run "vectors/asan+ubsan" build/run_vectors_asan "${vector_files[@]}"
 run "vectors/valgrind" "${valgrind[@]}" build/run_vectors "${vector_files[@]}"
 # The same cases as the Rust CLI: compare the summary lines.
@@ -82,6 +86,10 @@ same_as_cli() {
   [ "$cli" = "$c" ]
 }
 run "vectors/same-as-cli" same_as_cli
+
+step "C flow replay: the default-profile flow vectors through the C ABI itself"
+run "flows/asan+ubsan" build/replay_flows_asan "$root/vectors/flows.json"
+run "flows/valgrind" "${valgrind[@]}" build/replay_flows "$root/vectors/flows.json"
 
 step "install: make install, then the getting-started examples through pkg-config (C) and CMake (C++), shared and static"
 run "install/pkg-config+cmake" bash test-install.sh build/lib

@@ -28,10 +28,10 @@ log=$(mktemp)
 tmp=$(mktemp -d)
 trap 'rm -rf "$log" "$tmp"' EXIT
 # --allow-dirty: this checks the packages, not whether the work tree is
-# committed. Cargo warns once per test and bench left out of a package
+# committed. Cargo warns once per test, bench and example left out of a package
 # (on purpose: see `include` in each Cargo.toml); those lines are dropped.
 if ! cargo publish --dry-run --workspace --allow-dirty >"$log" 2>&1; then
-  grep -v 'warning: ignoring \(test\|benchmark\) ' "$log" | tail -n 60
+  grep -v 'warning: ignoring \(test\|benchmark\|example\) ' "$log" | tail -n 60
   echo "cargo publish --dry-run failed" >&2
   exit 1
 fi
@@ -46,7 +46,7 @@ rm -f "$target"/package/*.crate
 pflags=()
 for name in "${crates[@]}"; do pflags+=(-p "$name"); done
 cargo package -q --no-verify --allow-dirty "${pflags[@]}" 2>&1 |
-  grep -v 'warning: ignoring \(test\|benchmark\) \|manifest has no documentation\|^ *|\|^ *= note: see' || true
+  grep -v 'warning: ignoring \(test\|benchmark\|example\) \|manifest has no documentation\|^ *|\|^ *= note: see' || true
 bad=0
 printf '  %-26s %6s %11s %11s\n' package files compressed unpacked
 for name in "${crates[@]}"; do

@@ -27,7 +27,14 @@ echo "no_std probe ran: OK"
 
 step "golden vectors through the Rust runner"
 cargo build --release -p streamrelay-cli
-./target/release/streamrelay vectors check vectors/*.json
+mapfile -t vector_files < <(bash scripts/vector-files.sh)
+./target/release/streamrelay vectors check "${vector_files[@]}"
+
+step "flow vectors through the Rust runner (vectors/flows.json; its freshness is a cargo test of streamrelay-vectors)"
+./target/release/streamrelay vectors check vectors/flows.json
+
+step "golden and flow vectors: every file is valid under vectors/schema.json"
+cargo run -q -p streamrelay-vectors --example check-schema -- "${vector_files[@]}" vectors/flows.json
 
 step "getting started (Rust): core/examples/getting_started.rs, as core/README.md shows it"
 cargo run -q -p streamrelay --example getting_started
@@ -86,12 +93,16 @@ bash bindings-swift/run-tests.sh
 if command -v node >/dev/null 2>&1; then
   step "vectors: re-check the committed files against the reference (node)"
   bash vectors/generator/setup.sh
-  node vectors/generator/check.mjs vectors/*.json
+  node vectors/generator/check.mjs "${vector_files[@]}"
+
+  step "flow vectors: every datagram the Rust peers send, read by the reference's decoder (node)"
+  node vectors/generator/check-flows.mjs vectors/flows.json
 
   seed="ci-$(date +%s)-$RANDOM"
   step "vectors: a file the runner has never seen (seed $seed)"
   fresh="$(mktemp -d)/fresh.json"
   node vectors/generator/generate.mjs --seed "$seed" --out "$fresh"
+  cargo run -q -p streamrelay-vectors --example check-schema -- "$fresh"
   ./target/release/streamrelay vectors check "$fresh"
 
   step "interop: streamrelay peer beside reference peers on loopback (node)"

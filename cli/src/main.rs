@@ -3,7 +3,8 @@
 //! * `streamrelay decode HEX|-` — a packet as pretty JSON (JSON messages parsed)
 //! * `streamrelay encode FILE|-` — JSON (the decode output, or the vectors'
 //!   `fields` form) back to hex
-//! * `streamrelay vectors check FILE...` — the golden-vector runner
+//! * `streamrelay vectors check FILE...` — the golden-vector and flow-vector
+//!   runner (`vectors/README.md`)
 //! * `streamrelay sim [SCENARIO]` — the network simulator (`figure-a`,
 //!   `ratio`, `nat-matrix`, `scale`, or a TOML file): summary table or
 //!   JSON, and an SVG plot
@@ -55,7 +56,8 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum VectorsCmd {
-    /// Run vector files (format latica-oracle-vectors/1) against this library.
+    /// Run vector files (formats latica-oracle-vectors/1 and
+    /// streamrelay-flows/1, see vectors/README.md) against this library.
     Check {
         /// Only run kinds starting with one of these (comma-separated), e.g.
         /// `packet.,nat.`; the others are counted and reported as not selected.

@@ -100,6 +100,13 @@ export async function buildCryptoCases (rng, ref) {
   add('crypto.sha256', 'json', 'json-object-bytes', { value: J({ [rng.word()]: rng.word() }), opts: { bytes: true } })
   add('crypto.sha256', 'json', 'json-null', { value: J(null) }, { note: 'null is typeof object: hashed as the text "null", not random (node branch)' })
   add('crypto.sha256', 'json', 'json-string', { value: J('abc') }, { note: 'a JSON string value is hashed as the raw string' })
+  // opts.encoding: node's digest(encoding); with opts.bytes the bytes come back through Buffer.from(text, encoding)
+  add('crypto.sha256', 'encoding', 'encoding-hex', { value: S(sv), opts: { encoding: 'hex' } })
+  add('crypto.sha256', 'encoding', 'encoding-base64', { value: S(sv), opts: { encoding: 'base64' } })
+  add('crypto.sha256', 'encoding', 'encoding-base64url', { value: H(rng.bytes(rng.int(1, 64))), opts: { encoding: 'base64url' } })
+  add('crypto.sha256', 'encoding', 'encoding-latin1', { value: S(rng.word(3, 20)), opts: { encoding: 'latin1' } }, { note: 'one character U+0000..U+00FF per digest byte' })
+  add('crypto.sha256', 'encoding', 'encoding-base64-json', { value: J({ [rng.word()]: rng.int(0, 1000) }), opts: { encoding: 'base64' } })
+  add('crypto.sha256', 'encoding', 'encoding-base64-bytes', { value: S(sv), opts: { encoding: 'base64', bytes: true } }, { note: 'bytes: the digest text decoded again, so the same 32 bytes' })
 
   // sign / verify
   const kpA = await Encryption.createKeyPair(rng.word(5, 12))
@@ -242,6 +249,16 @@ export function buildApiCases (rng) {
   add('unicode-event-name', { ...base(), eventName: 'événement ' + rng.word(), value: H(rng.bytes(rng.int(1, 300))), opts: {} })
   add('random-size', { ...base(), eventName: ev(), value: H(rng.bytes(rng.int(1, 4000))), opts: rng.bool() ? { ttl: rng.int(1, 21600000) } : {} })
   add('object-large', { ...base(), eventName: ev(), value: J({ blob: rng.hex(600) }), opts: {} }, { note: 'JSON over 864 bytes: split' })
+  // chained on a previous packet (opts.packet): the head's previousId is its packetId, the clock its clock + 1
+  const parent = () => ({ packetId: H(rng.bytes(32)), clock: rng.int(0, 100000) })
+  add('chained-str', { ...base(), eventName: ev(), value: S(rng.word()), opts: { packet: parent() } }, { note: '§7.2 previousId and clock follow opts.packet' })
+  add('chained-clock-0', { ...base(), eventName: ev(), value: H(rng.bytes(rng.int(1, 200))), opts: { packet: { packetId: H(rng.bytes(32)), clock: 0 } } }, { note: '§7.2 clock 0 || 0, then + 1' })
+  add('chained-chain', { ...base(), eventName: ev(), value: H(rng.bytes(rng.int(900, 3000))), opts: { packet: parent(), ttl: rng.int(1000, 60000) } }, { note: '§7.2 a chain after a packet: the head takes previousId, fragments point at the head' })
+  // pack() throws before anything is published
+  add('error-value-number', { ...base(), eventName: ev(), value: J(rng.int(1, 1000)), opts: {} }, { note: 'Buffer.from(number) throws' })
+  add('error-value-boolean', { ...base(), eventName: ev(), value: J(true), opts: {} }, { note: 'Buffer.from(true) throws' })
+  add('error-event-name-empty', { ...base(), eventName: '', value: S(rng.word()), opts: {} }, { note: 'event name too short' })
+  add('error-event-name-number', { ...base(), eventName: rng.int(1, 1000), value: S(rng.word()), opts: {} }, { note: 'event name must be a string' })
   return cases
 }
 

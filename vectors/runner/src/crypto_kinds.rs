@@ -1,11 +1,12 @@
 //! Checkers for the `crypto.*` and `api.pack` kinds.
 
 use streamrelay::crypto::event::{
-    compose_published, event_payload, message_to_packets, ChainArgs, Reassembler, ReassemblyLimits,
+    compose_published, event_payload, message_to_packets, ChainArgs, ChainParent, Reassembler,
+    ReassemblyLimits,
 };
 use streamrelay::crypto::identity::{
-    create_cluster_id, create_id, create_key_pair, create_shared_key, reference_sha256, sha256,
-    subcluster_id, HashInput, KeyPair, Seed, SharedKey, SubclusterKeys,
+    create_cluster_id, create_key_pair, create_shared_key, reference_sha256, sha256, subcluster_id,
+    HashInput, KeyPair, Seed, SharedKey, SubclusterKeys,
 };
 use streamrelay::crypto::sign::{sign_from_byte_64, verify_from_byte_64};
 use streamrelay::crypto::{ese, sealed_box::BoxError};
@@ -13,8 +14,9 @@ use streamrelay::wire::json::JsValue;
 use streamrelay::wire::packet::DEFAULT_TTL;
 use streamrelay::wire::{PacketRef, PacketType};
 
-use crate::js::{self, hex};
-use crate::jsv::{as_array, as_bool, as_str, get, stringify};
+use crate::js::{self, hex, JsField};
+use crate::jsv::stringify;
+use crate::read;
 use crate::Outcome;
 
 type R = Result<(), Outcome>;
@@ -23,17 +25,9 @@ fn fail(s: impl Into<String>) -> Outcome {
     Outcome::fail(s)
 }
 
-/// Bytes of a tagged `{"hex"}` value (or a plain hex string).
-fn bytes(v: Option<&JsValue>, what: &str) -> Result<Vec<u8>, Outcome> {
-    let v = v.ok_or_else(|| fail(format!("no {what}")))?;
-    let h = as_str(v)
-        .or_else(|| get(v, "hex").and_then(as_str))
-        .ok_or_else(|| fail(format!("{what} is not hex")))?;
-    js::hex_decode_strict(&h).map_err(fail)
-}
-
-fn eq_bytes(what: &str, ours: &[u8], expected: Option<&JsValue>) -> R {
-    let want = bytes(expected, what)?;
+/// Compares bytes with `parent[key]` (bare hex or `{"hex"}`).
+fn eq_bytes(what: &str, ours: &[u8], parent: &JsValue, path: &str) -> R {
+    let want = read::field(parent, what, path, read::bytes)?;
     if ours == want.as_slice() {
         Ok(())
     } else {
@@ -45,14 +39,34 @@ fn eq_bytes(what: &str, ours: &[u8], expected: Option<&JsValue>) -> R {
     }
 }
 
-/// A seed given as `{"str"}` (a string, hashed first) or `{"hex"}` (bytes).
-fn with_seed<T>(v: Option<&JsValue>, f: impl FnOnce(Seed<'_>) -> T) -> Result<T, Outcome> {
-    let v = v.ok_or_else(|| fail("no seed"))?;
-    if let Some(s) = get(v, "str").and_then(as_str) {
-        return Ok(f(Seed::from(s.as_str())));
+fn exp_bytes(what: &str, ours: &[u8], expected: &JsValue) -> R {
+    eq_bytes(what, ours, expected, "expected")
+}
+
+/// `input[key]` as a seed: a string (hashed first) or bytes.
+fn with_seed<T>(input: &JsValue, key: &str, f: impl FnOnce(Seed<'_>) -> T) -> Result<T, Outcome> {
+    match read::js_req(input, key, "input")? {
+        Some(JsField::Str(s)) => Ok(f(Seed::from(String::from_utf16_lossy(&s).as_str()))),
+        Some(JsField::Bytes(b)) => Ok(f(Seed::from(b.as_slice()))),
+        Some(JsField::Json(v)) => Err(fail(format!(
+            "input.{key}: a seed of type {} is not modelled",
+            crate::jsv::type_name(&v)
+        ))),
+        None => Err(fail(format!(
+            "input.{key}: undefined makes the reference use random bytes"
+        ))),
     }
-    let b = bytes(Some(v), "seed")?;
-    Ok(f(Seed::from(b.as_slice())))
+}
+
+/// The reference's `sha256(value)` of a JS value (`None`: it hashes
+/// nothing reproducible, see `reference_sha256`).
+fn reference_hash(v: &Option<JsField>) -> Option<[u8; 32]> {
+    match v {
+        Some(JsField::Str(s)) => reference_sha256(HashInput::Str(&String::from_utf16_lossy(s))),
+        Some(JsField::Bytes(b)) => reference_sha256(HashInput::Bytes(b)),
+        Some(JsField::Json(j)) => reference_sha256(HashInput::Json(j)),
+        None => None,
+    }
 }
 
 fn expect_error_or<T, E: std::fmt::Display>(
@@ -60,7 +74,7 @@ fn expect_error_or<T, E: std::fmt::Display>(
     expected: &JsValue,
     ok: impl FnOnce(T) -> R,
 ) -> R {
-    match (r, get(expected, "error")) {
+    match (r, expected.get("error")) {
         (Err(_), Some(_)) => Ok(()),
         (Err(e), None) => Err(fail(format!("error {e}, expected a result"))),
         (Ok(_), Some(e)) => Err(fail(format!("no error, expected {}", stringify(e)))),
@@ -72,31 +86,22 @@ fn expect_error_or<T, E: std::fmt::Display>(
 pub fn run(kind: &str, input: &JsValue, expected: &JsValue, fixed_now: u64) -> Option<R> {
     Some(match kind {
         "crypto.createKeyPair" => create_key_pair_case(input, expected),
-        "crypto.createSharedKey" => with_seed(get(input, "seed"), |s| create_shared_key(s))
-            .and_then(|r| {
+        "crypto.createSharedKey" => {
+            with_seed(input, "seed", |s| create_shared_key(s)).and_then(|r| {
                 expect_error_or(r, expected, |k| {
-                    eq_bytes("sharedKey", k.as_bytes(), get(expected, "sharedKey"))
+                    exp_bytes("sharedKey", k.as_bytes(), expected)
                 })
-            }),
-        // A JSON value (object, array) is hashed as its JSON text, as the
-        // reference's sha256 helper does.
-        "crypto.createClusterId" => match json_value(input) {
-            Some(v) => reference_sha256(HashInput::Json(v))
-                .ok_or_else(|| fail("the reference hashes nothing here"))
-                .and_then(|id| eq_bytes("clusterId", &id, get(expected, "clusterId"))),
-            None => with_seed(get(input, "value"), |s| create_cluster_id(s)).and_then(|r| {
-                expect_error_or(r, expected, |id| {
-                    eq_bytes("clusterId", &id, get(expected, "clusterId"))
-                })
-            }),
-        },
-        "crypto.createId" => match json_value(input) {
-            Some(v) => reference_sha256(HashInput::Json(v))
-                .ok_or_else(|| fail("the reference hashes nothing here"))
-                .and_then(|h| eq_id(&hex(&h), expected)),
-            None => with_seed(get(input, "value"), |s| create_id(s))
-                .and_then(|r| expect_error_or(r, expected, |id| eq_id(&id, expected))),
-        },
+            })
+        }
+        // Strings, bytes and JSON values (objects, arrays: hashed as their
+        // JSON text), as the reference's sha256 helper does.
+        "crypto.createClusterId" => hash_case(input, expected, |h, e| exp_bytes("clusterId", h, e)),
+        "crypto.createId" => hash_case(input, expected, |h, e| {
+            let want = read::field(e, "id", "expected", read::text)?;
+            (want == hex(h))
+                .then_some(())
+                .ok_or_else(|| fail(format!("id: ours {} expected {want}", hex(h))))
+        }),
         "crypto.sha256" => sha256_case(input, expected),
         "crypto.sign" => sign_case(input, expected),
         "crypto.verify" => verify_case(input, expected),
@@ -107,101 +112,122 @@ pub fn run(kind: &str, input: &JsValue, expected: &JsValue, fixed_now: u64) -> O
     })
 }
 
-/// A peer id (hex text) against `expected.id` (`{"str"}`).
-fn eq_id(id: &str, expected: &JsValue) -> R {
-    let want = get(expected, "id")
-        .and_then(|v| get(v, "str"))
-        .and_then(as_str);
-    if want.as_deref() == Some(id) {
-        Ok(())
-    } else {
-        Err(fail(format!("id: ours {id} expected {want:?}")))
+fn hash_case(input: &JsValue, expected: &JsValue, check: impl FnOnce(&[u8], &JsValue) -> R) -> R {
+    let v = read::js_req(input, "value", "input")?;
+    let h = reference_hash(&v);
+    match (h, read::is_error(expected)) {
+        (Some(h), false) => check(&h, expected),
+        (None, _) => Err(fail(
+            "the reference hashes nothing reproducible here (random bytes or a throw)",
+        )),
+        (Some(h), true) => Err(fail(format!(
+            "no error (we hash to {}), expected one",
+            hex(&h)
+        ))),
     }
 }
 
-fn json_value(input: &JsValue) -> Option<&JsValue> {
-    get(input, "value").and_then(|v| get(v, "json"))
+fn create_key_pair_case(input: &JsValue, expected: &JsValue) -> R {
+    let r = with_seed(input, "seed", |s| create_key_pair(s))?;
+    expect_error_or(r, expected, |k| {
+        exp_bytes("publicKey", &k.public_key(), expected)?;
+        exp_bytes("privateKey", &k.secret_key()[..], expected)?;
+        exp_bytes("curve25519PublicKey", &k.x25519_public_key(), expected)?;
+        exp_bytes("curve25519SecretKey", &k.x25519_secret_key()[..], expected)
+    })
 }
 
-fn create_key_pair_case(input: &JsValue, expected: &JsValue) -> R {
-    let r = with_seed(get(input, "seed"), |s| create_key_pair(s))?;
-    expect_error_or(r, expected, |k| {
-        eq_bytes("publicKey", &k.public_key(), get(expected, "publicKey"))?;
-        eq_bytes(
-            "privateKey",
-            &k.secret_key()[..],
-            get(expected, "privateKey"),
-        )?;
-        eq_bytes(
-            "curve25519PublicKey",
-            &k.x25519_public_key(),
-            get(expected, "curve25519PublicKey"),
-        )?;
-        eq_bytes(
-            "curve25519SecretKey",
-            &k.x25519_secret_key()[..],
-            get(expected, "curve25519SecretKey"),
-        )
+/// node's `digest(encoding)` / `Buffer#toString(encoding)` of a digest.
+fn encode_digest(d: &[u8], encoding: &str) -> Option<String> {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let base64 = |url: bool| {
+        let mut s = String::new();
+        for c in d.chunks(3) {
+            let n = (c[0] as u32) << 16
+                | (*c.get(1).unwrap_or(&0) as u32) << 8
+                | *c.get(2).unwrap_or(&0) as u32;
+            for i in 0..=c.len() {
+                let ch = B64[(n >> (18 - 6 * i) & 63) as usize] as char;
+                s.push(match (url, ch) {
+                    (true, '+') => '-',
+                    (true, '/') => '_',
+                    _ => ch,
+                });
+            }
+            if !url {
+                s.push_str(&"=="[..3 - c.len()]);
+            }
+        }
+        s
+    };
+    Some(match encoding {
+        "hex" => hex(d),
+        "base64" => base64(false),
+        "base64url" => base64(true),
+        "latin1" | "binary" => d.iter().map(|&b| b as char).collect(),
+        _ => return None,
     })
 }
 
 fn sha256_case(input: &JsValue, expected: &JsValue) -> R {
-    let v = get(input, "value").ok_or_else(|| fail("no value"))?;
-    let as_bytes = get(input, "opts")
-        .and_then(|o| get(o, "bytes"))
-        .and_then(as_bool)
-        == Some(true);
-    let out = if let Some(s) = get(v, "str").and_then(as_str) {
-        reference_sha256(HashInput::Str(&s))
-    } else if let Some(j) = get(v, "json") {
-        reference_sha256(HashInput::Json(j))
-    } else {
-        let b = bytes(Some(v), "value")?;
-        reference_sha256(HashInput::Bytes(&b))
+    let v = read::js_req(input, "value", "input")?;
+    let opts = input.get("opts");
+    let as_bytes = match opts {
+        Some(o) => read::opt(o, "bytes", "input.opts", read::boolean)?.unwrap_or(false),
+        None => false,
     };
-    let out = out.ok_or_else(|| fail("the reference hashes nothing here (random bytes)"))?;
-    let e = get(expected, "output").ok_or_else(|| fail("no output"))?;
+    let encoding = match opts {
+        Some(o) => read::opt(o, "encoding", "input.opts", read::text)?,
+        None => None,
+    }
+    .unwrap_or_else(|| "hex".into());
+    let out = reference_hash(&v)
+        .ok_or_else(|| fail("the reference hashes nothing here (random bytes)"))?;
     if as_bytes {
-        eq_bytes("output", &out, Some(e))
+        return exp_bytes("output", &out, expected);
+    }
+    let ours = encode_digest(&out, &encoding)
+        .ok_or_else(|| fail(format!("digest encoding {encoding:?} is not modelled")))?;
+    let want = read::field(expected, "output", "expected", read::text)?;
+    if want == ours {
+        Ok(())
     } else {
-        let want = get(e, "str").and_then(as_str).unwrap_or_default();
-        if want == hex(&out) {
-            Ok(())
-        } else {
-            Err(fail(format!("output: ours {} expected {want}", hex(&out))))
-        }
+        Err(fail(format!("output: ours {ours:?} expected {want:?}")))
     }
 }
 
 fn sign_case(input: &JsValue, expected: &JsValue) -> R {
-    let m = bytes(get(input, "message"), "message")?;
-    let sk = bytes(get(input, "privateKey"), "privateKey")?;
-    let keys = KeyPair::from_secret_key(&sk).map_err(|e| fail(e.to_string()))?;
-    eq_bytes("sig", &sign_from_byte_64(&m, &keys), get(expected, "sig"))
+    let m = read::field(input, "message", "input", read::bytes)?;
+    let sk = read::field(input, "privateKey", "input", read::bytes)?;
+    let keys = KeyPair::from_secret_key(&sk);
+    expect_error_or(keys, expected, |keys| {
+        exp_bytes("sig", &sign_from_byte_64(&m, &keys), expected)
+    })
 }
 
 fn verify_case(input: &JsValue, expected: &JsValue) -> R {
-    let m = bytes(get(input, "message"), "message")?;
-    let sig = bytes(get(input, "sig"), "sig")?;
-    let pk = bytes(get(input, "publicKey"), "publicKey")?;
+    let m = read::field(input, "message", "input", read::bytes)?;
+    let sig = read::field(input, "sig", "input", read::bytes)?;
+    let pk = read::field(input, "publicKey", "input", read::bytes)?;
     expect_error_or(verify_from_byte_64(&m, &sig, &pk), expected, |ok| {
-        if Some(ok) == get(expected, "verified").and_then(as_bool) {
+        let want = read::field(expected, "verified", "expected", read::boolean)?;
+        if ok == want {
             Ok(())
         } else {
-            Err(fail(format!(
-                "verified: ours {ok} expected {}",
-                stringify(expected)
-            )))
+            Err(fail(format!("verified: ours {ok} expected {want}")))
         }
     })
 }
 
 fn open_case(input: &JsValue, expected: &JsValue, unsigned: bool) -> R {
-    let c = bytes(get(input, "ciphertext"), "ciphertext")?;
-    let keys = get(input, "keys").ok_or_else(|| fail("no keys"))?;
-    let sk = bytes(get(keys, "privateKey"), "privateKey")?;
-    let pk = bytes(get(keys, "publicKey"), "publicKey")?;
-    let kp = KeyPair::from_secret_key(&sk).map_err(|e| fail(e.to_string()))?;
+    let c = read::field(input, "ciphertext", "input", read::bytes)?;
+    let keys = read::req(input, "keys", "input")?;
+    let sk = read::field(keys, "privateKey", "input.keys", read::bytes)?;
+    let pk = read::field(keys, "publicKey", "input.keys", read::bytes)?;
+    let kp = match KeyPair::from_secret_key(&sk) {
+        Ok(k) => k,
+        Err(e) => return expect_error_or(Err::<(), _>(e), expected, |_| Ok(())),
+    };
     // A public key that is not the secret key's (e.g. 31 bytes): the
     // reference fails converting or verifying it; so do we, before opening.
     if kp.public_key()[..] != pk[..] {
@@ -219,64 +245,105 @@ fn open_case(input: &JsValue, expected: &JsValue, unsigned: bool) -> R {
     } else {
         ese::open(&c, &sub).map_err(|e| e.to_string())
     };
-    expect_error_or(r, expected, |pt| {
-        eq_bytes("plaintext", &pt, get(expected, "plaintext"))
-    })
+    expect_error_or(r, expected, |pt| exp_bytes("plaintext", &pt, expected))
 }
 
 /// The plaintext `api.js` publishes for a value: objects (and arrays, and
-/// null) as JSON text, strings as UTF-8, bytes as they are.
-fn api_value(v: &JsValue) -> Result<Vec<u8>, Outcome> {
-    if let Some(j) = get(v, "json") {
-        return event_payload(j).ok_or_else(|| fail("the reference throws on this value"));
+/// null) as JSON text, strings as UTF-8, bytes as they are; what
+/// `Buffer.from` throws on (numbers, booleans, undefined) is an error.
+fn api_value(v: &Option<JsField>) -> Result<Vec<u8>, String> {
+    match v {
+        Some(JsField::Json(j)) => event_payload(j)
+            .ok_or_else(|| format!("Buffer.from() throws on a {}", crate::jsv::type_name(j))),
+        Some(JsField::Str(s)) => Ok(crate::jsv::utf16_to_utf8(s)),
+        Some(JsField::Bytes(b)) => Ok(b.clone()),
+        None => Err("Buffer.from(undefined) throws".into()),
     }
-    if let Some(s) = get(v, "str") {
-        return Ok(crate::jsv::utf16_to_utf8(
-            &crate::jsv::str16(s).unwrap_or_default(),
-        ));
-    }
-    bytes(Some(v), "value")
+}
+
+/// `opts.packet`: the packet the publish is chained after.
+struct Parent {
+    packet_id: Vec<u8>,
+    clock: u32,
+}
+
+fn read_parent(opts: &JsValue) -> Result<Option<Parent>, Outcome> {
+    read::opt(opts, "packet", "input.opts", |p, path| {
+        let packet_id = read::field(p, "packetId", path, read::bytes)?;
+        let clock = read::field(p, "clock", path, read::number)?;
+        // `packet.clock || 0`, then + 1: the header field is a u32.
+        if !(clock.is_finite() && clock.fract() == 0.0 && (0.0..u32::MAX as f64).contains(&clock)) {
+            return Err(fail(format!("{path}.clock {clock} is not modelled")));
+        }
+        Ok(Parent {
+            packet_id,
+            clock: clock as u32,
+        })
+    })
 }
 
 fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
-    let s = |k: &str| {
-        get(input, k)
-            .and_then(as_str)
-            .ok_or_else(|| fail(format!("no {k}")))
+    let seed = |k: &str| read::field(input, k, "input", read::text);
+    let (signing_seed, cluster_seed, shared_seed) = (
+        seed("signingSeed")?,
+        seed("clusterIdSeed")?,
+        seed("sharedKeySeed")?,
+    );
+    let event = read::js_req(input, "eventName", "input")?;
+    let value = read::js_req(input, "value", "input")?;
+    let (ttl_in, parent) = match input.get("opts") {
+        Some(o) => (
+            read::opt(o, "ttl", "input.opts", read::number)?,
+            read_parent(o)?,
+        ),
+        None => (None, None),
     };
-    let signing = create_key_pair(s("signingSeed")?.as_str()).map_err(|e| fail(e.to_string()))?;
-    let ek = get(expected, "signingKeys").ok_or_else(|| fail("no signingKeys"))?;
+
+    // What `pack()` throws on, before anything is published.
+    let packed = match &event {
+        Some(JsField::Str(e)) if e.is_empty() => Err("event name too short".to_string()),
+        Some(JsField::Str(e)) => api_value(&value).map(|v| (String::from_utf16_lossy(e), v)),
+        _ => Err("event name must be a string".to_string()),
+    };
+    let (event, plaintext) = match (packed, read::is_error(expected)) {
+        (Err(_), true) => return Ok(()),
+        (Err(e), false) => return Err(fail(format!("we throw ({e}), expected a result"))),
+        (Ok(_), true) => return Err(fail("no error, expected one")),
+        (Ok(p), false) => p,
+    };
+
+    let signing = create_key_pair(signing_seed.as_str()).map_err(|e| fail(e.to_string()))?;
+    let ek = read::req(expected, "signingKeys", "expected")?;
     eq_bytes(
-        "signingKeys.publicKey",
+        "publicKey",
         &signing.public_key(),
-        get(ek, "publicKey"),
+        ek,
+        "expected.signingKeys",
     )?;
     eq_bytes(
-        "signingKeys.privateKey",
+        "privateKey",
         &signing.secret_key()[..],
-        get(ek, "privateKey"),
+        ek,
+        "expected.signingKeys",
     )?;
-    let cluster =
-        create_cluster_id(s("clusterIdSeed")?.as_str()).map_err(|e| fail(e.to_string()))?;
-    eq_bytes("clusterId", &cluster, get(expected, "clusterId"))?;
+    let cluster = create_cluster_id(cluster_seed.as_str()).map_err(|e| fail(e.to_string()))?;
+    exp_bytes("clusterId", &cluster, expected)?;
     let shared: SharedKey =
-        create_shared_key(s("sharedKeySeed")?.as_str()).map_err(|e| fail(e.to_string()))?;
-    eq_bytes("sharedKey", shared.as_bytes(), get(expected, "sharedKey"))?;
+        create_shared_key(shared_seed.as_str()).map_err(|e| fail(e.to_string()))?;
+    exp_bytes("sharedKey", shared.as_bytes(), expected)?;
     let scid = subcluster_id(&shared);
-    eq_bytes("subclusterId", &scid, get(expected, "subclusterId"))?;
+    exp_bytes("subclusterId", &scid, expected)?;
     let keys = SubclusterKeys::from_shared_key(&shared);
 
-    let event = s("eventName")?;
     let usr1 = sha256(event.as_bytes());
-    eq_bytes("usr1", &usr1, get(expected, "usr1"))?;
-    eq_bytes("usr2", &signing.public_key(), get(expected, "usr2"))?;
-    let plaintext = api_value(get(input, "value").ok_or_else(|| fail("no value"))?)?;
-    eq_bytes("plaintext", &plaintext, get(expected, "plaintext"))?;
+    exp_bytes("usr1", &usr1, expected)?;
+    exp_bytes("usr2", &signing.public_key(), expected)?;
+    exp_bytes("plaintext", &plaintext, expected)?;
     let sig = sign_from_byte_64(&plaintext, &signing);
-    eq_bytes("sig", &sig, get(expected, "sig"))?;
+    exp_bytes("sig", &sig, expected)?;
 
     // The seal is randomised: open the reference's.
-    let sealed = bytes(get(expected, "sealed"), "sealed")?;
+    let sealed = read::field(expected, "sealed", "expected", read::bytes)?;
     let opened =
         ese::open(&sealed, &keys).map_err(|e| fail(format!("sealed does not open: {e}")))?;
     if opened != plaintext {
@@ -287,15 +354,18 @@ fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
     } else {
         0
     };
-    if get(expected, "fragments") != Some(&JsValue::Number(fragments as f64)) {
-        return Err(fail(format!("fragments: ours {fragments}")));
+    let want_fragments = read::field(expected, "fragments", "expected", read::number)?;
+    if want_fragments != fragments as f64 {
+        return Err(fail(format!(
+            "fragments: ours {fragments} expected {want_fragments}"
+        )));
     }
 
     // Rebuild the chain from the reference's sealed bytes.
-    let ttl = match get(input, "opts").and_then(|o| get(o, "ttl")) {
-        Some(JsValue::Number(t)) if *t != 0.0 => t.min(DEFAULT_TTL as f64) as u32,
-        Some(JsValue::Number(_)) => 0,
-        _ => DEFAULT_TTL,
+    let ttl = match ttl_in {
+        Some(t) if t != 0.0 => t.min(DEFAULT_TTL as f64) as u32,
+        Some(_) => 0,
+        None => DEFAULT_TTL,
     };
     let usr2 = signing.public_key();
     let mut chain = ChainArgs::new(PacketType::Publish);
@@ -305,10 +375,14 @@ fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
     chain.usr1 = &usr1;
     chain.usr2 = &usr2;
     chain.sig = &sig;
+    chain.parent = parent.as_ref().map(|p| ChainParent {
+        packet_id: &p.packet_id,
+        clock: p.clock,
+        // The publisher's cache holds no other child of the parent.
+        max_sibling_clock: None,
+    });
     let ours = message_to_packets(&sealed, &chain, fixed_now).map_err(|e| fail(e.to_string()))?;
-    let want = get(expected, "packets")
-        .and_then(as_array)
-        .ok_or_else(|| fail("no packets"))?;
+    let want = read::field(expected, "packets", "expected", read::array)?;
     if want.len() != ours.len() {
         return Err(fail(format!(
             "{} packets, expected {}",
@@ -318,7 +392,8 @@ fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
     }
     let mut frames = Vec::new();
     for (i, (p, w)) in ours.iter().zip(want).enumerate() {
-        let frame = bytes(get(w, "hex"), "packet hex")?;
+        let at = format!("expected.packets[{i}]");
+        let frame = read::field(w, "hex", &at, read::bytes)?;
         let enc = p.encode().map_err(|e| fail(e.to_string()))?;
         if enc != frame {
             return Err(fail(format!(
@@ -329,8 +404,11 @@ fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
         }
         let decoded =
             js::decode(&frame).map_err(|e| fail(format!("packet {i} does not decode: {e}")))?;
-        if let Some(f) = get(w, "fields") {
-            js::compare_decoded(&decoded, f).map_err(|e| fail(format!("packet {i} {e}")))?;
+        if let Some(f) = w.get("fields").filter(|f| **f != JsValue::Null) {
+            js::compare_decoded(&decoded, f, &format!("{at}.fields")).map_err(|e| match e {
+                Outcome::Fail(s) => fail(format!("packet {i} {s}")),
+                other => other,
+            })?;
         }
         let r = PacketRef::decode(&frame).map_err(|e| fail(e.to_string()))?;
         if r.encode().map_err(|e| fail(e.to_string()))? != frame {
@@ -341,38 +419,33 @@ fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
 
     // What publish() returns: the publisher's own (composed) view.
     let composed = compose_published(&ours).map_err(|e| fail(e.to_string()))?;
-    if let Some(ret) = get(expected, "returned")
-        .and_then(as_array)
-        .and_then(|a| a.first())
-    {
-        eq_bytes(
-            "returned.packetId",
-            &composed.packet.packet_id,
-            get(ret, "packetId"),
-        )?;
+    let returned = read::opt(expected, "returned", "expected", read::array)?;
+    if let Some(ret) = returned.and_then(|a| a.first()) {
+        let at = "expected.returned[0]";
+        eq_bytes("packetId", &composed.packet.packet_id, ret, at)?;
         let composed_flag = composed.head_id.is_some();
-        if get(ret, "isComposed").and_then(as_bool) != Some(composed_flag) {
+        if read::field(ret, "isComposed", at, read::boolean)? != composed_flag {
             return Err(fail("returned.isComposed differs"));
         }
-        if get(ret, "messageLength") != Some(&JsValue::Number(composed.packet.message.len() as f64))
+        if read::field(ret, "messageLength", at, read::number)?
+            != composed.packet.message.len() as f64
         {
             return Err(fail("returned.messageLength differs"));
         }
     }
     let verified = verify_from_byte_64(&plaintext, &sig, &usr2).unwrap_or(false);
-    if get(expected, "verified").and_then(as_bool) != Some(verified) {
+    if read::field(expected, "verified", "expected", read::boolean)? != verified {
         return Err(fail(format!("verified: ours {verified}")));
     }
 
     // Delivery: the recorded order gives exactly `delivered`; other orders
     // give the same event, with the id rule of §7.3 (it depends on which
     // packet completed the chain).
-    let delivered = get(expected, "delivered")
-        .and_then(as_array)
-        .ok_or_else(|| fail("no delivered"))?;
+    let delivered = read::field(expected, "delivered", "expected", read::array)?;
     let d = delivered
         .first()
         .ok_or_else(|| fail("delivered is empty"))?;
+    let dp = "expected.delivered[0]";
     let n = frames.len();
     let orders: Vec<Vec<usize>> = vec![
         (0..n).collect(),
@@ -407,15 +480,13 @@ fn api_pack(input: &JsValue, expected: &JsValue, fixed_now: u64) -> R {
             }
         }
         let ev = got.ok_or_else(|| fail(format!("order {k}: nothing delivered")))?;
-        if get(d, "eventName").and_then(as_str).as_deref() != Some(hex(&ev.event_hash).as_str()) {
-            return Err(fail(format!("order {k}: eventName differs")));
-        }
-        eq_bytes("payload", &ev.payload, get(d, "payload"))?;
-        if get(d, "verified").and_then(as_bool).unwrap_or(false) != ev.verified {
+        eq_bytes("eventName", &ev.event_hash, d, dp)?;
+        eq_bytes("payload", &ev.payload, d, dp)?;
+        if read::opt(d, "verified", dp, read::boolean)?.unwrap_or(false) != ev.verified {
             return Err(fail(format!("order {k}: verified differs")));
         }
         if k == 0 {
-            eq_bytes("delivered.packetId", &ev.packet_id, get(d, "packetId"))?;
+            eq_bytes("packetId", &ev.packet_id, d, dp)?;
         } else if n > 1 {
             let completing = PacketRef::decode(&frames[last]).map_err(|e| fail(e.to_string()))?;
             let mut buf = completing.previous_id.to_vec();

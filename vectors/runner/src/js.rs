@@ -15,6 +15,7 @@ use streamrelay::wire::packet::{compute_packet_id, DEFAULT_FIELD, MESSAGE_BYTES,
 use streamrelay::wire::{Field, PacketRef, PacketType};
 
 use crate::jsv::{js_number_to_string, str16, stringify, utf16_to_utf8};
+use crate::Outcome;
 
 /// A JS value in a byte field of a packet.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,26 +98,14 @@ pub enum Encoded {
     },
 }
 
-/// Reads a tagged value (`{"hex"}`, `{"str"}`, `{"json"}`, `{"undefined"}`).
+/// Reads a value of a packet field: tagged (`{"hex"}`, `{"str"}`,
+/// `{"json"}`, `{"undefined"}`) or bare (a bare string is a JS string, any
+/// other bare JSON value stands for itself; see `crate::read::js`).
 /// Returns `None` for undefined.
 pub fn tagged(v: &JsValue) -> Result<Option<JsField>, String> {
-    use crate::jsv::get;
-    if let Some(h) = get(v, "hex") {
-        let s = crate::jsv::as_str(h).ok_or("hex tag is not a string")?;
-        return Ok(Some(JsField::Bytes(hex_decode_strict(&s)?)));
-    }
-    if let Some(s) = get(v, "str") {
-        return Ok(Some(JsField::Str(
-            str16(s).ok_or("str tag is not a string")?,
-        )));
-    }
-    if let Some(j) = get(v, "json") {
-        return Ok(Some(JsField::Json(j.clone()).normalize()));
-    }
-    if get(v, "undefined").is_some() {
-        return Ok(None);
-    }
-    Err(format!("not a tagged value: {}", stringify(v)))
+    crate::read::js(v, "value")
+        .map(|f| f.map(JsField::normalize))
+        .map_err(|e| e.to_string())
 }
 
 /// Lower-case hex.
@@ -128,15 +117,19 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
-/// Strict hex decoding for vector data.
+/// Strict hex decoding for vector data (either case; nothing but digits).
 pub fn hex_decode_strict(s: &str) -> Result<Vec<u8>, String> {
+    if let Some(i) = s.bytes().position(|b| !b.is_ascii_hexdigit()) {
+        return Err(format!("bad hex at {i}"));
+    }
     if s.len() % 2 != 0 {
         return Err(format!("odd-length hex ({} digits)", s.len()));
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| format!("bad hex at {i}")))
-        .collect()
+    let d = |b: u8| (b as char).to_digit(16).unwrap_or(0) as u8;
+    Ok(s.as_bytes()
+        .chunks(2)
+        .map(|p| d(p[0]) << 4 | d(p[1]))
+        .collect())
 }
 
 /// `Buffer.from(str, 'hex')`: pairs of hex digits up to the first bad pair.
@@ -225,7 +218,8 @@ fn class_type(t: &JsValue) -> Result<PacketType, String> {
     }
 }
 
-const NAMES: [&str; 11] = [
+/// The eleven variable packet fields, in wire order.
+pub const NAMES: [&str; 11] = [
     "clusterId",
     "subclusterId",
     "previousId",
@@ -248,9 +242,9 @@ pub fn construct(fields: &JsValue) -> Result<JsPacket, String> {
     for (slot, (name, _, _, default)) in ints.iter_mut().zip(INTS) {
         *slot = match get(fields, name) {
             None => default,
-            Some(JsValue::Number(n)) => *n,
             Some(v) => match tagged(v)? {
                 None => default,
+                Some(JsField::Json(JsValue::Number(n))) => n,
                 Some(_) => return Err(format!("{name} is not a number")),
             },
         };
@@ -447,49 +441,43 @@ pub fn encode(p: &JsPacket) -> Result<Encoded, String> {
 pub const ZERO_BUFFER_LEN: usize = PACKET_BYTES;
 
 /// The decoded form of the vectors (`{type, version, …, message, sig}`),
-/// compared key by key with an expected one.
-pub fn compare_decoded(ours: &JsPacket, expected: &JsValue) -> Result<(), String> {
-    use crate::jsv::get;
-    let int_names = ["version", "clock", "hops", "index", "ttl"];
-    if let Some(t) = get(expected, "type") {
-        if *t != JsValue::Number(ours.packet_type as u8 as f64) {
-            return Err(format!(
-                "type: ours {} expected {}",
-                ours.packet_type as u8,
-                stringify(t)
-            ));
-        }
-    }
+/// compared key by key with an expected one. Numbers may be bare or
+/// `{"json"}`; byte fields bare hex or `{"hex"}`; a message held as JSON is
+/// `{"json": v}`. An unreadable value is a format error at `path`.
+pub fn compare_decoded(ours: &JsPacket, expected: &JsValue, path: &str) -> Result<(), Outcome> {
+    use crate::read;
+    let fail = |s: String| Outcome::Fail(s);
+    let int_names = ["type", "version", "clock", "hops", "index", "ttl"];
     for (i, name) in int_names.iter().enumerate() {
-        if let Some(v) = get(expected, name) {
-            if *v != JsValue::Number(ours.ints[i]) {
-                return Err(format!(
-                    "{name}: ours {} expected {}",
-                    ours.ints[i],
-                    stringify(v)
-                ));
-            }
+        let Some(want) = read::opt(expected, name, path, read::number)? else {
+            continue;
+        };
+        let have = if i == 0 {
+            ours.packet_type as u8 as f64
+        } else {
+            ours.ints[i - 1]
+        };
+        if want != have {
+            return Err(fail(format!("{name}: ours {have} expected {want}")));
         }
     }
     for (i, name) in NAMES.iter().enumerate() {
-        let Some(v) = get(expected, name) else {
+        let Some(v) = expected.get(name) else {
             continue;
         };
-        let ok = match (&ours.fields[i], v) {
-            (JsField::Bytes(b), JsValue::String(_)) => {
-                crate::jsv::as_str(v).as_deref() == Some(hex(b).as_str())
-            }
-            (ours, v) => match tagged(v) {
-                Ok(Some(exp)) => same_field(ours, &exp),
-                _ => false,
-            },
+        let at = format!("{path}.{name}");
+        let exp = match v {
+            JsValue::String(_) => JsField::Bytes(read::bytes(v, &at)?),
+            _ => read::js(v, &at)?
+                .ok_or_else(|| read::bad(&at, "undefined in a decoded packet"))?
+                .normalize(),
         };
-        if !ok {
-            return Err(format!(
+        if !same_field(&ours.fields[i], &exp) {
+            return Err(fail(format!(
                 "{name}: ours {} expected {}",
                 describe(&ours.fields[i]),
                 stringify(v)
-            ));
+            )));
         }
     }
     Ok(())

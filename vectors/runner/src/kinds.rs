@@ -4,8 +4,9 @@ use streamrelay::cache::{decode_summary, summarize};
 use streamrelay::nat::{connection_strategy, NatType};
 use streamrelay::wire::json::{js_to_int32, JsValue};
 
-use crate::js::{self, hex, Encoded};
-use crate::jsv::{as_array, as_bool, as_str, get, js_to_number, str16, stringify};
+use crate::js::{self, hex, Encoded, JsField};
+use crate::jsv::{js_to_number, stringify};
+use crate::read;
 use crate::Outcome;
 
 /// Runs one case; `fixed_now` is the file's frozen clock (ms).
@@ -35,9 +36,32 @@ fn fail(s: impl Into<String>) -> Outcome {
     Outcome::fail(s)
 }
 
+/// Compares a number, a boolean or a text with its expected value (bare or
+/// tagged); a missing or unreadable expected value is a format error.
+fn expect_num(what: &str, ours: f64, expected: &JsValue) -> R {
+    let want = read::field(expected, what, "expected", read::number)?;
+    (want == ours)
+        .then_some(())
+        .ok_or_else(|| fail(format!("{what}: ours {ours} expected {want}")))
+}
+
+fn expect_bool(what: &str, ours: bool, expected: &JsValue) -> R {
+    let want = read::field(expected, what, "expected", read::boolean)?;
+    (want == ours)
+        .then_some(())
+        .ok_or_else(|| fail(format!("{what}: ours {ours} expected {want}")))
+}
+
+fn expect_text(what: &str, ours: &str, expected: &JsValue) -> R {
+    let want = read::field(expected, what, "expected", read::text)?;
+    (want == ours)
+        .then_some(())
+        .ok_or_else(|| fail(format!("{what}: ours {ours:?} expected {want:?}")))
+}
+
 fn expect_eq(what: &str, ours: &JsValue, exp: Option<&JsValue>) -> R {
     match exp {
-        None => Err(fail(format!("expected has no {what}"))),
+        None => Err(read::bad(&format!("expected.{what}"), "missing")),
         Some(e) if stringify(e) == stringify(ours) => Ok(()),
         Some(e) => Err(fail(format!(
             "{what}: ours {} expected {}",
@@ -47,15 +71,19 @@ fn expect_eq(what: &str, ours: &JsValue, exp: Option<&JsValue>) -> R {
     }
 }
 
-fn expected_hex(v: Option<&JsValue>) -> Option<String> {
-    let v = v?;
-    as_str(v).or_else(|| get(v, "hex").and_then(as_str))
-}
-
 fn packet_encode(input: &JsValue, expected: &JsValue) -> R {
-    let fields = get(input, "fields").ok_or_else(|| fail("input has no fields"))?;
-    let want_error = get(expected, "error").is_some();
-    let stage = get(expected, "stage").and_then(as_str);
+    let fields = read::req(input, "fields", "input")?;
+    // Every value must be readable before the reference's logic runs.
+    if let Some(o) = fields.as_object() {
+        for (k, v) in o.iter() {
+            let k = k.to_string_lossy();
+            read::js(v, &format!("input.fields.{k}"))?;
+        }
+    } else {
+        return Err(read::bad("input.fields", "expected an object"));
+    }
+    let want_error = read::is_error(expected);
+    let stage = read::opt(expected, "stage", "expected", read::text)?;
     let p = match js::construct(fields) {
         Ok(p) => p,
         Err(_) if want_error && stage.as_deref() != Some("encode") => return Ok(()),
@@ -75,7 +103,7 @@ fn packet_encode(input: &JsValue, expected: &JsValue) -> R {
             }
         )));
     }
-    let want = expected_hex(get(expected, "hex")).ok_or_else(|| fail("expected has no hex"))?;
+    let want = hex(&read::field(expected, "hex", "expected", read::bytes)?);
     let frame = match enc {
         Encoded::Frame(b) => b,
         Encoded::ZeroBuffer => {
@@ -102,15 +130,13 @@ fn packet_encode(input: &JsValue, expected: &JsValue) -> R {
             "hex differs:\n  ours     {ours}\n  expected {want}"
         )));
     }
-    if let Some(JsValue::Number(n)) = get(expected, "length") {
-        if *n != frame.len() as f64 {
-            return Err(fail(format!("length {} expected {n}", frame.len())));
-        }
+    if expected.get("length").is_some() {
+        expect_num("length", frame.len() as f64, expected)?;
     }
     check_decode_of(
         &frame,
-        get(expected, "decodeAccepted").and_then(as_bool),
-        get(expected, "decoded"),
+        read::opt(expected, "decodeAccepted", "expected", read::boolean)?,
+        expected.get("decoded"),
     )
 }
 
@@ -129,25 +155,33 @@ fn check_decode_of(frame: &[u8], accepted: Option<bool>, decoded: Option<&JsValu
         }
     }
     if let (Ok(p), Some(d)) = (&ours, decoded) {
-        js::compare_decoded(p, d).map_err(|e| fail(format!("decoded {e}")))?;
+        js::compare_decoded(p, d, "expected.decoded").map_err(|e| match e {
+            Outcome::Fail(s) => fail(format!("decoded {s}")),
+            other => other,
+        })?;
     }
     Ok(())
 }
 
 fn packet_decode(input: &JsValue, expected: &JsValue) -> R {
-    let h = expected_hex(get(input, "hex")).ok_or_else(|| fail("input has no hex"))?;
-    let bytes = js::hex_decode_strict(&h).map_err(fail)?;
-    let accepted = get(expected, "accepted").and_then(as_bool);
-    check_decode_of(&bytes, accepted, get(expected, "decoded"))?;
+    let bytes = read::field(input, "hex", "input", read::bytes)?;
+    let accepted = Some(read::field(
+        expected,
+        "accepted",
+        "expected",
+        read::boolean,
+    )?);
+    check_decode_of(&bytes, accepted, expected.get("decoded"))?;
     let Ok(p) = js::decode(&bytes) else {
         return Ok(());
     };
-    let Some(re) = get(expected, "reencoded") else {
+    let Some(re) = expected.get("reencoded") else {
         return Ok(());
     };
+    let want = read::opt(re, "hex", "expected.reencoded", read::bytes)?.map(|b| hex(&b));
     let ours = js::encode(&p);
-    match (ours, expected_hex(get(re, "hex"))) {
-        (Err(_), None) if get(re, "error").is_some() => Ok(()),
+    match (ours, want) {
+        (Err(_), None) if read::is_error(re) => Ok(()),
         (Ok(Encoded::Frame(b)), Some(want)) => {
             if hex(&b) == want {
                 Ok(())
@@ -175,57 +209,52 @@ fn packet_decode(input: &JsValue, expected: &JsValue) -> R {
 
 /// `switch (n)` in nat.js compares with `===`: only the four named numbers
 /// select a case; everything else behaves as an unnamed type.
-fn nat_case(v: &JsValue) -> Option<NatType> {
+fn nat_case(v: &Option<JsField>) -> Option<NatType> {
     match v {
-        JsValue::Number(n) if [5.0, 7.0, 15.0, 31.0].contains(n) => Some(NatType(*n as u8)),
-        JsValue::Number(_) => Some(NatType(0)),
+        Some(JsField::Json(JsValue::Number(n))) if [5.0, 7.0, 15.0, 31.0].contains(n) => {
+            Some(NatType(*n as u8))
+        }
+        Some(JsField::Json(JsValue::Number(_))) => Some(NatType(0)),
         _ => None,
     }
 }
 
 fn nat_strategy(input: &JsValue, expected: &JsValue) -> R {
-    let null = JsValue::Null;
-    let a = nat_case(get(input, "a").unwrap_or(&null));
-    let b = nat_case(get(input, "b").unwrap_or(&null));
+    let a = nat_case(&read::js_req(input, "a", "input")?);
+    let b = nat_case(&read::js_req(input, "b", "input")?);
     let s = connection_strategy(a, b);
-    expect_eq(
-        "strategy",
-        &JsValue::Number(s as u8 as f64),
-        get(expected, "strategy"),
-    )?;
-    if get(expected, "name").is_some() {
-        expect_eq("name", &js_string(s.name()), get(expected, "name"))?;
+    expect_num("strategy", s as u8 as f64, expected)?;
+    if expected.get("name").is_some() {
+        expect_text("name", s.name(), expected)?;
     }
     Ok(())
 }
 
-fn js_string(s: &str) -> JsValue {
-    crate::jsv::string_value(s)
-}
-
 fn nat_classify(input: &JsValue, expected: &JsValue) -> R {
-    let null = JsValue::Null;
-    let v = get(input, "natType").unwrap_or(&null);
+    let v = read::js_req(input, "natType", "input")?;
     // `nat & 1` converts with ToNumber then ToInt32; the low byte keeps
     // bits 0 and 2.
-    let n = NatType((js_to_int32(js_to_number(v)) & 0xff) as u8);
-    expect_eq(
-        "isValid",
-        &JsValue::Bool(n.is_valid()),
-        get(expected, "isValid"),
-    )?;
-    expect_eq(
+    let num = match &v {
+        None => f64::NAN,
+        Some(JsField::Json(j)) => js_to_number(j),
+        Some(JsField::Str(s)) => js_to_number(&JsValue::from(String::from_utf16_lossy(s).as_str())),
+        // A Buffer: ToPrimitive gives its text, never a number here.
+        Some(JsField::Bytes(_)) => f64::NAN,
+    };
+    let n = NatType((js_to_int32(num) & 0xff) as u8);
+    expect_bool("isValid", n.is_valid(), expected)?;
+    expect_bool(
         "isEndpointDependenceDefined",
-        &JsValue::Bool(n.is_endpoint_dependence_defined()),
-        get(expected, "isEndpointDependenceDefined"),
+        n.is_endpoint_dependence_defined(),
+        expected,
     )?;
-    expect_eq(
-        "isFirewallDefined",
-        &JsValue::Bool(n.is_firewall_defined()),
-        get(expected, "isFirewallDefined"),
-    )?;
-    let name = nat_case(v).unwrap_or(NatType(0)).name();
-    expect_eq("name", &js_string(name), get(expected, "name"))
+    expect_bool("isFirewallDefined", n.is_firewall_defined(), expected)?;
+    let name = nat_case(&v).unwrap_or(NatType(0)).name();
+    expect_text("name", name, expected)
+}
+
+fn js_string(s: &str) -> JsValue {
+    crate::jsv::string_value(s)
 }
 
 fn summary_json(
@@ -249,17 +278,13 @@ fn summary_json(
 }
 
 fn cache_summary(input: &JsValue, expected: &JsValue) -> R {
-    let ids = get(input, "packetIds")
-        .and_then(as_array)
-        .ok_or_else(|| fail("no packetIds"))?;
-    let prefix_v = get(input, "prefix")
-        .cloned()
-        .unwrap_or_else(|| js_string(""));
-    let prefix = as_str(&prefix_v).unwrap_or_default();
+    let ids = read::field(input, "packetIds", "input", read::array)?;
+    let prefix = read::opt(input, "prefix", "input", read::text)?.unwrap_or_default();
+    let prefix_v = js_string(&prefix);
     // The cache is a Map: a repeated key is one entry.
     let mut keys: Vec<String> = Vec::new();
-    for id in ids {
-        let k = as_str(id).ok_or_else(|| fail("a packetId is not a string"))?;
+    for (i, id) in ids.iter().enumerate() {
+        let k = read::text(id, &format!("input.packetIds[{i}]"))?;
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -267,13 +292,17 @@ fn cache_summary(input: &JsValue, expected: &JsValue) -> R {
     let s = summarize(&prefix, keys.iter().map(|k| k.as_bytes()));
     let buckets: Vec<Option<Vec<u8>>> = s.buckets.iter().map(|b| b.map(|h| h.to_vec())).collect();
     let ours = crate::jsv::object(summary_json(&prefix_v, &s.hash, &buckets));
-    expect_eq("summary", &ours, get(expected, "summary"))?;
+    expect_eq("summary", &ours, expected.get("summary"))?;
     let enc = s.encode();
-    let want = expected_hex(get(expected, "encoded")).ok_or_else(|| fail("no encoded"))?;
-    if hex(&enc) != want {
-        return Err(fail(format!("encoded: ours {} expected {want}", hex(&enc))));
+    let want = read::field(expected, "encoded", "expected", read::bytes)?;
+    if enc != want {
+        return Err(fail(format!(
+            "encoded: ours {} expected {}",
+            hex(&enc),
+            hex(&want)
+        )));
     }
-    if let Some(d) = get(expected, "decoded") {
+    if let Some(d) = expected.get("decoded") {
         expect_eq(
             "decoded",
             &decoded_summary_json(&enc).map_err(fail)?,
@@ -310,11 +339,10 @@ fn decoded_summary_json(bytes: &[u8]) -> Result<JsValue, String> {
 }
 
 fn cache_decode_summary(input: &JsValue, expected: &JsValue) -> R {
-    let h = expected_hex(get(input, "hex")).ok_or_else(|| fail("no hex"))?;
-    let bytes = js::hex_decode_strict(&h).map_err(fail)?;
-    match (decoded_summary_json(&bytes), get(expected, "decoded")) {
+    let bytes = read::field(input, "hex", "input", read::bytes)?;
+    match (decoded_summary_json(&bytes), expected.get("decoded")) {
         (Ok(ours), Some(d)) => expect_eq("decoded", &ours, Some(d)),
-        (Err(_), None) if get(expected, "error").is_some() => Ok(()),
+        (Err(_), None) if read::is_error(expected) => Ok(()),
         (ours, _) => Err(fail(format!(
             "ours {} expected {}",
             ours.map(|v| stringify(&v))
@@ -325,20 +353,23 @@ fn cache_decode_summary(input: &JsValue, expected: &JsValue) -> R {
 }
 
 fn validate_id(input: &JsValue, expected: &JsValue) -> R {
-    let f = get(input, "fn").and_then(as_str).unwrap_or_default();
-    let null = JsValue::Null;
-    let v = get(input, "value").unwrap_or(&null);
+    let f = read::field(input, "fn", "input", read::text)?;
     let check: fn(&str) -> bool = match f.as_str() {
         "isValidPeerId" => streamrelay::id::is_valid_peer_id,
         "isValidReflectionId" => streamrelay::id::is_valid_reflection_id,
         "isValidPingId" => streamrelay::id::is_valid_ping_id,
-        other => return Err(fail(format!("unknown validator {other:?}"))),
+        other => {
+            return Err(read::bad(
+                "input.fn",
+                format!("unknown validator {other:?}"),
+            ))
+        }
     };
     // `typeof pid === 'string'` first; a string with lone surrogates is
     // never hex, and the lossy conversion keeps it non-hex.
-    let ours = match str16(v) {
-        Some(s) => check(&String::from_utf16_lossy(&s)),
-        None => false,
+    let ours = match read::js_req(input, "value", "input")? {
+        Some(JsField::Str(s)) => check(&String::from_utf16_lossy(&s)),
+        _ => false,
     };
-    expect_eq("result", &JsValue::Bool(ours), get(expected, "result"))
+    expect_bool("result", ours, expected)
 }

@@ -1,5 +1,6 @@
-//! The golden-vector runner (`latica-oracle-vectors/1`, see
-//! `../shared/spec/vectors-format.md`).
+//! The golden-vector runner: byte-level vectors (`latica-oracle-vectors/1`)
+//! and flow vectors (`streamrelay-flows/1`), both described in the
+//! repository's `vectors/README.md` and `vectors/schema.json`.
 //!
 //! Each case is run through the `streamrelay` core and compared with what the
 //! reference produced. Cases marked `quirk` that we deliberately do not
@@ -17,9 +18,11 @@ use std::path::Path;
 use streamrelay::wire::json::JsValue;
 
 mod crypto_kinds;
+pub mod flows;
 pub mod js;
 mod jsv;
 mod kinds;
+pub mod read;
 
 pub use jsv::*;
 
@@ -33,6 +36,9 @@ pub enum Outcome {
     Pass,
     /// Differs; the text says where.
     Fail(String),
+    /// A value of the case cannot be read (the text names the field): the
+    /// case is not in the format. Counted as failed.
+    Format(String),
     /// A quirk we deliberately do not reproduce; names the compat.md anchor.
     Deviation {
         /// Anchor in docs/compat.md.
@@ -45,6 +51,19 @@ pub enum Outcome {
 impl Outcome {
     pub(crate) fn fail(s: impl Into<String>) -> Self {
         Outcome::Fail(s.into())
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Pass => f.write_str("pass"),
+            Outcome::Fail(s) => f.write_str(s),
+            Outcome::Format(s) => write!(f, "format error: {s}"),
+            Outcome::Deviation { anchor, detail } => {
+                write!(f, "{detail} (docs/compat.md#{anchor})")
+            }
+        }
     }
 }
 
@@ -78,6 +97,8 @@ pub struct Report {
     pub failed: usize,
     /// Documented deviations.
     pub deviations: usize,
+    /// Failed cases whose values could not be read (counted in `failed`).
+    pub format_errors: usize,
     /// Cases left out by `--only`.
     pub not_selected: usize,
     /// One line per failure and per deviation.
@@ -99,6 +120,7 @@ impl Report {
         self.passed += o.passed;
         self.failed += o.failed;
         self.deviations += o.deviations;
+        self.format_errors += o.format_errors;
         self.not_selected += o.not_selected;
         self.lines.extend(o.lines);
     }
@@ -122,8 +144,10 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
         why,
     };
     let doc = streamrelay::wire::json::parse(bytes).map_err(|e| bad(e.to_string()))?;
-    if get(&doc, "format").and_then(as_str).as_deref() != Some(FORMAT) {
-        return Err(bad("missing or wrong \"format\"".into()));
+    match get(&doc, "format").and_then(as_str).as_deref() {
+        Some(FORMAT) => {}
+        Some(flows::FORMAT) => return check_flows(&doc, only).map_err(bad),
+        _ => return Err(bad("missing or wrong \"format\"".into())),
     }
     let cases = get(&doc, "cases")
         .and_then(as_array)
@@ -143,11 +167,47 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
             continue;
         }
         let quirk = get(case, "quirk").and_then(as_bool).unwrap_or(false);
-        let null = JsValue::Null;
-        let input = get(case, "input").unwrap_or(&null);
-        let expected = get(case, "expected").unwrap_or(&null);
-        let outcome = std::panic::catch_unwind(|| kinds::run(&kind, input, expected, fixed_now))
+        let outcome = match (get(case, "input"), get(case, "expected")) {
+            (Some(input), Some(expected)) => {
+                std::panic::catch_unwind(|| kinds::run(&kind, input, expected, fixed_now))
+                    .unwrap_or_else(|_| Outcome::fail("the runner panicked"))
+            }
+            (None, _) => Outcome::Format("input: missing".into()),
+            (_, None) => Outcome::Format("expected: missing".into()),
+        };
+        r.record(&name, &kind, quirk, outcome);
+    }
+    Ok(r)
+}
+
+/// The kind a flow counts as (for `--only`).
+pub const FLOW_KIND: &str = "peer.flow";
+
+/// Replays every flow of a `streamrelay-flows/1` file.
+fn check_flows(doc: &JsValue, only: &[String]) -> Result<Report, String> {
+    let list = get(doc, "flows")
+        .and_then(as_array)
+        .ok_or("no \"flows\" array")?;
+    let mut r = Report::default();
+    for (i, flow) in list.iter().enumerate() {
+        let name = get(flow, "name")
+            .and_then(as_str)
+            .unwrap_or_else(|| format!("#{i}"));
+        if !only.is_empty() && !only.iter().any(|o| FLOW_KIND.starts_with(o.as_str())) {
+            r.not_selected += 1;
+            continue;
+        }
+        let outcome = std::panic::catch_unwind(|| flows::replay(flow))
             .unwrap_or_else(|_| Outcome::fail("the runner panicked"));
+        r.record(&name, FLOW_KIND, false, outcome);
+    }
+    Ok(r)
+}
+
+impl Report {
+    /// Counts one outcome and writes its line.
+    fn record(&mut self, name: &str, kind: &str, quirk: bool, outcome: Outcome) {
+        let r = self;
         match outcome {
             Outcome::Pass => r.passed += 1,
             Outcome::Deviation { anchor, detail } if quirk => {
@@ -162,11 +222,15 @@ pub fn check_bytes(bytes: &[u8], name: &str, only: &[String]) -> Result<Report, 
                     "FAIL {name} ({kind}): {detail} (a deviation, docs/compat.md#{anchor}, but the case is not marked quirk)"
                 ));
             }
+            Outcome::Format(why) => {
+                r.failed += 1;
+                r.format_errors += 1;
+                r.lines.push(format!("FORMAT ERROR {name} ({kind}): {why}"));
+            }
             Outcome::Fail(why) => {
                 r.failed += 1;
                 r.lines.push(format!("FAIL {name} ({kind}): {why}"));
             }
         }
     }
-    Ok(r)
 }
