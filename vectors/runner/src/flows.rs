@@ -196,6 +196,8 @@ json_struct!(Behaviour = (Behaviour::reference()) {
     "syncOnSummaryMismatch" => sync_on_summary_mismatch,
     "followMovedPeers" => follow_moved_peers,
     "detectNetworkChange" => detect_network_change,
+    "fanoutSubclusterMembers" => fanout_subcluster_members,
+    "freshPoolSockets" => fresh_pool_sockets,
 });
 
 /// A flow's config. `signingSeed` names the publisher keys as
