@@ -26,10 +26,9 @@ use streamrelay::crypto::sign;
 use streamrelay::nat::{connection_strategy as core_strategy, NatType};
 use streamrelay::peer::{
     Config, ConfigError, DisconnectReason as CoreDisconnect, DropReason as CoreDrop, Event,
-    Eviction as CoreEviction, Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer,
-    PeerError, PeerId, PublishOptions as CorePublishOptions, Remote as CoreRemote,
-    RemotePeer as CoreRemotePeer, SocketId as CoreSocket, Transmit as CoreTransmit,
-    UnverifiedReason as CoreUnverified,
+    Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer, PeerError, PeerId,
+    PublishOptions as CorePublishOptions, Remote as CoreRemote, RemotePeer as CoreRemotePeer,
+    SocketId as CoreSocket, Transmit as CoreTransmit, UnverifiedReason as CoreUnverified,
 };
 use streamrelay::wire::control::QueryQuestion;
 use streamrelay::wire::packet::PacketId;
@@ -426,9 +425,9 @@ impl PeerConfig {
             Some(sk) => Some(CoreKeyPair::from_secret_key(sk).map_err(key_err)?),
         };
         c.limits = self.limits.to_core()?;
-        c.quotas = self.quotas.to_core();
-        c.expiry = self.expiry.to_core();
-        c.timings = self.timings.to_core();
+        c.quotas = self.quotas.to_core()?;
+        c.expiry = self.expiry.to_core()?;
+        c.timings = self.timings.to_core()?;
         c.fanout = self.fanout.to_core()?;
         c.auto_sync = self.auto_sync;
         Ok(c)
@@ -847,104 +846,35 @@ impl PeerCell {
     }
 }
 
-/// A mirror of a core counter enum (same variants, same order) and the
-/// array that maps the core's index to it: one list, so the two cannot
-/// drift apart.
+/// A core counter enum for the bindings, made from the core's table
+/// (`streamrelay::drop_reasons_table!`, `streamrelay::evictions_table!`):
+/// same variants, same order, and the array that maps the core's index to
+/// it.
 macro_rules! mirror_enum {
-    ($(#[doc = $doc:literal])* $name:ident, $all:ident, $count:expr; $($(#[doc = $vdoc:literal])* $variant:ident,)*) => {
+    ([$(#[doc = $doc:tt])* $name:ident, $all:ident] $( $(#[doc = $vdoc:tt])* $variant:ident = $n:tt, )*) => {
         $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
         pub enum $name {
             $($(#[doc = $vdoc])* $variant,)*
         }
 
-        const $all: [$name; $count] = [$($name::$variant,)*];
+        const $all: &[$name] = &[$($name::$variant,)*];
     };
 }
 
-mirror_enum! {
+streamrelay::drop_reasons_table!(
+    mirror_enum
     /// Why a datagram or packet was dropped (the core's `DropReason`, same
     /// order).
-    DropReason, DROP_REASONS, CoreDrop::COUNT;
-    /// Does not decode.
-    Malformed,
-    /// Not wire version 6.
-    Version,
-    /// Over its rate quota.
-    RateLimited,
-    /// Refused by the host's firewall (`Peer.set_firewall`).
-    Firewall,
-    /// Not ready yet for it.
-    NotReady,
-    /// Seen before.
-    Duplicate,
-    /// Our own.
-    Own,
-    /// Too old.
-    Stale,
-    /// Invalid content.
-    Invalid,
-    /// Arrived on a socket the peer does not know.
-    UnknownSocket,
-    /// The transmit queue was full.
-    TransmitQueueFull,
-    /// The event queue was full.
-    EventQueueFull,
-    /// Not a probe answer on the probe socket.
-    Probe,
-    /// A data-plane type not handled.
-    DataPlaneUnhandled,
-    /// After `close`.
-    Closed,
-    /// Not asked for.
-    Unsolicited,
-    /// Its id does not match its content.
-    Forged,
-    /// Not a member of that subcluster.
-    NotMember,
-    /// No route for it.
-    Unroutable,
-    /// Over the sync budget of its address.
-    SyncBudget,
-    /// Not authentic.
-    Unauthentic,
-}
+    DropReason, DROP_REASONS
+);
 
-mirror_enum! {
+streamrelay::evictions_table!(
+    mirror_enum
     /// Why a table entry was evicted or refused (the core's `Eviction`, same
     /// order).
-    Eviction, EVICTIONS, CoreEviction::COUNT;
-    /// A peer-table entry.
-    Peer,
-    /// A new peer refused (table full of introducers).
-    PeerRefused,
-    /// A scheduled ping retransmission.
-    PendingPing,
-    /// A gate entry.
-    Gate,
-    /// A rate-limit entry.
-    Rate,
-    /// A return route.
-    ReturnRoute,
-    /// An introduction refused.
-    IntroRefused,
-    /// The socket pool was exhausted.
-    PoolExhausted,
-    /// A subcluster remembered for a peer.
-    PeerCluster,
-    /// A cached packet.
-    Cache,
-    /// An unpublished packet.
-    Unpublished,
-    /// A pending query.
-    PendingQuery,
-    /// A chain being reassembled.
-    Chain,
-    /// A delivered id.
-    Delivered,
-    /// A sync budget.
-    SyncPeer,
-}
+    Eviction, EVICTIONS
+);
 
 /// A drop counter.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
