@@ -28,7 +28,7 @@ use streamrelay::peer::{
     Config, ConfigError, DisconnectReason as CoreDisconnect, DropReason as CoreDrop, Event,
     Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer, PeerError, PeerId,
     PublishOptions as CorePublishOptions, Remote as CoreRemote, RemotePeer as CoreRemotePeer,
-    SocketId as CoreSocket, Transmit as CoreTransmit, UnverifiedReason as CoreUnverified,
+    SocketId as CoreSocket, UnverifiedReason as CoreUnverified,
 };
 use streamrelay::wire::control::QueryQuestion;
 use streamrelay::wire::packet::PacketId;
@@ -830,22 +830,6 @@ impl PeerEvent {
 // The peer
 // ---------------------------------------------------------------------
 
-/// What the lock guards: the core's state machine and a datagram the JNI
-/// fast path could not hand over (its buffer was too small).
-pub(crate) struct PeerCell {
-    pub(crate) peer: CorePeer,
-    pub(crate) held: Option<CoreTransmit>,
-}
-
-impl PeerCell {
-    /// The next datagram: the held one first.
-    pub(crate) fn next_transmit(&mut self, now: u64) -> Option<CoreTransmit> {
-        self.held
-            .take()
-            .or_else(|| self.peer.poll_transmit(Instant(now)))
-    }
-}
-
 /// A core counter enum for the bindings, made from the core's table
 /// (`streamrelay::drop_reasons_table!`, `streamrelay::evictions_table!`):
 /// same variants, same order, and the array that maps the core's index to
@@ -1247,11 +1231,11 @@ impl Firewall for ForeignFirewall {
 /// calls are serialized by a lock.
 #[derive(uniffi::Object)]
 pub struct Peer {
-    pub(crate) cell: Mutex<PeerCell>,
+    pub(crate) cell: Mutex<CorePeer>,
 }
 
 impl Peer {
-    pub(crate) fn lock(&self) -> Res<MutexGuard<'_, PeerCell>> {
+    pub(crate) fn lock(&self) -> Res<MutexGuard<'_, CorePeer>> {
         if IN_FIREWALL.with(Cell::get) == self.lock_addr() {
             // The lock is held further up this thread's stack: waiting for
             // it would deadlock.
@@ -1283,7 +1267,7 @@ impl Peer {
         let c = config.to_core()?;
         let peer = CorePeer::new(c, Instant(now_ms), seed32(&seed)?)?;
         Ok(Arc::new(Peer {
-            cell: Mutex::new(PeerCell { peer, held: None }),
+            cell: Mutex::new(peer),
         }))
     }
 
@@ -1303,7 +1287,7 @@ impl Peer {
                 }
             })?;
         Ok(Arc::new(Peer {
-            cell: Mutex::new(PeerCell { peer, held: None }),
+            cell: Mutex::new(peer),
         }))
     }
 
@@ -1318,62 +1302,64 @@ impl Peer {
     ) -> Res<()> {
         let remote = remote.to_core()?;
         self.lock()?
-            .peer
             .handle_datagram(Instant(now_ms), socket.to_core(), remote, &bytes);
         Ok(())
     }
 
     /// Fires the timers due at `now_ms`.
     pub fn handle_timeout(&self, now_ms: u64) -> Res<()> {
-        self.lock()?.peer.handle_timeout(Instant(now_ms));
+        self.lock()?.handle_timeout(Instant(now_ms));
         Ok(())
     }
 
     /// When `handle_timeout` is due next (ms); none after `close`.
     pub fn poll_timeout(&self) -> Res<Option<u64>> {
-        Ok(self.lock()?.peer.poll_timeout().map(|t| t.as_millis()))
+        Ok(self.lock()?.poll_timeout().map(|t| t.as_millis()))
     }
 
     /// The next datagram to send, oldest first.
     pub fn poll_transmit(&self, now_ms: u64) -> Res<Option<Transmit>> {
-        Ok(self.lock()?.next_transmit(now_ms).map(|t| Transmit {
-            socket: SocketId::from_core(t.socket),
-            remote: Remote::from_core(&t.remote),
-            bytes: t.bytes,
-        }))
+        Ok(self
+            .lock()?
+            .poll_transmit(Instant(now_ms))
+            .map(|t| Transmit {
+                socket: SocketId::from_core(t.socket),
+                remote: Remote::from_core(&t.remote),
+                bytes: t.bytes,
+            }))
     }
 
     /// The next event, oldest first.
     pub fn poll_event(&self) -> Res<Option<PeerEvent>> {
-        Ok(self.lock()?.peer.poll_event().map(PeerEvent::from_core))
+        Ok(self.lock()?.poll_event().map(PeerEvent::from_core))
     }
 
     /// Joins the subcluster of the 32-byte `shared_key` in the configured
     /// cluster; returns its 32-byte subcluster id.
     pub fn join(&self, now_ms: u64, shared_key: Vec<u8>) -> Res<Vec<u8>> {
         let k = self::shared_key(&shared_key)?;
-        Ok(self.lock()?.peer.join(Instant(now_ms), &k)?.to_vec())
+        Ok(self.lock()?.join(Instant(now_ms), &k)?.to_vec())
     }
 
     /// `join` in another cluster.
     pub fn join_in(&self, now_ms: u64, cluster_id: Vec<u8>, shared_key: Vec<u8>) -> Res<Vec<u8>> {
         let c = id32("cluster_id", &cluster_id)?;
         let k = self::shared_key(&shared_key)?;
-        Ok(self.lock()?.peer.join_in(Instant(now_ms), c, &k)?.to_vec())
+        Ok(self.lock()?.join_in(Instant(now_ms), c, &k)?.to_vec())
     }
 
     /// Stops re-joining a subcluster; true when the peer was in it.
     pub fn leave(&self, cluster_id: Vec<u8>, subcluster_id: Vec<u8>) -> Res<bool> {
         let c = id32("cluster_id", &cluster_id)?;
         let s = id32("subcluster_id", &subcluster_id)?;
-        Ok(self.lock()?.peer.leave(c, s))
+        Ok(self.lock()?.leave(c, s))
     }
 
     /// Adds an introducer.
     pub fn add_introducer(&self, peer_id: Vec<u8>, remote: Remote) -> Res<()> {
         let id = PeerId(id32("peer_id", &peer_id)?);
         let r = remote.to_core()?;
-        Ok(self.lock()?.peer.add_introducer(id, r)?)
+        Ok(self.lock()?.add_introducer(id, r)?)
     }
 
     /// Publishes `payload` as event `event_name` to the subcluster of
@@ -1396,7 +1382,6 @@ impl Peer {
         let o = publish_options(options)?;
         let ids = self
             .lock()?
-            .peer
             .publish(Instant(now_ms), &k, &event_name, &payload, &o)?;
         Ok(ids_out(ids))
     }
@@ -1420,7 +1405,6 @@ impl Peer {
         let o = publish_options(options)?;
         let ids = self
             .lock()?
-            .peer
             .stream(Instant(now_ms), &to, &k, &event_name, &payload, &o)?;
         Ok(ids_out(ids))
     }
@@ -1437,7 +1421,7 @@ impl Peer {
                 reason: e.to_string(),
             }
         })?;
-        Ok(self.lock()?.peer.query(Instant(now_ms), &q)?.to_vec())
+        Ok(self.lock()?.query(Instant(now_ms), &q)?.to_vec())
     }
 
     /// Answers a question received as `PeerEvent.Query` (its `query_id`):
@@ -1445,36 +1429,31 @@ impl Peer {
     /// packet ids. Throws `UnknownQuery` when the route expired (or never
     /// existed), `TooLarge`, `Pack` or `Closed`.
     pub fn answer(&self, now_ms: u64, query_id: Vec<u8>, message: Vec<u8>) -> Res<Vec<Vec<u8>>> {
-        let ids = self
-            .lock()?
-            .peer
-            .answer(Instant(now_ms), &query_id, &message)?;
+        let ids = self.lock()?.answer(Instant(now_ms), &query_id, &message)?;
         Ok(ids_out(ids))
     }
 
     /// Starts a Sync with a peer in the table.
     pub fn sync(&self, now_ms: u64, peer_id: Vec<u8>) -> Res<()> {
         let id = PeerId(id32("peer_id", &peer_id)?);
-        Ok(self.lock()?.peer.sync(Instant(now_ms), &id)?)
+        Ok(self.lock()?.sync(Instant(now_ms), &id)?)
     }
 
     /// Sends a Join for every subcluster now.
     pub fn reconnect(&self, now_ms: u64) -> Res<()> {
-        self.lock()?.peer.reconnect(Instant(now_ms));
+        self.lock()?.reconnect(Instant(now_ms));
         Ok(())
     }
 
     /// Forgets the NAT type and discovers it again.
     pub fn disconnect(&self, now_ms: u64) -> Res<()> {
-        self.lock()?.peer.disconnect(Instant(now_ms));
+        self.lock()?.disconnect(Instant(now_ms));
         Ok(())
     }
 
     /// Stops the peer (queues `PeerEvent.Closed`); closing twice is harmless.
     pub fn close(&self, now_ms: u64) -> Res<()> {
-        let mut c = self.lock()?;
-        c.held = None;
-        c.peer.close(Instant(now_ms));
+        self.lock()?.close(Instant(now_ms));
         Ok(())
     }
 
@@ -1484,34 +1463,34 @@ impl Peer {
         let peer = self.lock_addr();
         let fw = firewall
             .map(|firewall| Box::new(ForeignFirewall { firewall, peer }) as Box<dyn Firewall>);
-        self.lock()?.peer.set_firewall(fw);
+        self.lock()?.set_firewall(fw);
         Ok(())
     }
 
     /// Updates the offset from the monotonic clock to Unix time (ms).
     pub fn set_wall_clock_offset(&self, offset_ms: i64) -> Res<()> {
-        self.lock()?.peer.set_wall_clock_offset(offset_ms);
+        self.lock()?.set_wall_clock_offset(offset_ms);
         Ok(())
     }
 
     /// This peer's 32-byte id.
     pub fn peer_id(&self) -> Res<Vec<u8>> {
-        Ok(self.lock()?.peer.peer_id().0.to_vec())
+        Ok(self.lock()?.peer_id().0.to_vec())
     }
 
     /// The NAT type, once known.
     pub fn nat_type(&self) -> Res<Option<u8>> {
-        Ok(self.lock()?.peer.nat_type().map(|n| n.0))
+        Ok(self.lock()?.nat_type().map(|n| n.0))
     }
 
     /// The Lamport clock.
     pub fn clock(&self) -> Res<u32> {
-        Ok(self.lock()?.peer.clock())
+        Ok(self.lock()?.clock())
     }
 
     /// Our public address and port, as reflection (or the config) says.
     pub fn public_endpoint(&self) -> Res<PublicEndpoint> {
-        let (address, port) = self.lock()?.peer.public_endpoint();
+        let (address, port) = self.lock()?.public_endpoint();
         Ok(PublicEndpoint {
             address: address.map(|a| a.to_string()),
             port,
@@ -1520,14 +1499,13 @@ impl Peer {
 
     /// Uptime as the protocol counts it (ms).
     pub fn uptime(&self) -> Res<u64> {
-        Ok(self.lock()?.peer.uptime())
+        Ok(self.lock()?.uptime())
     }
 
     /// The peer table.
     pub fn peers(&self) -> Res<Vec<RemotePeerInfo>> {
         Ok(self
             .lock()?
-            .peer
             .peers()
             .iter()
             .map(RemotePeerInfo::from_core)
@@ -1537,14 +1515,13 @@ impl Peer {
     /// One table entry, by its 32-byte id.
     pub fn peer(&self, peer_id: Vec<u8>) -> Res<Option<RemotePeerInfo>> {
         let id = PeerId(id32("peer_id", &peer_id)?);
-        Ok(self.lock()?.peer.peer(&id).map(RemotePeerInfo::from_core))
+        Ok(self.lock()?.peer(&id).map(RemotePeerInfo::from_core))
     }
 
     /// The subclusters this peer is in.
     pub fn subclusters(&self) -> Res<Vec<Subcluster>> {
         Ok(self
             .lock()?
-            .peer
             .subclusters()
             .map(|(c, s)| Subcluster {
                 cluster_id: c.to_vec(),
@@ -1555,7 +1532,7 @@ impl Peer {
 
     /// How full each bounded structure is.
     pub fn occupancy(&self) -> Res<PeerOccupancy> {
-        let o = self.lock()?.peer.occupancy();
+        let o = self.lock()?.occupancy();
         let n = |v: usize| v as u64;
         Ok(PeerOccupancy {
             peers: n(o.peers),
@@ -1582,36 +1559,30 @@ impl Peer {
 
     /// The cached packet ids, oldest first.
     pub fn cached_ids(&self) -> Res<Vec<Vec<u8>>> {
-        Ok(self.lock()?.peer.cached_ids().map(|i| i.to_vec()).collect())
+        Ok(self.lock()?.cached_ids().map(|i| i.to_vec()).collect())
     }
 
     /// Own packets not yet sent to anyone.
     pub fn unpublished_ids(&self) -> Res<Vec<Vec<u8>>> {
-        Ok(self
-            .lock()?
-            .peer
-            .unpublished()
-            .map(|i| i.to_vec())
-            .collect())
+        Ok(self.lock()?.unpublished().map(|i| i.to_vec()).collect())
     }
 
     /// The root cache summary hash announced (40 hex digits), as of the
     /// last tick.
     pub fn cache_summary_hash(&self) -> Res<String> {
-        Ok(self.lock()?.peer.cache_summary_hash().to_string())
+        Ok(self.lock()?.cache_summary_hash().to_string())
     }
 
     /// The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
     /// a remote of NAT type `remote`.
     pub fn strategy_towards(&self, remote: Option<u8>) -> Res<u8> {
-        Ok(self.lock()?.peer.strategy_towards(remote.map(NatType)) as u8)
+        Ok(self.lock()?.strategy_towards(remote.map(NatType)) as u8)
     }
 
     /// The ids of the peers in the table.
     pub fn peer_ids(&self) -> Res<Vec<Vec<u8>>> {
         Ok(self
             .lock()?
-            .peer
             .peers()
             .iter()
             .map(|p| p.peer_id.0.to_vec())
@@ -1620,24 +1591,24 @@ impl Peer {
 
     /// A cached packet's bytes.
     pub fn cached(&self, packet_id: Vec<u8>) -> Res<Option<Vec<u8>>> {
-        Ok(self.lock()?.peer.cached(&packet_id).map(<[u8]>::to_vec))
+        Ok(self.lock()?.cached(&packet_id).map(<[u8]>::to_vec))
     }
 
     /// Counters.
     pub fn metrics(&self) -> Res<PeerMetrics> {
-        Ok(PeerMetrics::from_core(self.lock()?.peer.metrics()))
+        Ok(PeerMetrics::from_core(self.lock()?.metrics()))
     }
 
     /// One drop counter.
     pub fn dropped(&self, reason: DropReason) -> Res<u64> {
         let i = DROP_REASONS.iter().position(|r| *r == reason).unwrap_or(0);
-        Ok(self.lock()?.peer.metrics().dropped(CoreDrop::ALL[i]))
+        Ok(self.lock()?.metrics().dropped(CoreDrop::ALL[i]))
     }
 
     /// The peer as bytes for `Peer.restore` (holds the subcluster keys:
     /// store it as a secret).
     pub fn snapshot(&self, now_ms: u64) -> Res<Vec<u8>> {
-        Ok(self.lock()?.peer.snapshot(Instant(now_ms)))
+        Ok(self.lock()?.snapshot(Instant(now_ms)))
     }
 
     /// Lends this peer to the JNI fast path (`dev.streamrelay.NativeDatagrams`):

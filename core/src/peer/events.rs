@@ -21,6 +21,16 @@ pub struct Transmit {
     pub bytes: Vec<u8>,
 }
 
+/// The caller's buffer is too small for the next datagram
+/// ([`Peer::poll_transmit_into`](super::Peer::poll_transmit_into)): the
+/// datagram stays queued; call again with at least `needed` bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the next datagram needs a buffer of {needed} bytes")]
+pub struct BufferTooSmall {
+    /// The datagram's length.
+    pub needed: usize,
+}
+
 /// Why a peer left the table or stopped counting as connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DisconnectReason {
