@@ -21,7 +21,7 @@ use streamrelay::peer::{
     Config, DropReason, Event, Instant, Introducer, Peer, PeerId, PublishOptions, Remote, SocketId,
 };
 use streamrelay::wire::control::QueryQuestion;
-use streamrelay::wire::packet::MAGIC;
+use streamrelay::wire::PacketType;
 
 use crate::metrics::{Collector, RunResult};
 use crate::nat::{NatBox, NetDrop};
@@ -1098,7 +1098,11 @@ impl World {
 
     fn send(&mut self, h: usize, socket: SocketId, remote: Remote, bytes: Vec<u8>) {
         let now = self.now;
-        let is_data = bytes.len() > 4 && bytes[..4] == MAGIC && matches!(bytes[4], 5..=8);
+        let ty = PacketType::peek(&bytes);
+        let is_data = matches!(
+            ty,
+            Some(PacketType::Publish | PacketType::Stream | PacketType::Sync | PacketType::Query)
+        );
         {
             let host = &mut self.hosts[h];
             host.bytes_out += bytes.len() as u64;
@@ -1111,11 +1115,8 @@ impl World {
             }
         }
         self.stats.datagrams_sent += 1;
-        let ty = if bytes.len() > 4 && bytes[..4] == MAGIC && bytes[4] <= 8 {
-            bytes[4] as usize
-        } else {
-            0
-        };
+        // Index 0: not a packet (the spray's one byte, or no known type).
+        let ty = ty.map_or(0, |t| t as usize);
         self.stats.sent_by_type[ty] += 1;
         self.stats.bytes_by_type[ty] += bytes.len() as u64;
         let Remote::Udp(SocketAddr::V4(to)) = remote else {
@@ -1252,7 +1253,11 @@ impl World {
         self.stats.datagrams_delivered += 1;
         self.hosts[h].bytes_in += bytes.len() as u64;
         let remote = Remote::Udp(SocketAddr::V4(from));
-        let data = bytes.len() > 4 && bytes[..4] == MAGIC && matches!(bytes[4], 5 | 7 | 8);
+        let ty = PacketType::peek(&bytes);
+        let data = matches!(
+            ty,
+            Some(PacketType::Publish | PacketType::Sync | PacketType::Query)
+        );
         // With the model plane the Peer never sees the data plane's packets
         // (its own data plane would relay and answer them too).
         let model = data && self.plane == PlaneKind::Model;
@@ -1261,7 +1266,7 @@ impl World {
                 p.handle_datagram(Instant(now), socket, remote, &bytes);
             }
         }
-        if bytes.len() > 4 && bytes[..4] == MAGIC && bytes[4] == 5 {
+        if ty == Some(PacketType::Publish) {
             self.count_arrival(h, &bytes);
         }
         if model {

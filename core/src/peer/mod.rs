@@ -109,6 +109,7 @@ use crate::crypto::event::{PackError, Reassembler};
 use crate::crypto::identity::{SharedKey, SubclusterKeys};
 use crate::nat::{NatType, Strategy};
 use crate::wire::packet::{IdField, PacketId};
+use crate::wire::PacketType;
 use chains::Chains;
 use gate::{AgeingMap, GateKey};
 use intro::IntroAttempt;
@@ -322,11 +323,8 @@ pub(crate) fn queue_transmit(
         metrics.drop(DropReason::TransmitQueueFull);
         return;
     }
-    let ty = if t.bytes.len() > 4 && t.bytes[..4] == crate::wire::packet::MAGIC {
-        t.bytes[4] as usize
-    } else {
-        0
-    };
+    // Index 0: not a packet (the Peer sends no packet of an unknown type).
+    let ty = PacketType::peek(&t.bytes).map_or(0, |p| p as usize);
     if ty < metrics.sent_by_type.len() {
         metrics.sent_by_type[ty] += 1;
     }
