@@ -136,3 +136,10 @@ pub mod id;
 pub mod nat;
 pub mod peer;
 pub mod wire;
+
+/// What the exported table macros name (not part of the API).
+#[doc(hidden)]
+pub mod __private {
+    pub use alloc::string::String;
+    pub use alloc::vec::Vec;
+}

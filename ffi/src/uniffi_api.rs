@@ -482,349 +482,118 @@ pub enum UnverifiedReason {
     BadPublisherKey,
 }
 
-/// What the peer tells the host (`poll_event`).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum PeerEvent {
-    /// The NAT type and public endpoint are known.
-    Ready {
-        /// NAT type, if known.
-        nat: Option<u8>,
-        /// Public IP, if known.
-        address: Option<String>,
-        /// Public port, if known.
-        port: Option<u16>,
-    },
-    /// The NAT type changed.
-    NatChange {
-        /// Before.
-        old: Option<u8>,
-        /// After.
-        new: Option<u8>,
-    },
-    /// A peer is reachable.
-    Connection {
-        /// Its id.
-        peer_id: Vec<u8>,
-        /// Where.
-        remote: Remote,
-        /// Its NAT type.
-        nat: u8,
-        /// The peer relaying for it, if any.
-        proxy: Option<Vec<u8>>,
-        /// The local socket that reaches it.
-        socket: SocketId,
-    },
-    /// A peer left the table.
-    Disconnection {
-        /// Its id.
-        peer_id: Vec<u8>,
-        /// Why.
-        reason: DisconnectReason,
-    },
-    /// A peer joined one of our subclusters.
-    Join {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// Who.
-        peer_id: Vec<u8>,
-    },
-    /// An introducer introduced a peer.
-    Intro {
-        /// The peer.
-        peer_id: Vec<u8>,
-        /// Where it is.
-        remote: Remote,
-        /// Its NAT type.
-        nat: u8,
-        /// Who introduced it.
-        introducer: Vec<u8>,
-        /// The connection strategy (`STRATEGY_*` numbers, 0-4).
-        strategy: u8,
-        /// A rendezvous introduction.
-        rendezvous: bool,
-    },
-    /// Open these pool sockets (hard-NAT traversal).
-    OpenPoolSockets {
-        /// Which.
-        sockets: Vec<SocketId>,
-    },
-    /// Close these pool sockets.
-    ClosePoolSockets {
-        /// Which.
-        sockets: Vec<SocketId>,
-    },
-    /// The peer is closed.
-    Closed,
-    /// A message of one of our subclusters, opened and verified.
-    Packet {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// SHA-256 of the event name.
-        event_hash: Vec<u8>,
-        /// The plaintext.
-        payload: Vec<u8>,
-        /// Its packet id.
-        packet_id: Vec<u8>,
-        /// The chain head, for a reassembled chain.
-        head_id: Option<Vec<u8>>,
-        /// The publisher's signing key.
-        publisher: Vec<u8>,
-        /// Hops it travelled.
-        hops: u32,
-        /// The neighbour it came from.
-        from: Remote,
-        /// The peer that streamed it, for a Stream.
-        stream_from: Option<Vec<u8>>,
-    },
-    /// A message whose signature does not verify.
-    Unverified {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// SHA-256 of the event name.
-        event_hash: Vec<u8>,
-        /// The plaintext.
-        payload: Vec<u8>,
-        /// Its packet id.
-        packet_id: Vec<u8>,
-        /// The claimed publisher key.
-        publisher: Vec<u8>,
-        /// Why.
-        reason: UnverifiedReason,
-        /// The neighbour it came from.
-        from: Remote,
-        /// The peer that streamed it, for a Stream.
-        stream_from: Option<Vec<u8>>,
-    },
-    /// A message of our subcluster that does not open.
-    Unopenable {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// SHA-256 of the event name.
-        event_hash: Vec<u8>,
-        /// Its packet id.
-        packet_id: Vec<u8>,
-        /// Why.
-        error: String,
-        /// The neighbour it came from.
-        from: Remote,
-        /// The peer that streamed it, for a Stream.
-        stream_from: Option<Vec<u8>>,
-    },
-    /// A query from the network.
-    Query {
-        /// Its id.
-        query_id: Vec<u8>,
-        /// The question.
-        question: Vec<u8>,
-        /// Who asked.
-        from: Remote,
-    },
-    /// An answer to one of our queries.
-    Answer {
-        /// The query.
-        query_id: Vec<u8>,
-        /// The packet answered.
-        packet_id: Vec<u8>,
-        /// Its index.
-        index: i32,
-        /// The message.
-        message: Vec<u8>,
-        /// Who answered.
-        from: Remote,
-    },
-    /// A sync with a neighbour finished.
-    SyncFinished {
-        /// The neighbour.
-        remote: Remote,
-        /// The summary prefix.
-        prefix: String,
-    },
-    /// An event this version of the bindings does not know.
-    Other {
-        /// Its debug form.
-        description: String,
-    },
+/// A field of a core [`Event`] as the bindings carry it: ids and keys as
+/// bytes, NAT types and strategies as their numbers, addresses as text,
+/// errors as their message.
+pub trait EventField {
+    /// The type in Swift and Kotlin.
+    type Face;
+    /// The value as the bindings carry it.
+    fn to_face(self) -> Self::Face;
+}
+
+macro_rules! event_field {
+    ($($t:ty => $f:ty, |$v:ident| $e:expr;)*) => {$(
+        impl EventField for $t {
+            type Face = $f;
+            fn to_face(self) -> $f {
+                let $v = self;
+                $e
+            }
+        }
+    )*};
+}
+
+event_field! {
+    u8 => u8, |v| v;
+    u16 => u16, |v| v;
+    u32 => u32, |v| v;
+    i32 => i32, |v| v;
+    bool => bool, |v| v;
+    String => String, |v| v;
+    [u8; 32] => Vec<u8>, |v| v.to_vec();
+    streamrelay::wire::packet::IdField => Vec<u8>, |v| v.to_vec();
+    PeerId => Vec<u8>, |v| v.0.to_vec();
+    NatType => u8, |v| v.0;
+    std::net::IpAddr => String, |v| v.to_string();
+    streamrelay::nat::Strategy => u8, |v| v as u8;
+    streamrelay::crypto::OpenError => String, |v| v.to_string();
+    CoreRemote => Remote, |v| Remote::from_core(&v);
+    CoreSocket => SocketId, |v| SocketId::from_core(v);
+    CoreDisconnect => DisconnectReason, |v| match v {
+        CoreDisconnect::Missing => DisconnectReason::Missing,
+        CoreDisconnect::Forgotten => DisconnectReason::Forgotten,
+        CoreDisconnect::Evicted => DisconnectReason::Evicted,
+    };
+    CoreUnverified => UnverifiedReason, |v| match v {
+        CoreUnverified::BadSignature => UnverifiedReason::BadSignature,
+        CoreUnverified::BadPublisherKey => UnverifiedReason::BadPublisherKey,
+    };
+}
+
+impl<T: EventField> EventField for Option<T> {
+    type Face = Option<T::Face>;
+    fn to_face(self) -> Self::Face {
+        self.map(T::to_face)
+    }
+}
+
+impl<T: EventField> EventField for Vec<T> {
+    type Face = Vec<T::Face>;
+    fn to_face(self) -> Self::Face {
+        self.into_iter().map(T::to_face).collect()
+    }
 }
 
 fn pid(p: &PeerId) -> Vec<u8> {
     p.0.to_vec()
 }
 
-impl PeerEvent {
-    fn from_core(e: Event) -> Self {
-        let nat = |n: Option<NatType>| n.map(|n| n.0);
-        let opt = |p: Option<PeerId>| p.map(|p| pid(&p));
-        match e {
-            Event::Ready {
-                nat: n,
-                address,
-                port,
-            } => PeerEvent::Ready {
-                nat: nat(n),
-                address: address.map(|a| a.to_string()),
-                port,
-            },
-            Event::NatChange { old, new } => PeerEvent::NatChange {
-                old: nat(old),
-                new: nat(new),
-            },
-            Event::Connection {
-                peer_id,
-                remote,
-                nat,
-                proxy,
-                socket,
-            } => PeerEvent::Connection {
-                peer_id: pid(&peer_id),
-                remote: Remote::from_core(&remote),
-                nat: nat.0,
-                proxy: opt(proxy),
-                socket: SocketId::from_core(socket),
-            },
-            Event::Disconnection { peer_id, reason } => PeerEvent::Disconnection {
-                peer_id: pid(&peer_id),
-                reason: match reason {
-                    CoreDisconnect::Missing => DisconnectReason::Missing,
-                    CoreDisconnect::Forgotten => DisconnectReason::Forgotten,
-                    CoreDisconnect::Evicted => DisconnectReason::Evicted,
-                },
-            },
-            Event::Join {
-                cluster_id,
-                subcluster_id,
-                peer_id,
-            } => PeerEvent::Join {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                peer_id: pid(&peer_id),
-            },
-            Event::Intro {
-                peer_id,
-                remote,
-                nat,
-                introducer,
-                strategy,
-                rendezvous,
-            } => PeerEvent::Intro {
-                peer_id: pid(&peer_id),
-                remote: Remote::from_core(&remote),
-                nat: nat.0,
-                introducer: pid(&introducer),
-                strategy: strategy as u8,
-                rendezvous,
-            },
-            Event::OpenPoolSockets { sockets } => PeerEvent::OpenPoolSockets {
-                sockets: sockets.into_iter().map(SocketId::from_core).collect(),
-            },
-            Event::ClosePoolSockets { sockets } => PeerEvent::ClosePoolSockets {
-                sockets: sockets.into_iter().map(SocketId::from_core).collect(),
-            },
-            Event::Closed => PeerEvent::Closed,
-            Event::Packet {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                payload,
-                packet_id,
-                head_id,
-                publisher,
-                hops,
-                from,
-                stream_from,
-            } => PeerEvent::Packet {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                event_hash: event_hash.to_vec(),
-                payload,
-                packet_id: packet_id.to_vec(),
-                head_id: head_id.map(|h| h.to_vec()),
-                publisher: publisher.to_vec(),
-                hops,
-                from: Remote::from_core(&from),
-                stream_from: opt(stream_from),
-            },
-            Event::Unverified {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                payload,
-                packet_id,
-                publisher,
-                reason,
-                from,
-                stream_from,
-            } => PeerEvent::Unverified {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                event_hash: event_hash.to_vec(),
-                payload,
-                packet_id: packet_id.to_vec(),
-                publisher: publisher.to_vec(),
-                reason: match reason {
-                    CoreUnverified::BadSignature => UnverifiedReason::BadSignature,
-                    CoreUnverified::BadPublisherKey => UnverifiedReason::BadPublisherKey,
-                },
-                from: Remote::from_core(&from),
-                stream_from: opt(stream_from),
-            },
-            Event::Unopenable {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                packet_id,
-                error,
-                from,
-                stream_from,
-            } => PeerEvent::Unopenable {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                event_hash: event_hash.to_vec(),
-                packet_id: packet_id.to_vec(),
-                error: error.to_string(),
-                from: Remote::from_core(&from),
-                stream_from: opt(stream_from),
-            },
-            Event::Query {
-                query_id,
-                question,
-                from,
-            } => PeerEvent::Query {
-                query_id: query_id.to_vec(),
-                question,
-                from: Remote::from_core(&from),
-            },
-            Event::Answer {
-                query_id,
-                packet_id,
-                index,
-                message,
-                from,
-            } => PeerEvent::Answer {
-                query_id: query_id.to_vec(),
-                packet_id: packet_id.to_vec(),
-                index,
-                message,
-                from: Remote::from_core(&from),
-            },
-            Event::SyncFinished { remote, prefix } => PeerEvent::SyncFinished {
-                remote: Remote::from_core(&remote),
-                prefix,
-            },
-            #[allow(unreachable_patterns)]
-            other => PeerEvent::Other {
-                description: format!("{other:?}"),
+/// The bindings' event enum, made from the core's table
+/// (`streamrelay::events_table!`): the same variants, fields and docs, each
+/// field as [`EventField`] carries it, and `Other` for an event this build
+/// of the bindings does not know.
+macro_rules! peer_event {
+    (
+        [$(#[doc = $doc:tt])* $name:ident]
+        $( $(#[doc = $vdoc:tt])* $variant:ident $({
+            $( $(#[doc = $fdoc:tt])* $field:ident : $ty:ty, )*
+        })?, )*
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+        pub enum $name {
+            $( $(#[doc = $vdoc])* $variant $({
+                $( $(#[doc = $fdoc])* $field: <$ty as EventField>::Face, )*
+            })?, )*
+            /// An event this version of the bindings does not know.
+            Other {
+                /// Its debug form.
+                description: String,
             },
         }
-    }
+
+        impl $name {
+            fn from_core(e: Event) -> Self {
+                match e {
+                    $( Event::$variant $({ $($field,)* })? => $name::$variant $({
+                        $( $field: EventField::to_face($field), )*
+                    })?, )*
+                    #[allow(unreachable_patterns)]
+                    other => $name::Other {
+                        description: format!("{other:?}"),
+                    },
+                }
+            }
+        }
+    };
 }
+
+streamrelay::events_table!(
+    peer_event
+    /// What the peer tells the host (`poll_event`).
+    PeerEvent
+);
 
 // ---------------------------------------------------------------------
 // The peer

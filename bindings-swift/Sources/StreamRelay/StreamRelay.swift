@@ -5040,21 +5040,23 @@ public func FfiConverterTypeEviction_lower(_ value: Eviction) -> RustBuffer {
 public enum PeerEvent: Equatable, Hashable {
     
     /**
-     * The NAT type and public endpoint are known.
+     * The peer knows how it is reached: after reflection when the NAT type
+     * or the public endpoint changed (and the first time), or at once for an
+     * introducer or a static NAT type.
      */
     case ready(
         /**
-         * NAT type, if known.
+         * Our NAT type (`None` for an introducer configured without one).
          */nat: UInt8?, 
         /**
-         * Public IP, if known.
+         * Our public address, when known.
          */address: String?, 
         /**
-         * Public port, if known.
+         * Our public port, when known.
          */port: UInt16?
     )
     /**
-     * The NAT type changed.
+     * Our NAT type changed (reflection, or `disconnect`).
      */
     case natChange(
         /**
@@ -5065,229 +5067,253 @@ public enum PeerEvent: Equatable, Hashable {
          */new: UInt8?
     )
     /**
-     * A peer is reachable.
+     * A peer became connected: first contact, a return after it went
+     * missing, or a move from a proxied route to a direct one.
      */
     case connection(
         /**
-         * Its id.
+         * Who.
          */peerId: Data, 
         /**
-         * Where.
+         * Where we reach it (for a proxied peer: what the introducer told us).
          */remote: Remote, 
         /**
          * Its NAT type.
          */nat: UInt8, 
         /**
-         * The peer relaying for it, if any.
+         * The introducer that relays for it, when there is no direct path.
          */proxy: Data?, 
         /**
-         * The local socket that reaches it.
+         * The local socket that reaches it (a pool socket after hard-NAT
+         * traversal).
          */socket: SocketId
     )
     /**
-     * A peer left the table.
+     * A peer went quiet or was removed.
      */
     case disconnection(
         /**
-         * Its id.
+         * Who.
          */peerId: Data, 
         /**
          * Why.
          */reason: DisconnectReason
     )
     /**
-     * A peer joined one of our subclusters.
+     * A peer is in one of our subclusters: it sent a Join, or it connected
+     * to us with that subcluster's ids.
      */
     case join(
         /**
-         * Cluster.
+         * The cluster.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * The subcluster (its public key).
          */subclusterId: Data, 
         /**
-         * Who.
+         * The member.
          */peerId: Data
     )
     /**
-     * An introducer introduced a peer.
+     * An introducer told us about a peer and we started connecting.
      */
     case intro(
         /**
-         * The peer.
+         * The peer we try to reach.
          */peerId: Data, 
         /**
-         * Where it is.
+         * Where the introducer says it is.
          */remote: Remote, 
         /**
          * Its NAT type.
          */nat: UInt8, 
         /**
-         * Who introduced it.
+         * The introducer.
          */introducer: Data, 
         /**
-         * The connection strategy (`STRATEGY_*` numbers, 0-4).
+         * What we do about it (`nat::connection_strategy`).
          */strategy: UInt8, 
         /**
-         * A rendezvous introduction.
+         * The Intro came from a rendezvous.
          */rendezvous: Bool
     )
     /**
-     * Open these pool sockets (hard-NAT traversal).
+     * Open these local UDP sockets (ephemeral ports), and report their
+     * datagrams with these ids. Sent before the first hard-NAT traversal,
+     * and for each replacement when a pool socket becomes a connection's.
      */
     case openPoolSockets(
         /**
-         * Which.
+         * The ids to give them (always `SocketId::Pool`).
          */sockets: [SocketId]
     )
     /**
-     * Close these pool sockets.
+     * Close these pool sockets (the pool idled, or a peer that owned one
+     * left, or the peer closed).
      */
     case closePoolSockets(
         /**
-         * Which.
+         * The ids.
          */sockets: [SocketId]
     )
     /**
-     * The peer is closed.
+     * `close()` finished: nothing more will be sent.
      */
     case closed
     /**
-     * A message of one of our subclusters, opened and verified.
+     * An event of one of our subclusters, opened and verified: a Publish
+     * (a lone packet, or a chain reassembled from the cache), or a Stream
+     * addressed to us. Delivered at most once (a replay of the same sealed
+     * message is suppressed while its id is remembered). Our own publishes
+     * are not echoed.
      */
     case packet(
         /**
-         * Cluster.
+         * `clusterId`.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */subclusterId: Data, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`: SHA-256 of the event name (`api.js` listens by it).
          */eventHash: Data, 
         /**
-         * The plaintext.
+         * The opened plaintext.
          */payload: Data, 
         /**
-         * Its packet id.
+         * The reference's id for it: the packetId of a lone packet; for a
+         * chain SHA-256(previousId of the packet that completed it ‖
+         * bytes) (spec §7.3, docs/compat.md#reassembly).
          */packetId: Data, 
         /**
-         * The chain head, for a reassembled chain.
+         * For a chain: its head's packetId (the same for every receiver).
          */headId: Data?, 
         /**
-         * The publisher's signing key.
+         * `usr2`: the publisher's public key, which signed the plaintext.
          */publisher: Data, 
         /**
-         * Hops it travelled.
+         * Hops of the packet that completed it.
          */hops: UInt32, 
         /**
-         * The neighbour it came from.
+         * Where that packet came from.
          */from: Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names (`usr4`).
          */streamFrom: Data?
     )
     /**
-     * A message whose signature does not verify.
+     * An event of one of our subclusters that opened but whose signature
+     * does not verify: never delivered as `Event::Packet`. The reference
+     * delivers it with `verified` unset; the payload is here for a host
+     * that wants to look (docs/compat.md#member-filter).
      */
     case unverified(
         /**
-         * Cluster.
+         * `clusterId`.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */subclusterId: Data, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */eventHash: Data, 
         /**
-         * The plaintext.
+         * The opened plaintext (unauthenticated as to its publisher).
          */payload: Data, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */packetId: Data, 
         /**
-         * The claimed publisher key.
+         * The key it claims (`usr2`).
          */publisher: Data, 
         /**
          * Why.
          */reason: UnverifiedReason, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */from: Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */streamFrom: Data?
     )
     /**
-     * A message of our subcluster that does not open.
+     * A packet (or chain) of one of our subclusters whose sealed message
+     * does not open with the subcluster key: forged or corrupt (the
+     * reference loses it in an unhandled rejection).
      */
     case unopenable(
         /**
-         * Cluster.
+         * `clusterId`.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */subclusterId: Data, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */eventHash: Data, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */packetId: Data, 
         /**
-         * Why.
+         * Why it does not open.
          */error: String, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */from: Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */streamFrom: Data?
     )
     /**
-     * A query from the network.
+     * A question we cannot answer from the cache (the reference's
+     * `onQuery`). Answer it with `Peer::answer`
+     * while its return route lives; it is relayed meanwhile.
      */
     case query(
         /**
-         * Its id.
+         * The query id (`usr3`).
          */queryId: Data, 
         /**
-         * The question.
+         * The question (JSON text, as sent).
          */question: Data, 
         /**
-         * Who asked.
+         * Who sent it to us.
          */from: Remote
     )
     /**
-     * An answer to one of our queries.
+     * An answer to a question we asked with
+     * `Peer::query` (the reference's `onAnswer`).
+     * A cached Publish of one of our subclusters that comes back this way
+     * is also cached and delivered as `Event::Packet`.
      */
     case answer(
         /**
-         * The query.
+         * The query id.
          */queryId: Data, 
         /**
-         * The packet answered.
+         * The answer's packetId.
          */packetId: Data, 
         /**
-         * Its index.
+         * Its index (-1 alone; answers in several packets are not
+         * reassembled).
          */index: Int32, 
         /**
-         * The message.
+         * Its message, as sent (sealed for a cached Publish).
          */message: Data, 
         /**
-         * Who answered.
+         * Who sent it to us.
          */from: Remote
     )
     /**
-     * A sync with a neighbour finished.
+     * A Sync exchange reached a level where both caches agree (or the
+     * remote sent an empty summary): nothing more to send for `prefix`.
      */
     case syncFinished(
         /**
-         * The neighbour.
+         * The peer we synced with.
          */remote: Remote, 
         /**
-         * The summary prefix.
+         * The hex prefix that matched ("" for the whole cache).
          */prefix: String
     )
     /**

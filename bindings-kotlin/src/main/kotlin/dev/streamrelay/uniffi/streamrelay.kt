@@ -5557,19 +5557,21 @@ public object FfiConverterTypeEviction: FfiConverterRustBuffer<Eviction> {
 sealed class PeerEvent {
     
     /**
-     * The NAT type and public endpoint are known.
+     * The peer knows how it is reached: after reflection when the NAT type
+     * or the public endpoint changed (and the first time), or at once for an
+     * introducer or a static NAT type.
      */
     data class Ready(
         /**
-         * NAT type, if known.
+         * Our NAT type (`None` for an introducer configured without one).
          */
         val `nat`: kotlin.UByte?, 
         /**
-         * Public IP, if known.
+         * Our public address, when known.
          */
         val `address`: kotlin.String?, 
         /**
-         * Public port, if known.
+         * Our public port, when known.
          */
         val `port`: kotlin.UShort?) : PeerEvent()
         
@@ -5580,7 +5582,7 @@ sealed class PeerEvent {
     }
     
     /**
-     * The NAT type changed.
+     * Our NAT type changed (reflection, or `disconnect`).
      */
     data class NatChange(
         /**
@@ -5599,15 +5601,16 @@ sealed class PeerEvent {
     }
     
     /**
-     * A peer is reachable.
+     * A peer became connected: first contact, a return after it went
+     * missing, or a move from a proxied route to a direct one.
      */
     data class Connection(
         /**
-         * Its id.
+         * Who.
          */
         val `peerId`: kotlin.ByteArray, 
         /**
-         * Where.
+         * Where we reach it (for a proxied peer: what the introducer told us).
          */
         val `remote`: dev.streamrelay.uniffi.Remote, 
         /**
@@ -5615,11 +5618,12 @@ sealed class PeerEvent {
          */
         val `nat`: kotlin.UByte, 
         /**
-         * The peer relaying for it, if any.
+         * The introducer that relays for it, when there is no direct path.
          */
         val `proxy`: kotlin.ByteArray?, 
         /**
-         * The local socket that reaches it.
+         * The local socket that reaches it (a pool socket after hard-NAT
+         * traversal).
          */
         val `socket`: dev.streamrelay.uniffi.SocketId) : PeerEvent()
         
@@ -5630,11 +5634,11 @@ sealed class PeerEvent {
     }
     
     /**
-     * A peer left the table.
+     * A peer went quiet or was removed.
      */
     data class Disconnection(
         /**
-         * Its id.
+         * Who.
          */
         val `peerId`: kotlin.ByteArray, 
         /**
@@ -5649,19 +5653,20 @@ sealed class PeerEvent {
     }
     
     /**
-     * A peer joined one of our subclusters.
+     * A peer is in one of our subclusters: it sent a Join, or it connected
+     * to us with that subcluster's ids.
      */
     data class Join(
         /**
-         * Cluster.
+         * The cluster.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * The subcluster (its public key).
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * Who.
+         * The member.
          */
         val `peerId`: kotlin.ByteArray) : PeerEvent()
         
@@ -5672,15 +5677,15 @@ sealed class PeerEvent {
     }
     
     /**
-     * An introducer introduced a peer.
+     * An introducer told us about a peer and we started connecting.
      */
     data class Intro(
         /**
-         * The peer.
+         * The peer we try to reach.
          */
         val `peerId`: kotlin.ByteArray, 
         /**
-         * Where it is.
+         * Where the introducer says it is.
          */
         val `remote`: dev.streamrelay.uniffi.Remote, 
         /**
@@ -5688,15 +5693,15 @@ sealed class PeerEvent {
          */
         val `nat`: kotlin.UByte, 
         /**
-         * Who introduced it.
+         * The introducer.
          */
         val `introducer`: kotlin.ByteArray, 
         /**
-         * The connection strategy (`STRATEGY_*` numbers, 0-4).
+         * What we do about it (`nat::connection_strategy`).
          */
         val `strategy`: kotlin.UByte, 
         /**
-         * A rendezvous introduction.
+         * The Intro came from a rendezvous.
          */
         val `rendezvous`: kotlin.Boolean) : PeerEvent()
         
@@ -5707,11 +5712,13 @@ sealed class PeerEvent {
     }
     
     /**
-     * Open these pool sockets (hard-NAT traversal).
+     * Open these local UDP sockets (ephemeral ports), and report their
+     * datagrams with these ids. Sent before the first hard-NAT traversal,
+     * and for each replacement when a pool socket becomes a connection's.
      */
     data class OpenPoolSockets(
         /**
-         * Which.
+         * The ids to give them (always `SocketId::Pool`).
          */
         val `sockets`: List<dev.streamrelay.uniffi.SocketId>) : PeerEvent()
         
@@ -5722,11 +5729,12 @@ sealed class PeerEvent {
     }
     
     /**
-     * Close these pool sockets.
+     * Close these pool sockets (the pool idled, or a peer that owned one
+     * left, or the peer closed).
      */
     data class ClosePoolSockets(
         /**
-         * Which.
+         * The ids.
          */
         val `sockets`: List<dev.streamrelay.uniffi.SocketId>) : PeerEvent()
         
@@ -5737,53 +5745,59 @@ sealed class PeerEvent {
     }
     
     /**
-     * The peer is closed.
+     * `close()` finished: nothing more will be sent.
      */
     object Closed : PeerEvent()
     
     
     /**
-     * A message of one of our subclusters, opened and verified.
+     * An event of one of our subclusters, opened and verified: a Publish
+     * (a lone packet, or a chain reassembled from the cache), or a Stream
+     * addressed to us. Delivered at most once (a replay of the same sealed
+     * message is suppressed while its id is remembered). Our own publishes
+     * are not echoed.
      */
     data class Packet(
         /**
-         * Cluster.
+         * `clusterId`.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`: SHA-256 of the event name (`api.js` listens by it).
          */
         val `eventHash`: kotlin.ByteArray, 
         /**
-         * The plaintext.
+         * The opened plaintext.
          */
         val `payload`: kotlin.ByteArray, 
         /**
-         * Its packet id.
+         * The reference's id for it: the packetId of a lone packet; for a
+         * chain SHA-256(previousId of the packet that completed it ‖
+         * bytes) (spec §7.3, docs/compat.md#reassembly).
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * The chain head, for a reassembled chain.
+         * For a chain: its head's packetId (the same for every receiver).
          */
         val `headId`: kotlin.ByteArray?, 
         /**
-         * The publisher's signing key.
+         * `usr2`: the publisher's public key, which signed the plaintext.
          */
         val `publisher`: kotlin.ByteArray, 
         /**
-         * Hops it travelled.
+         * Hops of the packet that completed it.
          */
         val `hops`: kotlin.UInt, 
         /**
-         * The neighbour it came from.
+         * Where that packet came from.
          */
         val `from`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names (`usr4`).
          */
         val `streamFrom`: kotlin.ByteArray?) : PeerEvent()
         
@@ -5794,31 +5808,34 @@ sealed class PeerEvent {
     }
     
     /**
-     * A message whose signature does not verify.
+     * An event of one of our subclusters that opened but whose signature
+     * does not verify: never delivered as `Event::Packet`. The reference
+     * delivers it with `verified` unset; the payload is here for a host
+     * that wants to look (docs/compat.md#member-filter).
      */
     data class Unverified(
         /**
-         * Cluster.
+         * `clusterId`.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */
         val `eventHash`: kotlin.ByteArray, 
         /**
-         * The plaintext.
+         * The opened plaintext (unauthenticated as to its publisher).
          */
         val `payload`: kotlin.ByteArray, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * The claimed publisher key.
+         * The key it claims (`usr2`).
          */
         val `publisher`: kotlin.ByteArray, 
         /**
@@ -5826,11 +5843,11 @@ sealed class PeerEvent {
          */
         val `reason`: dev.streamrelay.uniffi.UnverifiedReason, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */
         val `from`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */
         val `streamFrom`: kotlin.ByteArray?) : PeerEvent()
         
@@ -5841,35 +5858,37 @@ sealed class PeerEvent {
     }
     
     /**
-     * A message of our subcluster that does not open.
+     * A packet (or chain) of one of our subclusters whose sealed message
+     * does not open with the subcluster key: forged or corrupt (the
+     * reference loses it in an unhandled rejection).
      */
     data class Unopenable(
         /**
-         * Cluster.
+         * `clusterId`.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */
         val `eventHash`: kotlin.ByteArray, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * Why.
+         * Why it does not open.
          */
         val `error`: kotlin.String, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */
         val `from`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */
         val `streamFrom`: kotlin.ByteArray?) : PeerEvent()
         
@@ -5880,19 +5899,21 @@ sealed class PeerEvent {
     }
     
     /**
-     * A query from the network.
+     * A question we cannot answer from the cache (the reference's
+     * `onQuery`). Answer it with `Peer::answer`
+     * while its return route lives; it is relayed meanwhile.
      */
     data class Query(
         /**
-         * Its id.
+         * The query id (`usr3`).
          */
         val `queryId`: kotlin.ByteArray, 
         /**
-         * The question.
+         * The question (JSON text, as sent).
          */
         val `question`: kotlin.ByteArray, 
         /**
-         * Who asked.
+         * Who sent it to us.
          */
         val `from`: dev.streamrelay.uniffi.Remote) : PeerEvent()
         
@@ -5903,27 +5924,31 @@ sealed class PeerEvent {
     }
     
     /**
-     * An answer to one of our queries.
+     * An answer to a question we asked with
+     * `Peer::query` (the reference's `onAnswer`).
+     * A cached Publish of one of our subclusters that comes back this way
+     * is also cached and delivered as `Event::Packet`.
      */
     data class Answer(
         /**
-         * The query.
+         * The query id.
          */
         val `queryId`: kotlin.ByteArray, 
         /**
-         * The packet answered.
+         * The answer's packetId.
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * Its index.
+         * Its index (-1 alone; answers in several packets are not
+         * reassembled).
          */
         val `index`: kotlin.Int, 
         /**
-         * The message.
+         * Its message, as sent (sealed for a cached Publish).
          */
         val `message`: kotlin.ByteArray, 
         /**
-         * Who answered.
+         * Who sent it to us.
          */
         val `from`: dev.streamrelay.uniffi.Remote) : PeerEvent()
         
@@ -5934,15 +5959,16 @@ sealed class PeerEvent {
     }
     
     /**
-     * A sync with a neighbour finished.
+     * A Sync exchange reached a level where both caches agree (or the
+     * remote sent an empty summary): nothing more to send for `prefix`.
      */
     data class SyncFinished(
         /**
-         * The neighbour.
+         * The peer we synced with.
          */
         val `remote`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The summary prefix.
+         * The hex prefix that matched ("" for the whole cache).
          */
         val `prefix`: kotlin.String) : PeerEvent()
         
