@@ -408,7 +408,7 @@ impl Peer {
             fanout_scratch: Scratch::default(),
             config,
         };
-        peer.timers.set(now, Timer::Tick);
+        peer.timers.add(now, Timer::Tick);
         if peer.config.indexed || peer.config.nat_type.is_some() {
             peer.announce_ready();
         }
@@ -447,10 +447,10 @@ impl Peer {
             return;
         }
         for _ in 0..MAX_TIMERS_PER_CALL {
-            let Some((key, t)) = self.timers.pop_due(now) else {
+            let Some(t) = self.timers.pop_due(now) else {
                 return;
             };
-            self.fire(now, key, t);
+            self.fire(now, t);
         }
     }
 

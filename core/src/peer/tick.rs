@@ -4,15 +4,15 @@
 
 use alloc::vec::Vec;
 
-use super::timers::{Timer, TimerKey};
+use super::timers::Timer;
 use super::{Eviction, Instant, Peer};
 
 impl Peer {
-    pub(super) fn fire(&mut self, now: Instant, _key: TimerKey, t: Timer) {
+    pub(super) fn fire(&mut self, now: Instant, t: Timer) {
         match t {
             Timer::Tick => {
                 self.timers
-                    .set(now.add_ms(self.config.keepalive_ms), Timer::Tick);
+                    .add(now.add_ms(self.config.keepalive_ms), Timer::Tick);
                 self.main_loop(now, true);
             }
             // Too soon after the Joins that reflection sent to judge how
