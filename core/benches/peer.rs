@@ -53,7 +53,7 @@ fn peer(n: u8, f: impl FnOnce(&mut Config)) -> Peer {
 fn drain(p: &mut Peer) -> usize {
     let mut buf = [0u8; 1500];
     let mut n = 0;
-    while let Some((_, _, len)) = p.poll_transmit_into(Instant(1), &mut buf) {
+    while let Ok(Some((_, _, len))) = p.poll_transmit_into(Instant(1), &mut buf) {
         n += len;
     }
     while p.poll_event().is_some() {}
@@ -137,7 +137,7 @@ fn bench_peer(c: &mut Criterion) {
             b.iter(|| {
                 p.handle_datagram(Instant(2), SocketId::Main, from, black_box(&ping));
                 let mut n = 0;
-                while let Some((_, _, len)) = p.poll_transmit_into(Instant(2), &mut buf) {
+                while let Ok(Some((_, _, len))) = p.poll_transmit_into(Instant(2), &mut buf) {
                     n += len;
                 }
                 while p.poll_event().is_some() {}

@@ -95,7 +95,8 @@ fn bench_relay(c: &mut Criterion) {
                 |bytes| {
                     peer.handle_datagram(Instant(3), SocketId::Main, src, &bytes);
                     let mut n = 0;
-                    while let Some((_, _, len)) = peer.poll_transmit_into(Instant(3), &mut buf) {
+                    while let Ok(Some((_, _, len))) = peer.poll_transmit_into(Instant(3), &mut buf)
+                    {
                         n += black_box(len);
                     }
                     n

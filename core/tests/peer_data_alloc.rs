@@ -209,7 +209,7 @@ fn relay_recycling(p: &mut Peer, frames: &[Vec<u8>], into: bool) -> (usize, usiz
     for f in frames {
         p.handle_datagram(Instant(3), SocketId::Main, from, f);
         if into {
-            while p.poll_transmit_into(Instant(3), &mut buf).is_some() {
+            while let Ok(Some(_)) = p.poll_transmit_into(Instant(3), &mut buf) {
                 sent += 1;
             }
         } else {

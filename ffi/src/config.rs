@@ -1,6 +1,5 @@
 //! The config builder: `sr_config_new`, setters, `sr_config_free`.
 
-use streamrelay::crypto::event::ReassemblyLimits;
 use streamrelay::crypto::identity::KeyPair;
 use streamrelay::nat::NatType;
 use streamrelay::peer::{
@@ -204,6 +203,45 @@ fn on_config(
     guard(|| with(config, f).map(|()| SrStatus::Ok))
 }
 
+/// The conversions between one of the core's config structs and its C
+/// struct, generated from the core's table (`streamrelay::limits_table!`
+/// and its siblings). The C struct is written out above for cbindgen; a
+/// field of the table that the C struct lacks (or the other way round) does
+/// not compile. `extra` fills the C struct's padding and reserved room.
+macro_rules! c_face {
+    (
+        [$core:ident <=> $c:ident, $to_c:ident, $from_c:ident, extra { $($extra:ident : $val:expr),* }]
+        fields { $( $(#[doc = $doc:tt])* $field:ident : $ty:ident = $default:tt, )* }
+        $( nested $(#[doc = $ndoc:tt])* $nest:ident : $nty:path {
+            $( $(#[doc = $rdoc:tt])* $flat:ident => $rfield:ident : $rty:ident = $rdefault:tt, )*
+        } )?
+    ) => {
+        fn $to_c(v: &$core, struct_size: u32) -> $c {
+            $c {
+                struct_size,
+                $( $extra: $val, )*
+                $( $field: v.$field, )*
+                $($( $flat: v.$nest.$rfield, )*)?
+            }
+        }
+
+        fn $from_c(c: &$c) -> $core {
+            $core {
+                $( $field: c.$field, )*
+                $( $nest: {
+                    type Nested = $nty;
+                    Nested { $( $rfield: c.$flat, )* }
+                }, )?
+            }
+        }
+    };
+}
+
+streamrelay::limits_table!(c_face Limits <=> SrLimits, limits_to_c, limits_from_c, extra { reserved0: 0, reserved: [0; 7] });
+streamrelay::timings_table!(c_face Timings <=> SrTimings, timings_to_c, timings_from_c, extra { reserved0: [0; 3], reserved1: 0, reserved: [0; 8] });
+streamrelay::quotas_table!(c_face RateQuotas <=> SrRateQuotas, quotas_to_c, quotas_from_c, extra { reserved: [0; 4] });
+streamrelay::expiry_table!(c_face Expiry <=> SrExpiry, expiry_to_c, expiry_from_c, extra { reserved: [0; 4] });
+
 /// Makes a config for the peer `peer_id` (32 bytes) with the reference's
 /// defaults: no cluster, not an introducer, NAT type found by reflection,
 /// keepalive 30000 ms, no introducers. Free it with `sr_config_free`.
@@ -394,33 +432,7 @@ pub unsafe extern "C" fn sr_config_get_limits(
     on_config(config, |c| {
         let l = &c.limits;
         // SAFETY: the caller's contract for `out_limits`.
-        unsafe {
-            put_sized(out_limits, |struct_size| SrLimits {
-                struct_size,
-                pool_size: l.pool_size,
-                reserved0: 0,
-                max_peers: l.max_peers,
-                max_pending_pings: l.max_pending_pings,
-                max_gate_entries: l.max_gate_entries,
-                max_rate_entries: l.max_rate_entries,
-                max_return_routes: l.max_return_routes,
-                max_intros: l.max_intros,
-                max_subclusters: l.max_subclusters,
-                max_clusters_per_peer: l.max_clusters_per_peer,
-                max_events: l.max_events,
-                max_transmits: l.max_transmits,
-                max_cache_bytes: l.max_cache_bytes,
-                max_cache_packets: l.max_cache_packets,
-                max_unpublished: l.max_unpublished,
-                max_pending_queries: l.max_pending_queries,
-                max_delivered: l.max_delivered,
-                max_sync_sends: l.max_sync_sends,
-                reassembly_max_chains: l.reassembly.max_chains,
-                reassembly_max_bytes: l.reassembly.max_bytes,
-                max_sync_sends_per_window: l.max_sync_sends_per_window,
-                reserved: [0; 7],
-            })
-        }
+        unsafe { put_sized(out_limits, |struct_size| limits_to_c(l, struct_size)) }
     })
 }
 
@@ -438,35 +450,12 @@ pub unsafe extern "C" fn sr_config_set_limits(
     on_config(config, |c| {
         // SAFETY: the caller's contract for `limits`; all fields are integers.
         let l = unsafe { struct_size(limits).and_then(|_| get(limits)) }?;
-        c.limits = Limits {
-            max_peers: l.max_peers,
-            max_pending_pings: l.max_pending_pings,
-            max_gate_entries: l.max_gate_entries,
-            max_rate_entries: l.max_rate_entries,
-            max_return_routes: l.max_return_routes,
-            pool_size: l.pool_size,
-            max_intros: l.max_intros,
-            max_subclusters: l.max_subclusters,
-            max_clusters_per_peer: l.max_clusters_per_peer,
-            max_events: l.max_events,
-            max_transmits: l.max_transmits,
-            max_cache_bytes: l.max_cache_bytes,
-            max_cache_packets: l.max_cache_packets,
-            max_unpublished: l.max_unpublished,
-            max_pending_queries: l.max_pending_queries,
-            max_delivered: l.max_delivered,
-            max_sync_sends: l.max_sync_sends,
-            // 0 (an older caller's zeroed reserved room): kept as configured.
-            max_sync_sends_per_window: if l.max_sync_sends_per_window == 0 {
-                c.limits.max_sync_sends_per_window
-            } else {
-                l.max_sync_sends_per_window
-            },
-            reassembly: ReassemblyLimits {
-                max_chains: l.reassembly_max_chains,
-                max_bytes: l.reassembly_max_bytes,
-            },
-        };
+        let keep = c.limits.max_sync_sends_per_window;
+        c.limits = limits_from_c(&l);
+        // 0 (an older caller's zeroed reserved room): kept as configured.
+        if l.max_sync_sends_per_window == 0 {
+            c.limits.max_sync_sends_per_window = keep;
+        }
         Ok(())
     })
 }
@@ -484,29 +473,7 @@ pub unsafe extern "C" fn sr_config_get_timings(
     on_config(config, |c| {
         let t = &c.timings;
         // SAFETY: the caller's contract for `out_timings`.
-        unsafe {
-            put_sized(out_timings, |struct_size| SrTimings {
-                struct_size,
-                traversal_rounds: t.traversal_rounds,
-                spray_ports: t.spray_ports,
-                reserved0: [0; 3],
-                ping_retry_ms: t.ping_retry_ms,
-                probe_wait_ms: t.probe_wait_ms,
-                probe_timeout_ms: t.probe_timeout_ms,
-                reflection_timeout_ms: t.reflection_timeout_ms,
-                intro_fallback_ms: t.intro_fallback_ms,
-                traversal_interval_ms: t.traversal_interval_ms,
-                pool_socket_hold_ms: t.pool_socket_hold_ms,
-                pool_idle_ms: t.pool_idle_ms,
-                missing_link_ms: t.missing_link_ms,
-                chain_timeout_ms: t.chain_timeout_ms,
-                query_freshness_ms: t.query_freshness_ms,
-                sync_window_ms: t.sync_window_ms,
-                missing_link_queries: t.missing_link_queries,
-                reserved1: 0,
-                reserved: [0; 8],
-            })
-        }
+        unsafe { put_sized(out_timings, |struct_size| timings_to_c(t, struct_size)) }
     })
 }
 
@@ -523,23 +490,7 @@ pub unsafe extern "C" fn sr_config_set_timings(
     on_config(config, |c| {
         // SAFETY: the caller's contract for `timings`; all fields are integers.
         let t = unsafe { struct_size(timings).and_then(|_| get(timings)) }?;
-        c.timings = Timings {
-            ping_retry_ms: t.ping_retry_ms,
-            probe_wait_ms: t.probe_wait_ms,
-            probe_timeout_ms: t.probe_timeout_ms,
-            reflection_timeout_ms: t.reflection_timeout_ms,
-            intro_fallback_ms: t.intro_fallback_ms,
-            traversal_interval_ms: t.traversal_interval_ms,
-            traversal_rounds: t.traversal_rounds,
-            pool_socket_hold_ms: t.pool_socket_hold_ms,
-            spray_ports: t.spray_ports,
-            pool_idle_ms: t.pool_idle_ms,
-            missing_link_ms: t.missing_link_ms,
-            missing_link_queries: t.missing_link_queries,
-            chain_timeout_ms: t.chain_timeout_ms,
-            query_freshness_ms: t.query_freshness_ms,
-            sync_window_ms: t.sync_window_ms,
-        };
+        c.timings = timings_from_c(&t);
         Ok(())
     })
 }
@@ -558,15 +509,7 @@ pub unsafe extern "C" fn sr_config_get_quotas(
     on_config(config, |c| {
         let q = &c.quotas;
         // SAFETY: the caller's contract for `out_quotas`.
-        unsafe {
-            put_sized(out_quotas, |struct_size| SrRateQuotas {
-                struct_size,
-                replicatable_per_minute: q.replicatable_per_minute,
-                control_per_minute: q.control_per_minute,
-                subcluster_per_minute: q.subcluster_per_minute,
-                reserved: [0; 4],
-            })
-        }
+        unsafe { put_sized(out_quotas, |struct_size| quotas_to_c(q, struct_size)) }
     })
 }
 
@@ -583,11 +526,7 @@ pub unsafe extern "C" fn sr_config_set_quotas(
     on_config(config, |c| {
         // SAFETY: the caller's contract for `quotas`; all fields are integers.
         let q = unsafe { struct_size(quotas).and_then(|_| get(quotas)) }?;
-        c.quotas = RateQuotas {
-            replicatable_per_minute: q.replicatable_per_minute,
-            control_per_minute: q.control_per_minute,
-            subcluster_per_minute: q.subcluster_per_minute,
-        };
+        c.quotas = quotas_from_c(&q);
         Ok(())
     })
 }
@@ -605,15 +544,7 @@ pub unsafe extern "C" fn sr_config_get_expiry(
     on_config(config, |c| {
         let e = &c.expiry;
         // SAFETY: the caller's contract for `out_expiry`.
-        unsafe {
-            put_sized(out_expiry, |struct_size| SrExpiry {
-                struct_size,
-                inactive: e.inactive,
-                missing: e.missing,
-                forgotten: e.forgotten,
-                reserved: [0; 4],
-            })
-        }
+        unsafe { put_sized(out_expiry, |struct_size| expiry_to_c(e, struct_size)) }
     })
 }
 
@@ -630,11 +561,7 @@ pub unsafe extern "C" fn sr_config_set_expiry(
     on_config(config, |c| {
         // SAFETY: the caller's contract for `expiry`; all fields are integers.
         let e = unsafe { struct_size(expiry).and_then(|_| get(expiry)) }?;
-        c.expiry = Expiry {
-            inactive: e.inactive,
-            missing: e.missing,
-            forgotten: e.forgotten,
-        };
+        c.expiry = expiry_from_c(&e);
         Ok(())
     })
 }

@@ -10,6 +10,25 @@ use crate::types::{
     nat_byte, put_sized, SrBytes, SrDisconnectReason, SrRemote, SrSocketId, SrStrategy,
 };
 
+/// Every event of the core's table (`streamrelay::events_table!`) has an
+/// `SrEventKind` of the same name: checked when this crate compiles, so a
+/// new core event does not build until the C face (the kind, its member of
+/// `SrEvent`'s union and its arm in `sr_peer_poll_event`) has it too.
+macro_rules! every_event_has_a_kind {
+    (
+        []
+        $( $(#[doc = $vdoc:tt])* $variant:ident $({
+            $( $(#[doc = $fdoc:tt])* $field:ident : $ty:ty, )*
+        })?, )*
+    ) => {
+        const _: () = {
+            $( let _ = SrEventKind::$variant; )*
+        };
+    };
+}
+
+streamrelay::events_table!(every_event_has_a_kind);
+
 /// Values of `SrEvent::kind`: which member of `SrEvent::data` is set.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -61,6 +61,24 @@ pub enum SrDropReason {
     Unauthentic = 20,
 }
 
+/// Every variant of a core counter table (`streamrelay::drop_reasons_table!`,
+/// `streamrelay::evictions_table!`) is a variant of the C enum with the same
+/// value: checked when this crate compiles, so a new reason or eviction in
+/// the core does not build until the C enum (written out for cbindgen) has
+/// it too.
+macro_rules! same_indexes {
+    ([$core:ident => $c:ident, $max:ident] $( $(#[doc = $d:tt])* $v:ident = $n:tt, )*) => {
+        const _: () = {
+            use streamrelay::peer::$core;
+            assert!($core::COUNT <= $max);
+            $( assert!($core::$v as u32 == $c::$v as u32 && $n == $c::$v as u32); )*
+        };
+    };
+}
+
+streamrelay::drop_reasons_table!(same_indexes DropReason => SrDropReason, SR_MAX_DROP_REASONS);
+streamrelay::evictions_table!(same_indexes Eviction => SrEviction, SR_MAX_EVICTIONS);
+
 /// Indexes of `SrMetrics::evictions`: what a bounded table let go of.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -555,64 +573,6 @@ pub unsafe extern "C" fn sr_peer_strategy_towards(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use streamrelay::peer::{DropReason, Eviction};
-
-    #[test]
-    fn c_indexes_follow_the_core() {
-        const { assert!(DropReason::COUNT <= SR_MAX_DROP_REASONS) };
-        const { assert!(Eviction::COUNT <= SR_MAX_EVICTIONS) };
-        let c = [
-            SrDropReason::Malformed,
-            SrDropReason::Version,
-            SrDropReason::RateLimited,
-            SrDropReason::Firewall,
-            SrDropReason::NotReady,
-            SrDropReason::Duplicate,
-            SrDropReason::Own,
-            SrDropReason::Stale,
-            SrDropReason::Invalid,
-            SrDropReason::UnknownSocket,
-            SrDropReason::TransmitQueueFull,
-            SrDropReason::EventQueueFull,
-            SrDropReason::Probe,
-            SrDropReason::DataPlaneUnhandled,
-            SrDropReason::Closed,
-            SrDropReason::Unsolicited,
-            SrDropReason::Forged,
-            SrDropReason::NotMember,
-            SrDropReason::Unroutable,
-            SrDropReason::SyncBudget,
-            SrDropReason::Unauthentic,
-        ];
-        assert_eq!(c.len(), DropReason::COUNT);
-        for (r, c) in DropReason::ALL.iter().zip(c) {
-            assert_eq!(*r as u32, c as u32);
-            assert_eq!(format!("{r:?}"), format!("{c:?}"));
-        }
-        let e = [
-            (Eviction::Peer, SrEviction::Peer),
-            (Eviction::PeerRefused, SrEviction::PeerRefused),
-            (Eviction::PendingPing, SrEviction::PendingPing),
-            (Eviction::Gate, SrEviction::Gate),
-            (Eviction::Rate, SrEviction::Rate),
-            (Eviction::ReturnRoute, SrEviction::ReturnRoute),
-            (Eviction::IntroRefused, SrEviction::IntroRefused),
-            (Eviction::PoolExhausted, SrEviction::PoolExhausted),
-            (Eviction::PeerCluster, SrEviction::PeerCluster),
-            (Eviction::Cache, SrEviction::Cache),
-            (Eviction::Unpublished, SrEviction::Unpublished),
-            (Eviction::PendingQuery, SrEviction::PendingQuery),
-            (Eviction::Chain, SrEviction::Chain),
-            (Eviction::Delivered, SrEviction::Delivered),
-            (Eviction::SyncPeer, SrEviction::SyncPeer),
-        ];
-        assert_eq!(e.len(), Eviction::COUNT);
-        for (r, c) in e {
-            assert_eq!(r as u32, c as u32);
-        }
-    }
-
     #[test]
     fn max_datagram_is_the_max_frame() {
         assert_eq!(

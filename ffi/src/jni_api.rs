@@ -28,7 +28,7 @@ use jni::errors::ThrowRuntimeExAndDefault;
 use jni::objects::{JByteBuffer, JClass};
 use jni::sys::{jint, jlong};
 use jni::{Env, EnvUnowned};
-use streamrelay::peer::{Instant, Remote, SocketId};
+use streamrelay::peer::{BufferTooSmall, Instant, Remote, SocketId};
 
 use crate::uniffi_api::Peer;
 
@@ -179,7 +179,7 @@ pub extern "system" fn Java_dev_streamrelay_FastPathNative_handleDatagram<'l>(
         let socket = socket_in(socket)?;
         let remote = remote_in(family, addr_hi, addr_lo, port)?;
         let bytes = region(env, &buf, off, len)?;
-        p.lock().map_err(FastPathError::Peer)?.peer.handle_datagram(
+        p.lock().map_err(FastPathError::Peer)?.handle_datagram(
             Instant(now_ms as u64),
             socket,
             remote,
@@ -212,19 +212,16 @@ pub extern "system" fn Java_dev_streamrelay_FastPathNative_pollTransmit<'l>(
         let p = unsafe { peer(handle) }?;
         let out = region(env, &buf, off, cap)?;
         let meta = region(env, &meta, 0, META_LEN as jint)?;
-        let mut cell = p.lock().map_err(FastPathError::Peer)?;
-        let Some(t) = cell.next_transmit(now_ms as u64) else {
-            return Ok(-1);
-        };
-        let n = t.bytes.len();
-        if n > out.len() {
-            let needed = n as jint;
-            cell.held = Some(t);
-            return Ok(-needed);
+        let mut peer = p.lock().map_err(FastPathError::Peer)?;
+        match peer.poll_transmit_into(Instant(now_ms as u64), out) {
+            Ok(None) => Ok(-1),
+            // Stays queued in the core: the Kotlin side grows its buffer.
+            Err(BufferTooSmall { needed }) => Ok(-jint::try_from(needed).unwrap_or(jint::MAX)),
+            Ok(Some((socket, remote, n))) => {
+                meta_out(meta, socket, &remote);
+                Ok(n as jint)
+            }
         }
-        out[..n].copy_from_slice(&t.bytes);
-        meta_out(meta, t.socket, &t.remote);
-        Ok(n as jint)
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }

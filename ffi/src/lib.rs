@@ -19,6 +19,12 @@
 //!   then poisoned);
 //! - structs that may grow start with `struct_size`, which the caller sets
 //!   to `sizeof` the struct, and end with reserved bytes.
+//!
+//! The lists this crate shares with the core (limits, timings, quotas,
+//! expiry, drop reasons, evictions, events) are the core's tables: the
+//! UniFFI types and conversions are generated from them, and the C structs
+//! and enums, written out for cbindgen, are checked against them when the
+//! crate compiles (docs/one-place.md).
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]

@@ -3,7 +3,7 @@
 use core::ffi::c_void;
 
 use streamrelay::crypto::identity::SharedKey;
-use streamrelay::peer::{Event, Firewall, Instant, Peer, Remote, SocketId, Transmit};
+use streamrelay::peer::{BufferTooSmall, Event, Firewall, Instant, Peer, Remote, SocketId};
 use streamrelay::wire::packet::PacketId;
 use streamrelay::wire::PacketRef;
 
@@ -19,9 +19,6 @@ use crate::types::{
 /// borrows from it.
 pub(crate) struct PeerState {
     pub(crate) peer: Peer,
-    /// A datagram `sr_peer_poll_transmit` could not hand over (buffer too
-    /// small); it goes out first next time.
-    held: Option<Transmit>,
     /// The last event polled: `SrEvent`'s borrowed fields point into it.
     pub(crate) event: Option<Event>,
     /// The socket list of the last pool-socket event, as C structs.
@@ -35,7 +32,6 @@ impl PeerState {
     fn new(peer: Peer) -> Self {
         PeerState {
             peer,
-            held: None,
             event: None,
             sockets: Vec::new(),
             ids: Vec::new(),
@@ -231,26 +227,23 @@ pub unsafe extern "C" fn sr_peer_poll_transmit(
         if buf.is_null() && buf_len != 0 {
             return Err(SrStatus::NullArgument);
         }
-        let Some(t) = s
-            .held
-            .take()
-            .or_else(|| s.peer.poll_transmit(Instant(now_ms)))
-        else {
-            return Ok(SrStatus::Empty);
-        };
-        // SAFETY: checked non-NULL and aligned; writable (caller).
-        unsafe { put(out_len, t.bytes.len()) }?;
-        if buf_len < t.bytes.len() {
-            s.held = Some(t);
-            return Err(SrStatus::BufferTooSmall);
-        }
         // SAFETY: the caller's contract for `buf` (non-NULL unless empty).
         let out = unsafe { bytes_out(buf, buf_len) }?;
-        out[..t.bytes.len()].copy_from_slice(&t.bytes);
-        // SAFETY: both checked non-NULL and aligned; writable (caller).
+        // The core keeps a datagram that does not fit and says its size.
+        let (socket, remote, n) = match s.peer.poll_transmit_into(Instant(now_ms), out) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(SrStatus::Empty),
+            Err(BufferTooSmall { needed }) => {
+                // SAFETY: checked non-NULL and aligned; writable (caller).
+                unsafe { put(out_len, needed) }?;
+                return Err(SrStatus::BufferTooSmall);
+            }
+        };
+        // SAFETY: all three checked non-NULL and aligned; writable (caller).
         unsafe {
-            put(out_socket, SrSocketId::from_socket(t.socket))?;
-            put(out_remote, SrRemote::from_remote(&t.remote))?;
+            put(out_len, n)?;
+            put(out_socket, SrSocketId::from_socket(socket))?;
+            put(out_remote, SrRemote::from_remote(&remote))?;
         }
         Ok(SrStatus::Ok)
     })
@@ -420,7 +413,6 @@ pub unsafe extern "C" fn sr_peer_disconnect(peer: *mut SrPeer, now_ms: u64) -> S
 #[no_mangle]
 pub unsafe extern "C" fn sr_peer_close(peer: *mut SrPeer, now_ms: u64) -> SrStatus {
     on_peer(peer, |s| {
-        s.held = None;
         s.peer.close(Instant(now_ms));
         Ok(SrStatus::Ok)
     })

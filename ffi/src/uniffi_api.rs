@@ -26,10 +26,9 @@ use streamrelay::crypto::sign;
 use streamrelay::nat::{connection_strategy as core_strategy, NatType};
 use streamrelay::peer::{
     Config, ConfigError, DisconnectReason as CoreDisconnect, DropReason as CoreDrop, Event,
-    Eviction as CoreEviction, Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer,
-    PeerError, PeerId, PublishOptions as CorePublishOptions, Remote as CoreRemote,
-    RemotePeer as CoreRemotePeer, SocketId as CoreSocket, Transmit as CoreTransmit,
-    UnverifiedReason as CoreUnverified,
+    Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer, PeerError, PeerId,
+    PublishOptions as CorePublishOptions, Remote as CoreRemote, RemotePeer as CoreRemotePeer,
+    SocketId as CoreSocket, UnverifiedReason as CoreUnverified,
 };
 use streamrelay::wire::control::QueryQuestion;
 use streamrelay::wire::packet::PacketId;
@@ -426,9 +425,9 @@ impl PeerConfig {
             Some(sk) => Some(CoreKeyPair::from_secret_key(sk).map_err(key_err)?),
         };
         c.limits = self.limits.to_core()?;
-        c.quotas = self.quotas.to_core();
-        c.expiry = self.expiry.to_core();
-        c.timings = self.timings.to_core();
+        c.quotas = self.quotas.to_core()?;
+        c.expiry = self.expiry.to_core()?;
+        c.timings = self.timings.to_core()?;
         c.fanout = self.fanout.to_core()?;
         c.auto_sync = self.auto_sync;
         Ok(c)
@@ -483,468 +482,152 @@ pub enum UnverifiedReason {
     BadPublisherKey,
 }
 
-/// What the peer tells the host (`poll_event`).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum PeerEvent {
-    /// The NAT type and public endpoint are known.
-    Ready {
-        /// NAT type, if known.
-        nat: Option<u8>,
-        /// Public IP, if known.
-        address: Option<String>,
-        /// Public port, if known.
-        port: Option<u16>,
-    },
-    /// The NAT type changed.
-    NatChange {
-        /// Before.
-        old: Option<u8>,
-        /// After.
-        new: Option<u8>,
-    },
-    /// A peer is reachable.
-    Connection {
-        /// Its id.
-        peer_id: Vec<u8>,
-        /// Where.
-        remote: Remote,
-        /// Its NAT type.
-        nat: u8,
-        /// The peer relaying for it, if any.
-        proxy: Option<Vec<u8>>,
-        /// The local socket that reaches it.
-        socket: SocketId,
-    },
-    /// A peer left the table.
-    Disconnection {
-        /// Its id.
-        peer_id: Vec<u8>,
-        /// Why.
-        reason: DisconnectReason,
-    },
-    /// A peer joined one of our subclusters.
-    Join {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// Who.
-        peer_id: Vec<u8>,
-    },
-    /// An introducer introduced a peer.
-    Intro {
-        /// The peer.
-        peer_id: Vec<u8>,
-        /// Where it is.
-        remote: Remote,
-        /// Its NAT type.
-        nat: u8,
-        /// Who introduced it.
-        introducer: Vec<u8>,
-        /// The connection strategy (`STRATEGY_*` numbers, 0-4).
-        strategy: u8,
-        /// A rendezvous introduction.
-        rendezvous: bool,
-    },
-    /// Open these pool sockets (hard-NAT traversal).
-    OpenPoolSockets {
-        /// Which.
-        sockets: Vec<SocketId>,
-    },
-    /// Close these pool sockets.
-    ClosePoolSockets {
-        /// Which.
-        sockets: Vec<SocketId>,
-    },
-    /// The peer is closed.
-    Closed,
-    /// A message of one of our subclusters, opened and verified.
-    Packet {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// SHA-256 of the event name.
-        event_hash: Vec<u8>,
-        /// The plaintext.
-        payload: Vec<u8>,
-        /// Its packet id.
-        packet_id: Vec<u8>,
-        /// The chain head, for a reassembled chain.
-        head_id: Option<Vec<u8>>,
-        /// The publisher's signing key.
-        publisher: Vec<u8>,
-        /// Hops it travelled.
-        hops: u32,
-        /// The neighbour it came from.
-        from: Remote,
-        /// The peer that streamed it, for a Stream.
-        stream_from: Option<Vec<u8>>,
-    },
-    /// A message whose signature does not verify.
-    Unverified {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// SHA-256 of the event name.
-        event_hash: Vec<u8>,
-        /// The plaintext.
-        payload: Vec<u8>,
-        /// Its packet id.
-        packet_id: Vec<u8>,
-        /// The claimed publisher key.
-        publisher: Vec<u8>,
-        /// Why.
-        reason: UnverifiedReason,
-        /// The neighbour it came from.
-        from: Remote,
-        /// The peer that streamed it, for a Stream.
-        stream_from: Option<Vec<u8>>,
-    },
-    /// A message of our subcluster that does not open.
-    Unopenable {
-        /// Cluster.
-        cluster_id: Vec<u8>,
-        /// Subcluster.
-        subcluster_id: Vec<u8>,
-        /// SHA-256 of the event name.
-        event_hash: Vec<u8>,
-        /// Its packet id.
-        packet_id: Vec<u8>,
-        /// Why.
-        error: String,
-        /// The neighbour it came from.
-        from: Remote,
-        /// The peer that streamed it, for a Stream.
-        stream_from: Option<Vec<u8>>,
-    },
-    /// A query from the network.
-    Query {
-        /// Its id.
-        query_id: Vec<u8>,
-        /// The question.
-        question: Vec<u8>,
-        /// Who asked.
-        from: Remote,
-    },
-    /// An answer to one of our queries.
-    Answer {
-        /// The query.
-        query_id: Vec<u8>,
-        /// The packet answered.
-        packet_id: Vec<u8>,
-        /// Its index.
-        index: i32,
-        /// The message.
-        message: Vec<u8>,
-        /// Who answered.
-        from: Remote,
-    },
-    /// A sync with a neighbour finished.
-    SyncFinished {
-        /// The neighbour.
-        remote: Remote,
-        /// The summary prefix.
-        prefix: String,
-    },
-    /// An event this version of the bindings does not know.
-    Other {
-        /// Its debug form.
-        description: String,
-    },
+/// A field of a core [`Event`] as the bindings carry it: ids and keys as
+/// bytes, NAT types and strategies as their numbers, addresses as text,
+/// errors as their message.
+pub trait EventField {
+    /// The type in Swift and Kotlin.
+    type Face;
+    /// The value as the bindings carry it.
+    fn to_face(self) -> Self::Face;
+}
+
+macro_rules! event_field {
+    ($($t:ty => $f:ty, |$v:ident| $e:expr;)*) => {$(
+        impl EventField for $t {
+            type Face = $f;
+            fn to_face(self) -> $f {
+                let $v = self;
+                $e
+            }
+        }
+    )*};
+}
+
+event_field! {
+    u8 => u8, |v| v;
+    u16 => u16, |v| v;
+    u32 => u32, |v| v;
+    i32 => i32, |v| v;
+    bool => bool, |v| v;
+    String => String, |v| v;
+    [u8; 32] => Vec<u8>, |v| v.to_vec();
+    streamrelay::wire::packet::IdField => Vec<u8>, |v| v.to_vec();
+    PeerId => Vec<u8>, |v| v.0.to_vec();
+    NatType => u8, |v| v.0;
+    std::net::IpAddr => String, |v| v.to_string();
+    streamrelay::nat::Strategy => u8, |v| v as u8;
+    streamrelay::crypto::OpenError => String, |v| v.to_string();
+    CoreRemote => Remote, |v| Remote::from_core(&v);
+    CoreSocket => SocketId, |v| SocketId::from_core(v);
+    CoreDisconnect => DisconnectReason, |v| match v {
+        CoreDisconnect::Missing => DisconnectReason::Missing,
+        CoreDisconnect::Forgotten => DisconnectReason::Forgotten,
+        CoreDisconnect::Evicted => DisconnectReason::Evicted,
+    };
+    CoreUnverified => UnverifiedReason, |v| match v {
+        CoreUnverified::BadSignature => UnverifiedReason::BadSignature,
+        CoreUnverified::BadPublisherKey => UnverifiedReason::BadPublisherKey,
+    };
+}
+
+impl<T: EventField> EventField for Option<T> {
+    type Face = Option<T::Face>;
+    fn to_face(self) -> Self::Face {
+        self.map(T::to_face)
+    }
+}
+
+impl<T: EventField> EventField for Vec<T> {
+    type Face = Vec<T::Face>;
+    fn to_face(self) -> Self::Face {
+        self.into_iter().map(T::to_face).collect()
+    }
 }
 
 fn pid(p: &PeerId) -> Vec<u8> {
     p.0.to_vec()
 }
 
-impl PeerEvent {
-    fn from_core(e: Event) -> Self {
-        let nat = |n: Option<NatType>| n.map(|n| n.0);
-        let opt = |p: Option<PeerId>| p.map(|p| pid(&p));
-        match e {
-            Event::Ready {
-                nat: n,
-                address,
-                port,
-            } => PeerEvent::Ready {
-                nat: nat(n),
-                address: address.map(|a| a.to_string()),
-                port,
-            },
-            Event::NatChange { old, new } => PeerEvent::NatChange {
-                old: nat(old),
-                new: nat(new),
-            },
-            Event::Connection {
-                peer_id,
-                remote,
-                nat,
-                proxy,
-                socket,
-            } => PeerEvent::Connection {
-                peer_id: pid(&peer_id),
-                remote: Remote::from_core(&remote),
-                nat: nat.0,
-                proxy: opt(proxy),
-                socket: SocketId::from_core(socket),
-            },
-            Event::Disconnection { peer_id, reason } => PeerEvent::Disconnection {
-                peer_id: pid(&peer_id),
-                reason: match reason {
-                    CoreDisconnect::Missing => DisconnectReason::Missing,
-                    CoreDisconnect::Forgotten => DisconnectReason::Forgotten,
-                    CoreDisconnect::Evicted => DisconnectReason::Evicted,
-                },
-            },
-            Event::Join {
-                cluster_id,
-                subcluster_id,
-                peer_id,
-            } => PeerEvent::Join {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                peer_id: pid(&peer_id),
-            },
-            Event::Intro {
-                peer_id,
-                remote,
-                nat,
-                introducer,
-                strategy,
-                rendezvous,
-            } => PeerEvent::Intro {
-                peer_id: pid(&peer_id),
-                remote: Remote::from_core(&remote),
-                nat: nat.0,
-                introducer: pid(&introducer),
-                strategy: strategy as u8,
-                rendezvous,
-            },
-            Event::OpenPoolSockets { sockets } => PeerEvent::OpenPoolSockets {
-                sockets: sockets.into_iter().map(SocketId::from_core).collect(),
-            },
-            Event::ClosePoolSockets { sockets } => PeerEvent::ClosePoolSockets {
-                sockets: sockets.into_iter().map(SocketId::from_core).collect(),
-            },
-            Event::Closed => PeerEvent::Closed,
-            Event::Packet {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                payload,
-                packet_id,
-                head_id,
-                publisher,
-                hops,
-                from,
-                stream_from,
-            } => PeerEvent::Packet {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                event_hash: event_hash.to_vec(),
-                payload,
-                packet_id: packet_id.to_vec(),
-                head_id: head_id.map(|h| h.to_vec()),
-                publisher: publisher.to_vec(),
-                hops,
-                from: Remote::from_core(&from),
-                stream_from: opt(stream_from),
-            },
-            Event::Unverified {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                payload,
-                packet_id,
-                publisher,
-                reason,
-                from,
-                stream_from,
-            } => PeerEvent::Unverified {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                event_hash: event_hash.to_vec(),
-                payload,
-                packet_id: packet_id.to_vec(),
-                publisher: publisher.to_vec(),
-                reason: match reason {
-                    CoreUnverified::BadSignature => UnverifiedReason::BadSignature,
-                    CoreUnverified::BadPublisherKey => UnverifiedReason::BadPublisherKey,
-                },
-                from: Remote::from_core(&from),
-                stream_from: opt(stream_from),
-            },
-            Event::Unopenable {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                packet_id,
-                error,
-                from,
-                stream_from,
-            } => PeerEvent::Unopenable {
-                cluster_id: cluster_id.to_vec(),
-                subcluster_id: subcluster_id.to_vec(),
-                event_hash: event_hash.to_vec(),
-                packet_id: packet_id.to_vec(),
-                error: error.to_string(),
-                from: Remote::from_core(&from),
-                stream_from: opt(stream_from),
-            },
-            Event::Query {
-                query_id,
-                question,
-                from,
-            } => PeerEvent::Query {
-                query_id: query_id.to_vec(),
-                question,
-                from: Remote::from_core(&from),
-            },
-            Event::Answer {
-                query_id,
-                packet_id,
-                index,
-                message,
-                from,
-            } => PeerEvent::Answer {
-                query_id: query_id.to_vec(),
-                packet_id: packet_id.to_vec(),
-                index,
-                message,
-                from: Remote::from_core(&from),
-            },
-            Event::SyncFinished { remote, prefix } => PeerEvent::SyncFinished {
-                remote: Remote::from_core(&remote),
-                prefix,
-            },
-            #[allow(unreachable_patterns)]
-            other => PeerEvent::Other {
-                description: format!("{other:?}"),
+/// The bindings' event enum, made from the core's table
+/// (`streamrelay::events_table!`): the same variants, fields and docs, each
+/// field as [`EventField`] carries it, and `Other` for an event this build
+/// of the bindings does not know.
+macro_rules! peer_event {
+    (
+        [$(#[doc = $doc:tt])* $name:ident]
+        $( $(#[doc = $vdoc:tt])* $variant:ident $({
+            $( $(#[doc = $fdoc:tt])* $field:ident : $ty:ty, )*
+        })?, )*
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+        pub enum $name {
+            $( $(#[doc = $vdoc])* $variant $({
+                $( $(#[doc = $fdoc])* $field: <$ty as EventField>::Face, )*
+            })?, )*
+            /// An event this version of the bindings does not know.
+            Other {
+                /// Its debug form.
+                description: String,
             },
         }
-    }
+
+        impl $name {
+            fn from_core(e: Event) -> Self {
+                match e {
+                    $( Event::$variant $({ $($field,)* })? => $name::$variant $({
+                        $( $field: EventField::to_face($field), )*
+                    })?, )*
+                    #[allow(unreachable_patterns)]
+                    other => $name::Other {
+                        description: format!("{other:?}"),
+                    },
+                }
+            }
+        }
+    };
 }
+
+streamrelay::events_table!(
+    peer_event
+    /// What the peer tells the host (`poll_event`).
+    PeerEvent
+);
 
 // ---------------------------------------------------------------------
 // The peer
 // ---------------------------------------------------------------------
 
-/// What the lock guards: the core's state machine and a datagram the JNI
-/// fast path could not hand over (its buffer was too small).
-pub(crate) struct PeerCell {
-    pub(crate) peer: CorePeer,
-    pub(crate) held: Option<CoreTransmit>,
-}
-
-impl PeerCell {
-    /// The next datagram: the held one first.
-    pub(crate) fn next_transmit(&mut self, now: u64) -> Option<CoreTransmit> {
-        self.held
-            .take()
-            .or_else(|| self.peer.poll_transmit(Instant(now)))
-    }
-}
-
-/// A mirror of a core counter enum (same variants, same order) and the
-/// array that maps the core's index to it: one list, so the two cannot
-/// drift apart.
+/// A core counter enum for the bindings, made from the core's table
+/// (`streamrelay::drop_reasons_table!`, `streamrelay::evictions_table!`):
+/// same variants, same order, and the array that maps the core's index to
+/// it.
 macro_rules! mirror_enum {
-    ($(#[doc = $doc:literal])* $name:ident, $all:ident, $count:expr; $($(#[doc = $vdoc:literal])* $variant:ident,)*) => {
+    ([$(#[doc = $doc:tt])* $name:ident, $all:ident] $( $(#[doc = $vdoc:tt])* $variant:ident = $n:tt, )*) => {
         $(#[doc = $doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
         pub enum $name {
             $($(#[doc = $vdoc])* $variant,)*
         }
 
-        const $all: [$name; $count] = [$($name::$variant,)*];
+        const $all: &[$name] = &[$($name::$variant,)*];
     };
 }
 
-mirror_enum! {
+streamrelay::drop_reasons_table!(
+    mirror_enum
     /// Why a datagram or packet was dropped (the core's `DropReason`, same
     /// order).
-    DropReason, DROP_REASONS, CoreDrop::COUNT;
-    /// Does not decode.
-    Malformed,
-    /// Not wire version 6.
-    Version,
-    /// Over its rate quota.
-    RateLimited,
-    /// Refused by the host's firewall (`Peer.set_firewall`).
-    Firewall,
-    /// Not ready yet for it.
-    NotReady,
-    /// Seen before.
-    Duplicate,
-    /// Our own.
-    Own,
-    /// Too old.
-    Stale,
-    /// Invalid content.
-    Invalid,
-    /// Arrived on a socket the peer does not know.
-    UnknownSocket,
-    /// The transmit queue was full.
-    TransmitQueueFull,
-    /// The event queue was full.
-    EventQueueFull,
-    /// Not a probe answer on the probe socket.
-    Probe,
-    /// A data-plane type not handled.
-    DataPlaneUnhandled,
-    /// After `close`.
-    Closed,
-    /// Not asked for.
-    Unsolicited,
-    /// Its id does not match its content.
-    Forged,
-    /// Not a member of that subcluster.
-    NotMember,
-    /// No route for it.
-    Unroutable,
-    /// Over the sync budget of its address.
-    SyncBudget,
-    /// Not authentic.
-    Unauthentic,
-}
+    DropReason, DROP_REASONS
+);
 
-mirror_enum! {
+streamrelay::evictions_table!(
+    mirror_enum
     /// Why a table entry was evicted or refused (the core's `Eviction`, same
     /// order).
-    Eviction, EVICTIONS, CoreEviction::COUNT;
-    /// A peer-table entry.
-    Peer,
-    /// A new peer refused (table full of introducers).
-    PeerRefused,
-    /// A scheduled ping retransmission.
-    PendingPing,
-    /// A gate entry.
-    Gate,
-    /// A rate-limit entry.
-    Rate,
-    /// A return route.
-    ReturnRoute,
-    /// An introduction refused.
-    IntroRefused,
-    /// The socket pool was exhausted.
-    PoolExhausted,
-    /// A subcluster remembered for a peer.
-    PeerCluster,
-    /// A cached packet.
-    Cache,
-    /// An unpublished packet.
-    Unpublished,
-    /// A pending query.
-    PendingQuery,
-    /// A chain being reassembled.
-    Chain,
-    /// A delivered id.
-    Delivered,
-    /// A sync budget.
-    SyncPeer,
-}
+    Eviction, EVICTIONS
+);
 
 /// A drop counter.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -1317,11 +1000,11 @@ impl Firewall for ForeignFirewall {
 /// calls are serialized by a lock.
 #[derive(uniffi::Object)]
 pub struct Peer {
-    pub(crate) cell: Mutex<PeerCell>,
+    pub(crate) cell: Mutex<CorePeer>,
 }
 
 impl Peer {
-    pub(crate) fn lock(&self) -> Res<MutexGuard<'_, PeerCell>> {
+    pub(crate) fn lock(&self) -> Res<MutexGuard<'_, CorePeer>> {
         if IN_FIREWALL.with(Cell::get) == self.lock_addr() {
             // The lock is held further up this thread's stack: waiting for
             // it would deadlock.
@@ -1353,7 +1036,7 @@ impl Peer {
         let c = config.to_core()?;
         let peer = CorePeer::new(c, Instant(now_ms), seed32(&seed)?)?;
         Ok(Arc::new(Peer {
-            cell: Mutex::new(PeerCell { peer, held: None }),
+            cell: Mutex::new(peer),
         }))
     }
 
@@ -1373,7 +1056,7 @@ impl Peer {
                 }
             })?;
         Ok(Arc::new(Peer {
-            cell: Mutex::new(PeerCell { peer, held: None }),
+            cell: Mutex::new(peer),
         }))
     }
 
@@ -1388,62 +1071,64 @@ impl Peer {
     ) -> Res<()> {
         let remote = remote.to_core()?;
         self.lock()?
-            .peer
             .handle_datagram(Instant(now_ms), socket.to_core(), remote, &bytes);
         Ok(())
     }
 
     /// Fires the timers due at `now_ms`.
     pub fn handle_timeout(&self, now_ms: u64) -> Res<()> {
-        self.lock()?.peer.handle_timeout(Instant(now_ms));
+        self.lock()?.handle_timeout(Instant(now_ms));
         Ok(())
     }
 
     /// When `handle_timeout` is due next (ms); none after `close`.
     pub fn poll_timeout(&self) -> Res<Option<u64>> {
-        Ok(self.lock()?.peer.poll_timeout().map(|t| t.as_millis()))
+        Ok(self.lock()?.poll_timeout().map(|t| t.as_millis()))
     }
 
     /// The next datagram to send, oldest first.
     pub fn poll_transmit(&self, now_ms: u64) -> Res<Option<Transmit>> {
-        Ok(self.lock()?.next_transmit(now_ms).map(|t| Transmit {
-            socket: SocketId::from_core(t.socket),
-            remote: Remote::from_core(&t.remote),
-            bytes: t.bytes,
-        }))
+        Ok(self
+            .lock()?
+            .poll_transmit(Instant(now_ms))
+            .map(|t| Transmit {
+                socket: SocketId::from_core(t.socket),
+                remote: Remote::from_core(&t.remote),
+                bytes: t.bytes,
+            }))
     }
 
     /// The next event, oldest first.
     pub fn poll_event(&self) -> Res<Option<PeerEvent>> {
-        Ok(self.lock()?.peer.poll_event().map(PeerEvent::from_core))
+        Ok(self.lock()?.poll_event().map(PeerEvent::from_core))
     }
 
     /// Joins the subcluster of the 32-byte `shared_key` in the configured
     /// cluster; returns its 32-byte subcluster id.
     pub fn join(&self, now_ms: u64, shared_key: Vec<u8>) -> Res<Vec<u8>> {
         let k = self::shared_key(&shared_key)?;
-        Ok(self.lock()?.peer.join(Instant(now_ms), &k)?.to_vec())
+        Ok(self.lock()?.join(Instant(now_ms), &k)?.to_vec())
     }
 
     /// `join` in another cluster.
     pub fn join_in(&self, now_ms: u64, cluster_id: Vec<u8>, shared_key: Vec<u8>) -> Res<Vec<u8>> {
         let c = id32("cluster_id", &cluster_id)?;
         let k = self::shared_key(&shared_key)?;
-        Ok(self.lock()?.peer.join_in(Instant(now_ms), c, &k)?.to_vec())
+        Ok(self.lock()?.join_in(Instant(now_ms), c, &k)?.to_vec())
     }
 
     /// Stops re-joining a subcluster; true when the peer was in it.
     pub fn leave(&self, cluster_id: Vec<u8>, subcluster_id: Vec<u8>) -> Res<bool> {
         let c = id32("cluster_id", &cluster_id)?;
         let s = id32("subcluster_id", &subcluster_id)?;
-        Ok(self.lock()?.peer.leave(c, s))
+        Ok(self.lock()?.leave(c, s))
     }
 
     /// Adds an introducer.
     pub fn add_introducer(&self, peer_id: Vec<u8>, remote: Remote) -> Res<()> {
         let id = PeerId(id32("peer_id", &peer_id)?);
         let r = remote.to_core()?;
-        Ok(self.lock()?.peer.add_introducer(id, r)?)
+        Ok(self.lock()?.add_introducer(id, r)?)
     }
 
     /// Publishes `payload` as event `event_name` to the subcluster of
@@ -1466,7 +1151,6 @@ impl Peer {
         let o = publish_options(options)?;
         let ids = self
             .lock()?
-            .peer
             .publish(Instant(now_ms), &k, &event_name, &payload, &o)?;
         Ok(ids_out(ids))
     }
@@ -1490,7 +1174,6 @@ impl Peer {
         let o = publish_options(options)?;
         let ids = self
             .lock()?
-            .peer
             .stream(Instant(now_ms), &to, &k, &event_name, &payload, &o)?;
         Ok(ids_out(ids))
     }
@@ -1507,7 +1190,7 @@ impl Peer {
                 reason: e.to_string(),
             }
         })?;
-        Ok(self.lock()?.peer.query(Instant(now_ms), &q)?.to_vec())
+        Ok(self.lock()?.query(Instant(now_ms), &q)?.to_vec())
     }
 
     /// Answers a question received as `PeerEvent.Query` (its `query_id`):
@@ -1515,36 +1198,31 @@ impl Peer {
     /// packet ids. Throws `UnknownQuery` when the route expired (or never
     /// existed), `TooLarge`, `Pack` or `Closed`.
     pub fn answer(&self, now_ms: u64, query_id: Vec<u8>, message: Vec<u8>) -> Res<Vec<Vec<u8>>> {
-        let ids = self
-            .lock()?
-            .peer
-            .answer(Instant(now_ms), &query_id, &message)?;
+        let ids = self.lock()?.answer(Instant(now_ms), &query_id, &message)?;
         Ok(ids_out(ids))
     }
 
     /// Starts a Sync with a peer in the table.
     pub fn sync(&self, now_ms: u64, peer_id: Vec<u8>) -> Res<()> {
         let id = PeerId(id32("peer_id", &peer_id)?);
-        Ok(self.lock()?.peer.sync(Instant(now_ms), &id)?)
+        Ok(self.lock()?.sync(Instant(now_ms), &id)?)
     }
 
     /// Sends a Join for every subcluster now.
     pub fn reconnect(&self, now_ms: u64) -> Res<()> {
-        self.lock()?.peer.reconnect(Instant(now_ms));
+        self.lock()?.reconnect(Instant(now_ms));
         Ok(())
     }
 
     /// Forgets the NAT type and discovers it again.
     pub fn disconnect(&self, now_ms: u64) -> Res<()> {
-        self.lock()?.peer.disconnect(Instant(now_ms));
+        self.lock()?.disconnect(Instant(now_ms));
         Ok(())
     }
 
     /// Stops the peer (queues `PeerEvent.Closed`); closing twice is harmless.
     pub fn close(&self, now_ms: u64) -> Res<()> {
-        let mut c = self.lock()?;
-        c.held = None;
-        c.peer.close(Instant(now_ms));
+        self.lock()?.close(Instant(now_ms));
         Ok(())
     }
 
@@ -1554,34 +1232,34 @@ impl Peer {
         let peer = self.lock_addr();
         let fw = firewall
             .map(|firewall| Box::new(ForeignFirewall { firewall, peer }) as Box<dyn Firewall>);
-        self.lock()?.peer.set_firewall(fw);
+        self.lock()?.set_firewall(fw);
         Ok(())
     }
 
     /// Updates the offset from the monotonic clock to Unix time (ms).
     pub fn set_wall_clock_offset(&self, offset_ms: i64) -> Res<()> {
-        self.lock()?.peer.set_wall_clock_offset(offset_ms);
+        self.lock()?.set_wall_clock_offset(offset_ms);
         Ok(())
     }
 
     /// This peer's 32-byte id.
     pub fn peer_id(&self) -> Res<Vec<u8>> {
-        Ok(self.lock()?.peer.peer_id().0.to_vec())
+        Ok(self.lock()?.peer_id().0.to_vec())
     }
 
     /// The NAT type, once known.
     pub fn nat_type(&self) -> Res<Option<u8>> {
-        Ok(self.lock()?.peer.nat_type().map(|n| n.0))
+        Ok(self.lock()?.nat_type().map(|n| n.0))
     }
 
     /// The Lamport clock.
     pub fn clock(&self) -> Res<u32> {
-        Ok(self.lock()?.peer.clock())
+        Ok(self.lock()?.clock())
     }
 
     /// Our public address and port, as reflection (or the config) says.
     pub fn public_endpoint(&self) -> Res<PublicEndpoint> {
-        let (address, port) = self.lock()?.peer.public_endpoint();
+        let (address, port) = self.lock()?.public_endpoint();
         Ok(PublicEndpoint {
             address: address.map(|a| a.to_string()),
             port,
@@ -1590,14 +1268,13 @@ impl Peer {
 
     /// Uptime as the protocol counts it (ms).
     pub fn uptime(&self) -> Res<u64> {
-        Ok(self.lock()?.peer.uptime())
+        Ok(self.lock()?.uptime())
     }
 
     /// The peer table.
     pub fn peers(&self) -> Res<Vec<RemotePeerInfo>> {
         Ok(self
             .lock()?
-            .peer
             .peers()
             .iter()
             .map(RemotePeerInfo::from_core)
@@ -1607,14 +1284,13 @@ impl Peer {
     /// One table entry, by its 32-byte id.
     pub fn peer(&self, peer_id: Vec<u8>) -> Res<Option<RemotePeerInfo>> {
         let id = PeerId(id32("peer_id", &peer_id)?);
-        Ok(self.lock()?.peer.peer(&id).map(RemotePeerInfo::from_core))
+        Ok(self.lock()?.peer(&id).map(RemotePeerInfo::from_core))
     }
 
     /// The subclusters this peer is in.
     pub fn subclusters(&self) -> Res<Vec<Subcluster>> {
         Ok(self
             .lock()?
-            .peer
             .subclusters()
             .map(|(c, s)| Subcluster {
                 cluster_id: c.to_vec(),
@@ -1625,7 +1301,7 @@ impl Peer {
 
     /// How full each bounded structure is.
     pub fn occupancy(&self) -> Res<PeerOccupancy> {
-        let o = self.lock()?.peer.occupancy();
+        let o = self.lock()?.occupancy();
         let n = |v: usize| v as u64;
         Ok(PeerOccupancy {
             peers: n(o.peers),
@@ -1652,36 +1328,30 @@ impl Peer {
 
     /// The cached packet ids, oldest first.
     pub fn cached_ids(&self) -> Res<Vec<Vec<u8>>> {
-        Ok(self.lock()?.peer.cached_ids().map(|i| i.to_vec()).collect())
+        Ok(self.lock()?.cached_ids().map(|i| i.to_vec()).collect())
     }
 
     /// Own packets not yet sent to anyone.
     pub fn unpublished_ids(&self) -> Res<Vec<Vec<u8>>> {
-        Ok(self
-            .lock()?
-            .peer
-            .unpublished()
-            .map(|i| i.to_vec())
-            .collect())
+        Ok(self.lock()?.unpublished().map(|i| i.to_vec()).collect())
     }
 
     /// The root cache summary hash announced (40 hex digits), as of the
     /// last tick.
     pub fn cache_summary_hash(&self) -> Res<String> {
-        Ok(self.lock()?.peer.cache_summary_hash().to_string())
+        Ok(self.lock()?.cache_summary_hash().to_string())
     }
 
     /// The connection strategy (`STRATEGY_*`, 0-4) this peer uses towards
     /// a remote of NAT type `remote`.
     pub fn strategy_towards(&self, remote: Option<u8>) -> Res<u8> {
-        Ok(self.lock()?.peer.strategy_towards(remote.map(NatType)) as u8)
+        Ok(self.lock()?.strategy_towards(remote.map(NatType)) as u8)
     }
 
     /// The ids of the peers in the table.
     pub fn peer_ids(&self) -> Res<Vec<Vec<u8>>> {
         Ok(self
             .lock()?
-            .peer
             .peers()
             .iter()
             .map(|p| p.peer_id.0.to_vec())
@@ -1690,24 +1360,24 @@ impl Peer {
 
     /// A cached packet's bytes.
     pub fn cached(&self, packet_id: Vec<u8>) -> Res<Option<Vec<u8>>> {
-        Ok(self.lock()?.peer.cached(&packet_id).map(<[u8]>::to_vec))
+        Ok(self.lock()?.cached(&packet_id).map(<[u8]>::to_vec))
     }
 
     /// Counters.
     pub fn metrics(&self) -> Res<PeerMetrics> {
-        Ok(PeerMetrics::from_core(self.lock()?.peer.metrics()))
+        Ok(PeerMetrics::from_core(self.lock()?.metrics()))
     }
 
     /// One drop counter.
     pub fn dropped(&self, reason: DropReason) -> Res<u64> {
         let i = DROP_REASONS.iter().position(|r| *r == reason).unwrap_or(0);
-        Ok(self.lock()?.peer.metrics().dropped(CoreDrop::ALL[i]))
+        Ok(self.lock()?.metrics().dropped(CoreDrop::ALL[i]))
     }
 
     /// The peer as bytes for `Peer.restore` (holds the subcluster keys:
     /// store it as a secret).
     pub fn snapshot(&self, now_ms: u64) -> Res<Vec<u8>> {
-        Ok(self.lock()?.peer.snapshot(Instant(now_ms)))
+        Ok(self.lock()?.snapshot(Instant(now_ms)))
     }
 
     /// Lends this peer to the JNI fast path (`dev.streamrelay.NativeDatagrams`):

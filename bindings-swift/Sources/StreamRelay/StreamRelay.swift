@@ -2584,15 +2584,17 @@ public func FfiConverterTypePeerConfig_lower(_ value: PeerConfig) -> RustBuffer 
  */
 public struct PeerExpiry: Equatable, Hashable {
     /**
-     * No longer offered in introductions.
+     * After this many keepalives without a packet a peer is *inactive*: it
+     * is no longer offered in introductions.
      */
     public var inactive: UInt32
     /**
-     * `PeerEvent.Disconnection` (missing), no longer connected.
+     * After this many it is *missing*: `Event::Disconnection`, and it is no
+     * longer "connected" (a heartbeat answer connects it again).
      */
     public var missing: UInt32
     /**
-     * Removed from the table.
+     * After this many it is *forgotten*: removed from the table.
      */
     public var forgotten: UInt32
 
@@ -2600,13 +2602,15 @@ public struct PeerExpiry: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * No longer offered in introductions.
+         * After this many keepalives without a packet a peer is *inactive*: it
+         * is no longer offered in introductions.
          */inactive: UInt32 = UInt32(1), 
         /**
-         * `PeerEvent.Disconnection` (missing), no longer connected.
+         * After this many it is *missing*: `Event::Disconnection`, and it is no
+         * longer "connected" (a heartbeat answer connects it again).
          */missing: UInt32 = UInt32(2), 
         /**
-         * Removed from the table.
+         * After this many it is *forgotten*: removed from the table.
          */forgotten: UInt32 = UInt32(4)) {
         self.inactive = inactive
         self.missing = missing
@@ -2759,11 +2763,12 @@ public func FfiConverterTypePeerFanout_lower(_ value: PeerFanout) -> RustBuffer 
  */
 public struct PeerLimits: Equatable, Hashable {
     /**
-     * Peer-table entries.
+     * Peer-table entries (the reference's soft cap, 256). At the limit the
+     * least recently heard non-introducer entry is evicted.
      */
     public var maxPeers: UInt64
     /**
-     * Scheduled ping retransmissions.
+     * Scheduled ping retransmissions (Intro answers are sent 3 times).
      */
     public var maxPendingPings: UInt64
     /**
@@ -2775,15 +2780,15 @@ public struct PeerLimits: Equatable, Hashable {
      */
     public var maxRateEntries: UInt64
     /**
-     * Return-route entries (queries).
+     * Return-route entries (used by the Query flow of the data plane).
      */
     public var maxReturnRoutes: UInt64
     /**
-     * Sockets in the hard-NAT pool.
+     * Sockets in the hard-NAT pool (256, as the reference).
      */
     public var poolSize: UInt16
     /**
-     * Introductions worked on at once.
+     * Introductions being worked on at once (fallback timers, traversals).
      */
     public var maxIntros: UInt64
     /**
@@ -2795,31 +2800,37 @@ public struct PeerLimits: Equatable, Hashable {
      */
     public var maxClustersPerPeer: UInt64
     /**
-     * Events waiting for `poll_event`.
+     * Events waiting for `Peer::poll_event`.
      */
     public var maxEvents: UInt64
     /**
-     * Datagrams waiting for `poll_transmit`.
+     * Datagrams waiting for `Peer::poll_transmit` (a TRAVERSAL_OPEN
+     * spray alone is 1024 datagrams).
      */
     public var maxTransmits: UInt64
     /**
-     * Bytes the packet cache may hold.
+     * Bytes the packet cache may hold: every cached packet counts its
+     * encoded length plus a fixed per-entry overhead
+     * (`CACHE_ENTRY_OVERHEAD`). At the limit the oldest packets are
+     * evicted (the reference's cache is ~16 MB).
      */
     public var maxCacheBytes: UInt64
     /**
-     * Packets the cache may hold.
+     * Packets the cache may hold (whatever their size).
      */
     public var maxCachePackets: UInt64
     /**
-     * Own packets remembered as not yet sent to anyone.
+     * Own packets remembered as not yet sent to anyone (re-sent each tick).
      */
     public var maxUnpublished: UInt64
     /**
-     * Our own questions waiting for answers.
+     * Our own questions waiting for answers (app queries and missing-link
+     * queries).
      */
     public var maxPendingQueries: UInt64
     /**
-     * Ids of events already delivered (against replays).
+     * Ids of events already delivered (so a replay is delivered at most
+     * once while its id is remembered; oldest forgotten first).
      */
     public var maxDelivered: UInt64
     /**
@@ -2828,7 +2839,14 @@ public struct PeerLimits: Equatable, Hashable {
     public var maxSyncSends: UInt64
     /**
      * Packets and summaries sent in answer to all the Syncs from one
-     * address per `timings.sync_window_ms` (a token bucket per address).
+     * address together, per `timings.sync_window_ms`: a token bucket per
+     * address that starts full with this many datagrams and refills at
+     * this many per window (docs/compat.md#amplification). The default,
+     * twice `max_sync_sends`, lets a new peer's first sync (and its next
+     * level) get whole answers; a flood of Syncs from one (possibly
+     * spoofed) table peer's address gets at most this many datagrams a
+     * window back. The buckets are kept for at most `max_peers`
+     * addresses (answers only go to table peers).
      */
     public var maxSyncSendsPerWindow: UInt64
     /**
@@ -2837,7 +2855,7 @@ public struct PeerLimits: Equatable, Hashable {
     public var reassemblyMaxChains: UInt64
     /**
      * Fragment bytes held across them; also the largest sealed message
-     * published or reassembled.
+     * published or reassembled (1 MiB).
      */
     public var reassemblyMaxBytes: UInt64
 
@@ -2845,10 +2863,11 @@ public struct PeerLimits: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * Peer-table entries.
+         * Peer-table entries (the reference's soft cap, 256). At the limit the
+         * least recently heard non-introducer entry is evicted.
          */maxPeers: UInt64 = UInt64(256), 
         /**
-         * Scheduled ping retransmissions.
+         * Scheduled ping retransmissions (Intro answers are sent 3 times).
          */maxPendingPings: UInt64 = UInt64(512), 
         /**
          * Duplicate-suppression entries.
@@ -2857,13 +2876,13 @@ public struct PeerLimits: Equatable, Hashable {
          * Rate-limit entries (one per remote and traffic class).
          */maxRateEntries: UInt64 = UInt64(4096), 
         /**
-         * Return-route entries (queries).
+         * Return-route entries (used by the Query flow of the data plane).
          */maxReturnRoutes: UInt64 = UInt64(1024), 
         /**
-         * Sockets in the hard-NAT pool.
+         * Sockets in the hard-NAT pool (256, as the reference).
          */poolSize: UInt16 = UInt16(256), 
         /**
-         * Introductions worked on at once.
+         * Introductions being worked on at once (fallback timers, traversals).
          */maxIntros: UInt64 = UInt64(64), 
         /**
          * Subclusters this peer can be a member of.
@@ -2872,39 +2891,52 @@ public struct PeerLimits: Equatable, Hashable {
          * Subclusters remembered per remote peer.
          */maxClustersPerPeer: UInt64 = UInt64(16), 
         /**
-         * Events waiting for `poll_event`.
+         * Events waiting for `Peer::poll_event`.
          */maxEvents: UInt64 = UInt64(1024), 
         /**
-         * Datagrams waiting for `poll_transmit`.
+         * Datagrams waiting for `Peer::poll_transmit` (a TRAVERSAL_OPEN
+         * spray alone is 1024 datagrams).
          */maxTransmits: UInt64 = UInt64(4096), 
         /**
-         * Bytes the packet cache may hold.
+         * Bytes the packet cache may hold: every cached packet counts its
+         * encoded length plus a fixed per-entry overhead
+         * (`CACHE_ENTRY_OVERHEAD`). At the limit the oldest packets are
+         * evicted (the reference's cache is ~16 MB).
          */maxCacheBytes: UInt64 = UInt64(16000000), 
         /**
-         * Packets the cache may hold.
+         * Packets the cache may hold (whatever their size).
          */maxCachePackets: UInt64 = UInt64(65536), 
         /**
-         * Own packets remembered as not yet sent to anyone.
+         * Own packets remembered as not yet sent to anyone (re-sent each tick).
          */maxUnpublished: UInt64 = UInt64(1024), 
         /**
-         * Our own questions waiting for answers.
+         * Our own questions waiting for answers (app queries and missing-link
+         * queries).
          */maxPendingQueries: UInt64 = UInt64(256), 
         /**
-         * Ids of events already delivered (against replays).
+         * Ids of events already delivered (so a replay is delivered at most
+         * once while its id is remembered; oldest forgotten first).
          */maxDelivered: UInt64 = UInt64(16384), 
         /**
          * Packets and summaries sent in answer to one Sync packet.
          */maxSyncSends: UInt64 = UInt64(2048), 
         /**
          * Packets and summaries sent in answer to all the Syncs from one
-         * address per `timings.sync_window_ms` (a token bucket per address).
+         * address together, per `timings.sync_window_ms`: a token bucket per
+         * address that starts full with this many datagrams and refills at
+         * this many per window (docs/compat.md#amplification). The default,
+         * twice `max_sync_sends`, lets a new peer's first sync (and its next
+         * level) get whole answers; a flood of Syncs from one (possibly
+         * spoofed) table peer's address gets at most this many datagrams a
+         * window back. The buckets are kept for at most `max_peers`
+         * addresses (answers only go to table peers).
          */maxSyncSendsPerWindow: UInt64 = UInt64(4096), 
         /**
          * Incomplete chains being reassembled at once.
          */reassemblyMaxChains: UInt64 = UInt64(64), 
         /**
          * Fragment bytes held across them; also the largest sealed message
-         * published or reassembled.
+         * published or reassembled (1 MiB).
          */reassemblyMaxBytes: UInt64 = UInt64(1048576)) {
         self.maxPeers = maxPeers
         self.maxPendingPings = maxPendingPings
@@ -3543,15 +3575,16 @@ public func FfiConverterTypePeerOccupancy_lower(_ value: PeerOccupancy) -> RustB
  */
 public struct PeerQuotas: Equatable, Hashable {
     /**
-     * Publish and Join packets from one remote.
+     * Publish and Join ("replicatable") packets from one remote (1024).
      */
     public var replicatablePerMinute: UInt32
     /**
-     * Every other type from one remote.
+     * Every other type from one remote (1 048 576).
      */
     public var controlPerMinute: UInt32
     /**
-     * Packets in a subcluster we joined.
+     * Packets in a subcluster we joined (the reference's `rateLimit`,
+     * 32 768, which it stores but never applies; docs/compat.md#rate-limit-quota).
      */
     public var subclusterPerMinute: UInt32
 
@@ -3559,13 +3592,14 @@ public struct PeerQuotas: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * Publish and Join packets from one remote.
+         * Publish and Join ("replicatable") packets from one remote (1024).
          */replicatablePerMinute: UInt32 = UInt32(1024), 
         /**
-         * Every other type from one remote.
+         * Every other type from one remote (1 048 576).
          */controlPerMinute: UInt32 = UInt32(1048576), 
         /**
-         * Packets in a subcluster we joined.
+         * Packets in a subcluster we joined (the reference's `rateLimit`,
+         * 32 768, which it stores but never applies; docs/compat.md#rate-limit-quota).
          */subclusterPerMinute: UInt32 = UInt32(32768)) {
         self.replicatablePerMinute = replicatablePerMinute
         self.controlPerMinute = controlPerMinute
@@ -3622,7 +3656,7 @@ public func FfiConverterTypePeerQuotas_lower(_ value: PeerQuotas) -> RustBuffer 
  */
 public struct PeerTimings: Equatable, Hashable {
     /**
-     * Intro answers are re-sent at +this and +4×.
+     * Intro answers (P6) are re-sent at +`ping_retry_ms` and +4×.
      */
     public var pingRetryMs: UInt64
     /**
@@ -3630,7 +3664,7 @@ public struct PeerTimings: Equatable, Hashable {
      */
     public var probeWaitMs: UInt64
     /**
-     * Reflection stage 1 timeout.
+     * Reflection stage 1 (probe) timeout.
      */
     public var probeTimeoutMs: UInt64
     /**
@@ -3638,7 +3672,7 @@ public struct PeerTimings: Equatable, Hashable {
      */
     public var reflectionTimeoutMs: UInt64
     /**
-     * Fall back to the introducer as proxy after this long.
+     * Fallback to the introducer as proxy when no connection formed.
      */
     public var introFallbackMs: UInt64
     /**
@@ -3646,40 +3680,43 @@ public struct PeerTimings: Equatable, Hashable {
      */
     public var traversalIntervalMs: UInt64
     /**
-     * … for at most this many rounds.
+     * … for at most this many rounds …
      */
     public var traversalRounds: UInt32
     /**
-     * A pool socket listens this long after it sent.
+     * … and a pool socket listens this long after it sent.
      */
     public var poolSocketHoldMs: UInt64
     /**
-     * Ports sprayed by the easy side of a hard-NAT pair.
+     * Ports sprayed by the easy side of a hard-NAT pair (TRAVERSAL_OPEN).
      */
     public var sprayPorts: UInt16
     /**
-     * An idle pool is closed after this long.
+     * An idle pool is closed after this long without a traversal.
      */
     public var poolIdleMs: UInt64
     /**
-     * A chain of ours incomplete this long makes us query for its first
-     * missing link.
+     * A chain of one of our subclusters that stays incomplete this long
+     * makes us query the network for its first missing link.
      */
     public var missingLinkMs: UInt64
     /**
-     * Missing-link queries per chain.
+     * Missing-link queries per chain (each waits twice as long as the one
+     * before).
      */
     public var missingLinkQueries: UInt32
     /**
-     * An incomplete chain is forgotten after this long.
+     * An incomplete chain is forgotten after this long (its packets stay
+     * cached; a later packet of it starts over from the cache).
      */
     public var chainTimeoutMs: UInt64
     /**
-     * A Query older than this is dropped.
+     * A Query whose `usr1` time is older than this is dropped (2048 ms).
      */
     public var queryFreshnessMs: UInt64
     /**
-     * First contact with an address syncs again only after this long.
+     * First contact with an address syncs again only after this long (the
+     * reference's `syncWindow`, 6000 ms).
      */
     public var syncWindowMs: UInt64
 
@@ -3687,50 +3724,53 @@ public struct PeerTimings: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * Intro answers are re-sent at +this and +4×.
+         * Intro answers (P6) are re-sent at +`ping_retry_ms` and +4×.
          */pingRetryMs: UInt64 = UInt64(500), 
         /**
          * Reflection: wait for the second answer, and before finalising.
          */probeWaitMs: UInt64 = UInt64(512), 
         /**
-         * Reflection stage 1 timeout.
+         * Reflection stage 1 (probe) timeout.
          */probeTimeoutMs: UInt64 = UInt64(1024), 
         /**
          * Reflection stage 2 timeout.
          */reflectionTimeoutMs: UInt64 = UInt64(2048), 
         /**
-         * Fall back to the introducer as proxy after this long.
+         * Fallback to the introducer as proxy when no connection formed.
          */introFallbackMs: UInt64 = UInt64(2048), 
         /**
          * Hard-NAT traversal: one ping per interval …
          */traversalIntervalMs: UInt64 = UInt64(10), 
         /**
-         * … for at most this many rounds.
+         * … for at most this many rounds …
          */traversalRounds: UInt32 = UInt32(1024), 
         /**
-         * A pool socket listens this long after it sent.
+         * … and a pool socket listens this long after it sent.
          */poolSocketHoldMs: UInt64 = UInt64(1024), 
         /**
-         * Ports sprayed by the easy side of a hard-NAT pair.
+         * Ports sprayed by the easy side of a hard-NAT pair (TRAVERSAL_OPEN).
          */sprayPorts: UInt16 = UInt16(1024), 
         /**
-         * An idle pool is closed after this long.
+         * An idle pool is closed after this long without a traversal.
          */poolIdleMs: UInt64 = UInt64(30000), 
         /**
-         * A chain of ours incomplete this long makes us query for its first
-         * missing link.
+         * A chain of one of our subclusters that stays incomplete this long
+         * makes us query the network for its first missing link.
          */missingLinkMs: UInt64 = UInt64(1000), 
         /**
-         * Missing-link queries per chain.
+         * Missing-link queries per chain (each waits twice as long as the one
+         * before).
          */missingLinkQueries: UInt32 = UInt32(3), 
         /**
-         * An incomplete chain is forgotten after this long.
+         * An incomplete chain is forgotten after this long (its packets stay
+         * cached; a later packet of it starts over from the cache).
          */chainTimeoutMs: UInt64 = UInt64(300000), 
         /**
-         * A Query older than this is dropped.
+         * A Query whose `usr1` time is older than this is dropped (2048 ms).
          */queryFreshnessMs: UInt64 = UInt64(2048), 
         /**
-         * First contact with an address syncs again only after this long.
+         * First contact with an address syncs again only after this long (the
+         * reference's `syncWindow`, 6000 ms).
          */syncWindowMs: UInt64 = UInt64(6000)) {
         self.pingRetryMs = pingRetryMs
         self.probeWaitMs = probeWaitMs
@@ -4519,43 +4559,44 @@ public func FfiConverterTypeDisconnectReason_lower(_ value: DisconnectReason) ->
 public enum DropReason: Equatable, Hashable {
     
     /**
-     * Does not decode.
+     * Not a packet (bad magic, truncated, invalid control message).
      */
     case malformed
     /**
-     * Not wire version 6.
+     * A version other than 6.
      */
     case version
     /**
-     * Over its rate quota.
+     * Over the sender's quota.
      */
     case rateLimited
     /**
-     * Refused by the host's firewall (`Peer.set_firewall`).
+     * The host's firewall said no.
      */
     case firewall
     /**
-     * Not ready yet for it.
+     * Types 3-8 before our NAT type is known.
      */
     case notReady
     /**
-     * Seen before.
+     * Seen before (the gate).
      */
     case duplicate
     /**
-     * Our own.
+     * Our own packet, or about ourselves.
      */
     case own
     /**
-     * Too old.
+     * An Intro or a rendezvous past its time, or over the hop limit.
      */
     case stale
     /**
-     * Invalid content.
+     * Decodes, but a field we must use is unusable (an address that is not
+     * an IP, an invalid NAT type or port in a Join, ...).
      */
     case invalid
     /**
-     * Arrived on a socket the peer does not know.
+     * A datagram on a socket we do not know (or a closed pool socket).
      */
     case unknownSocket
     /**
@@ -4567,39 +4608,47 @@ public enum DropReason: Equatable, Hashable {
      */
     case eventQueueFull
     /**
-     * Not a probe answer on the probe socket.
+     * A probe-socket datagram that is not the reflection answer we wait for.
      */
     case probe
     /**
-     * A data-plane type not handled.
+     * No longer produced (the data plane handles Publish, Stream, Sync and
+     * Query); kept so counter indexes stay stable.
      */
     case dataPlaneUnhandled
     /**
-     * After `close`.
+     * After `close()`.
      */
     case closed
     /**
-     * Not asked for.
+     * A Pong that answers nothing we asked (unknown responder); an answer
+     * to a query we neither asked nor route; a Sync from an address not in
+     * our peer table.
      */
     case unsolicited
     /**
-     * Its id does not match its content.
+     * Content that does not match its id: a Publish head or lone packet
+     * whose packetId is not SHA-256 of its message, a chain link whose id
+     * does not follow, an answer that is not the packet asked for.
      */
     case forged
     /**
-     * Not a member of that subcluster.
+     * A Stream for us in a subcluster we are not in, or from a peer not in
+     * our table (as the reference).
      */
     case notMember
     /**
-     * No route for it.
+     * A Stream for a peer we do not know (or back where it came from).
      */
     case unroutable
     /**
-     * Over the sync budget of its address.
+     * A Sync answer cut at `limits.max_sync_sends`, or cut or refused
+     * because its address used up `limits.max_sync_sends_per_window`.
      */
     case syncBudget
     /**
-     * Not authentic.
+     * An event of our subcluster that did not open or verify: not cached,
+     * not relayed by us (docs/compat.md#member-filter).
      */
     case unauthentic
 
@@ -4785,23 +4834,23 @@ public func FfiConverterTypeDropReason_lower(_ value: DropReason) -> RustBuffer 
 public enum Eviction: Equatable, Hashable {
     
     /**
-     * A peer-table entry.
+     * A peer-table entry (least recently heard, never an introducer).
      */
     case peer
     /**
-     * A new peer refused (table full of introducers).
+     * A peer could not be added: the table is full of introducers.
      */
     case peerRefused
     /**
-     * A scheduled ping retransmission.
+     * A pending ping retransmission.
      */
     case pendingPing
     /**
-     * A gate entry.
+     * A gate entry (oldest first).
      */
     case gate
     /**
-     * A rate-limit entry.
+     * A rate-limit entry (least recently used).
      */
     case rate
     /**
@@ -4809,39 +4858,40 @@ public enum Eviction: Equatable, Hashable {
      */
     case returnRoute
     /**
-     * An introduction refused.
+     * An introduction could not be started: too many in progress.
      */
     case introRefused
     /**
-     * The socket pool was exhausted.
+     * A traversal round found no free pool socket.
      */
     case poolExhausted
     /**
-     * A subcluster remembered for a peer.
+     * A remembered subcluster of a remote peer.
      */
     case peerCluster
     /**
-     * A cached packet.
+     * A cached packet (oldest first) to make room under the byte or count
+     * limit.
      */
     case cache
     /**
-     * An unpublished packet.
+     * An unpublished record (oldest first).
      */
     case unpublished
     /**
-     * A pending query.
+     * One of our pending questions (oldest first).
      */
     case pendingQuery
     /**
-     * A chain being reassembled.
+     * An incomplete chain (oldest first), or a stream-buffer chain.
      */
     case chain
     /**
-     * A delivered id.
+     * A remembered delivered id (oldest first).
      */
     case delivered
     /**
-     * A sync budget.
+     * A remembered last-sync time of an address.
      */
     case syncPeer
 
@@ -4990,21 +5040,23 @@ public func FfiConverterTypeEviction_lower(_ value: Eviction) -> RustBuffer {
 public enum PeerEvent: Equatable, Hashable {
     
     /**
-     * The NAT type and public endpoint are known.
+     * The peer knows how it is reached: after reflection when the NAT type
+     * or the public endpoint changed (and the first time), or at once for an
+     * introducer or a static NAT type.
      */
     case ready(
         /**
-         * NAT type, if known.
+         * Our NAT type (`None` for an introducer configured without one).
          */nat: UInt8?, 
         /**
-         * Public IP, if known.
+         * Our public address, when known.
          */address: String?, 
         /**
-         * Public port, if known.
+         * Our public port, when known.
          */port: UInt16?
     )
     /**
-     * The NAT type changed.
+     * Our NAT type changed (reflection, or `disconnect`).
      */
     case natChange(
         /**
@@ -5015,229 +5067,253 @@ public enum PeerEvent: Equatable, Hashable {
          */new: UInt8?
     )
     /**
-     * A peer is reachable.
+     * A peer became connected: first contact, a return after it went
+     * missing, or a move from a proxied route to a direct one.
      */
     case connection(
         /**
-         * Its id.
+         * Who.
          */peerId: Data, 
         /**
-         * Where.
+         * Where we reach it (for a proxied peer: what the introducer told us).
          */remote: Remote, 
         /**
          * Its NAT type.
          */nat: UInt8, 
         /**
-         * The peer relaying for it, if any.
+         * The introducer that relays for it, when there is no direct path.
          */proxy: Data?, 
         /**
-         * The local socket that reaches it.
+         * The local socket that reaches it (a pool socket after hard-NAT
+         * traversal).
          */socket: SocketId
     )
     /**
-     * A peer left the table.
+     * A peer went quiet or was removed.
      */
     case disconnection(
         /**
-         * Its id.
+         * Who.
          */peerId: Data, 
         /**
          * Why.
          */reason: DisconnectReason
     )
     /**
-     * A peer joined one of our subclusters.
+     * A peer is in one of our subclusters: it sent a Join, or it connected
+     * to us with that subcluster's ids.
      */
     case join(
         /**
-         * Cluster.
+         * The cluster.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * The subcluster (its public key).
          */subclusterId: Data, 
         /**
-         * Who.
+         * The member.
          */peerId: Data
     )
     /**
-     * An introducer introduced a peer.
+     * An introducer told us about a peer and we started connecting.
      */
     case intro(
         /**
-         * The peer.
+         * The peer we try to reach.
          */peerId: Data, 
         /**
-         * Where it is.
+         * Where the introducer says it is.
          */remote: Remote, 
         /**
          * Its NAT type.
          */nat: UInt8, 
         /**
-         * Who introduced it.
+         * The introducer.
          */introducer: Data, 
         /**
-         * The connection strategy (`STRATEGY_*` numbers, 0-4).
+         * What we do about it (`nat::connection_strategy`).
          */strategy: UInt8, 
         /**
-         * A rendezvous introduction.
+         * The Intro came from a rendezvous.
          */rendezvous: Bool
     )
     /**
-     * Open these pool sockets (hard-NAT traversal).
+     * Open these local UDP sockets (ephemeral ports), and report their
+     * datagrams with these ids. Sent before the first hard-NAT traversal,
+     * and for each replacement when a pool socket becomes a connection's.
      */
     case openPoolSockets(
         /**
-         * Which.
+         * The ids to give them (always `SocketId::Pool`).
          */sockets: [SocketId]
     )
     /**
-     * Close these pool sockets.
+     * Close these pool sockets (the pool idled, or a peer that owned one
+     * left, or the peer closed).
      */
     case closePoolSockets(
         /**
-         * Which.
+         * The ids.
          */sockets: [SocketId]
     )
     /**
-     * The peer is closed.
+     * `close()` finished: nothing more will be sent.
      */
     case closed
     /**
-     * A message of one of our subclusters, opened and verified.
+     * An event of one of our subclusters, opened and verified: a Publish
+     * (a lone packet, or a chain reassembled from the cache), or a Stream
+     * addressed to us. Delivered at most once (a replay of the same sealed
+     * message is suppressed while its id is remembered). Our own publishes
+     * are not echoed.
      */
     case packet(
         /**
-         * Cluster.
+         * `clusterId`.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */subclusterId: Data, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`: SHA-256 of the event name (`api.js` listens by it).
          */eventHash: Data, 
         /**
-         * The plaintext.
+         * The opened plaintext.
          */payload: Data, 
         /**
-         * Its packet id.
+         * The reference's id for it: the packetId of a lone packet; for a
+         * chain SHA-256(previousId of the packet that completed it ‖
+         * bytes) (spec §7.3, docs/compat.md#reassembly).
          */packetId: Data, 
         /**
-         * The chain head, for a reassembled chain.
+         * For a chain: its head's packetId (the same for every receiver).
          */headId: Data?, 
         /**
-         * The publisher's signing key.
+         * `usr2`: the publisher's public key, which signed the plaintext.
          */publisher: Data, 
         /**
-         * Hops it travelled.
+         * Hops of the packet that completed it.
          */hops: UInt32, 
         /**
-         * The neighbour it came from.
+         * Where that packet came from.
          */from: Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names (`usr4`).
          */streamFrom: Data?
     )
     /**
-     * A message whose signature does not verify.
+     * An event of one of our subclusters that opened but whose signature
+     * does not verify: never delivered as `Event::Packet`. The reference
+     * delivers it with `verified` unset; the payload is here for a host
+     * that wants to look (docs/compat.md#member-filter).
      */
     case unverified(
         /**
-         * Cluster.
+         * `clusterId`.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */subclusterId: Data, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */eventHash: Data, 
         /**
-         * The plaintext.
+         * The opened plaintext (unauthenticated as to its publisher).
          */payload: Data, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */packetId: Data, 
         /**
-         * The claimed publisher key.
+         * The key it claims (`usr2`).
          */publisher: Data, 
         /**
          * Why.
          */reason: UnverifiedReason, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */from: Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */streamFrom: Data?
     )
     /**
-     * A message of our subcluster that does not open.
+     * A packet (or chain) of one of our subclusters whose sealed message
+     * does not open with the subcluster key: forged or corrupt (the
+     * reference loses it in an unhandled rejection).
      */
     case unopenable(
         /**
-         * Cluster.
+         * `clusterId`.
          */clusterId: Data, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */subclusterId: Data, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */eventHash: Data, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */packetId: Data, 
         /**
-         * Why.
+         * Why it does not open.
          */error: String, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */from: Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */streamFrom: Data?
     )
     /**
-     * A query from the network.
+     * A question we cannot answer from the cache (the reference's
+     * `onQuery`). Answer it with `Peer::answer`
+     * while its return route lives; it is relayed meanwhile.
      */
     case query(
         /**
-         * Its id.
+         * The query id (`usr3`).
          */queryId: Data, 
         /**
-         * The question.
+         * The question (JSON text, as sent).
          */question: Data, 
         /**
-         * Who asked.
+         * Who sent it to us.
          */from: Remote
     )
     /**
-     * An answer to one of our queries.
+     * An answer to a question we asked with
+     * `Peer::query` (the reference's `onAnswer`).
+     * A cached Publish of one of our subclusters that comes back this way
+     * is also cached and delivered as `Event::Packet`.
      */
     case answer(
         /**
-         * The query.
+         * The query id.
          */queryId: Data, 
         /**
-         * The packet answered.
+         * The answer's packetId.
          */packetId: Data, 
         /**
-         * Its index.
+         * Its index (-1 alone; answers in several packets are not
+         * reassembled).
          */index: Int32, 
         /**
-         * The message.
+         * Its message, as sent (sealed for a cached Publish).
          */message: Data, 
         /**
-         * Who answered.
+         * Who sent it to us.
          */from: Remote
     )
     /**
-     * A sync with a neighbour finished.
+     * A Sync exchange reached a level where both caches agree (or the
+     * remote sent an empty summary): nothing more to send for `prefix`.
      */
     case syncFinished(
         /**
-         * The neighbour.
+         * The peer we synced with.
          */remote: Remote, 
         /**
-         * The summary prefix.
+         * The hex prefix that matched ("" for the whole cache).
          */prefix: String
     )
     /**

@@ -335,7 +335,8 @@ pub fn pack_event(
 // ---------------------------------------------------------------------------
 
 /// Bounds of a [`Reassembler`]; at a bound it evicts the oldest pending
-/// chain.
+/// chain. `Default`: 64 chains, 1 MiB (the `reassembly` group of the
+/// peer's limits table, `peer/config.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReassemblyLimits {
     /// Pending (incomplete) chains held at once.
@@ -344,16 +345,6 @@ pub struct ReassemblyLimits {
     /// message a head may announce. (Each pending chain also holds its head,
     /// at most 1 KiB.)
     pub max_bytes: usize,
-}
-
-impl Default for ReassemblyLimits {
-    /// 64 chains, 1 MiB.
-    fn default() -> Self {
-        ReassemblyLimits {
-            max_chains: 64,
-            max_bytes: 1 << 20,
-        }
-    }
 }
 
 /// Counters of a [`Reassembler`].

@@ -32,7 +32,7 @@ use super::metrics::{DropReason, Eviction};
 use super::publish::{arr32, id_of, Whole};
 use super::query::Asked;
 use super::time::Instant;
-use super::timers::{Timer, TimerKey};
+use super::timers::Timer;
 use super::Peer;
 use crate::crypto::identity::sha256;
 use crate::wire::control::ChainHead;
@@ -91,7 +91,6 @@ pub(crate) struct Chains {
     map: BTreeMap<IdField, ChainState>,
     order: BTreeMap<u64, IdField>,
     seq: u64,
-    timer: Option<(Instant, TimerKey)>,
 }
 
 impl Chains {
@@ -340,19 +339,18 @@ impl Peer {
     }
 
     fn arm_chain_timer(&mut self, at: Instant) {
-        if let Some((t, k)) = self.chains.timer {
-            if t <= at {
-                return;
-            }
-            self.timers.cancel(Some(k));
+        if self
+            .timers
+            .deadline(Timer::ChainCheck)
+            .is_some_and(|t| t <= at)
+        {
+            return;
         }
-        let k = self.timers.set(at, Timer::ChainCheck);
-        self.chains.timer = Some((at, k));
+        self.timers.set(at, Timer::ChainCheck);
     }
 
     /// Missing-link queries that are due; forgets chains past their time.
     pub(crate) fn on_chain_timer(&mut self, now: Instant) {
-        self.chains.timer = None;
         let timeout = self.config.timings.chain_timeout_ms;
         let max_queries = self.config.timings.missing_link_queries;
         let delay = self.config.timings.missing_link_ms;

@@ -8,7 +8,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::addr::{PeerId, Remote};
-use crate::crypto::event::ReassemblyLimits;
 use crate::crypto::identity::KeyPair;
 use crate::nat::NatType;
 
@@ -22,198 +21,271 @@ pub struct Introducer {
     pub remote: Remote,
 }
 
-/// Hard bounds on every table and queue. At a bound the Peer evicts or drops
-/// and counts it in [`Metrics`](super::Metrics); it never grows past it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Peer-table entries (the reference's soft cap, 256). At the limit the
-    /// least recently heard non-introducer entry is evicted.
-    pub max_peers: usize,
-    /// Scheduled ping retransmissions (Intro answers are sent 3 times).
-    pub max_pending_pings: usize,
-    /// Duplicate-suppression entries.
-    pub max_gate_entries: usize,
-    /// Rate-limit entries (one per remote and traffic class).
-    pub max_rate_entries: usize,
-    /// Return-route entries (used by the Query flow of the data plane).
-    pub max_return_routes: usize,
-    /// Sockets in the hard-NAT pool (256, as the reference).
-    pub pool_size: u16,
-    /// Introductions being worked on at once (fallback timers, traversals).
-    pub max_intros: usize,
-    /// Subclusters this peer can be a member of.
-    pub max_subclusters: usize,
-    /// Subclusters remembered per remote peer.
-    pub max_clusters_per_peer: usize,
-    /// Events waiting for [`Peer::poll_event`](super::Peer::poll_event).
-    pub max_events: usize,
-    /// Datagrams waiting for [`Peer::poll_transmit`](super::Peer::poll_transmit).
-    pub max_transmits: usize,
-    /// Bytes the packet cache may hold: every cached packet counts its
-    /// encoded length plus a fixed per-entry overhead
-    /// ([`CACHE_ENTRY_OVERHEAD`](super::CACHE_ENTRY_OVERHEAD)). At the limit
-    /// the oldest packets are evicted (the reference's cache is ~16 MB).
-    pub max_cache_bytes: usize,
-    /// Packets the cache may hold (whatever their size).
-    pub max_cache_packets: usize,
-    /// Own packets remembered as not yet sent to anyone (re-sent each tick).
-    pub max_unpublished: usize,
-    /// Our own questions waiting for answers (app queries and missing-link
-    /// queries).
-    pub max_pending_queries: usize,
-    /// Ids of events already delivered (so a replay is delivered at most
-    /// once while its id is remembered; oldest forgotten first).
-    pub max_delivered: usize,
-    /// Packets and summaries sent in answer to one Sync packet.
-    pub max_sync_sends: usize,
-    /// Packets and summaries sent in answer to all the Syncs from one
-    /// address together, per `timings.sync_window_ms`: a token bucket per
-    /// address that starts full with this many datagrams and refills at
-    /// this many per window (docs/compat.md#amplification). The default,
-    /// twice `max_sync_sends`, lets a new peer's first sync (and its next
-    /// level) get whole answers; a flood of Syncs from one (possibly
-    /// spoofed) table peer's address gets at most this many datagrams a
-    /// window back. The buckets are kept for at most `max_peers`
-    /// addresses (answers only go to table peers).
-    pub max_sync_sends_per_window: usize,
-    /// Chains of our subclusters being reassembled from the cache, and the
-    /// stream buffer (chains, bytes). `max_bytes` is also the largest
-    /// message (sealed) we reassemble or publish.
-    pub reassembly: ReassemblyLimits,
+/// Each of [`Limits`], [`RateQuotas`], [`Expiry`] and [`Timings`] is one
+/// table below: every field once, with its meaning, type and default. The
+/// Rust struct and its `Default` are generated here
+/// (`config_struct!`); `streamrelay-ffi` generates
+/// its UniFFI records and the conversions of its C structs from the same
+/// tables. A table calls `$m! { [args] fields { .. } nested .. { .. } }`
+/// (the `nested` group is a field that is a struct of its own, flattened
+/// as `flat => field` in the faces that have no nesting).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! config_struct {
+    (
+        [$(#[doc = $sdoc:tt])* $name:ident]
+        fields { $( $(#[doc = $doc:tt])* $field:ident : $ty:ident = $default:tt, )* }
+        $( nested $(#[doc = $ndoc:tt])* $nest:ident : $nty:path {
+            $( $(#[doc = $rdoc:tt])* $flat:ident => $rfield:ident : $rty:ident = $rdefault:tt, )*
+        } )?
+    ) => {
+        $(#[doc = $sdoc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: $ty, )*
+            $( $(#[doc = $ndoc])* pub $nest: $nty, )?
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    $( $field: $default, )*
+                    $( $nest: <$nty>::default(), )?
+                }
+            }
+        }
+
+        $(
+            impl Default for $nty {
+                fn default() -> Self {
+                    Self { $( $rfield: $rdefault, )* }
+                }
+            }
+        )?
+    };
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_peers: 256,
-            max_pending_pings: 512,
-            max_gate_entries: 8192,
-            max_rate_entries: 4096,
-            max_return_routes: 1024,
-            pool_size: 256,
-            max_intros: 64,
-            max_subclusters: 64,
-            max_clusters_per_peer: 16,
-            max_events: 1024,
-            // A TRAVERSAL_OPEN spray alone is 1024 datagrams.
-            max_transmits: 4096,
-            max_cache_bytes: 16_000_000,
-            max_cache_packets: 65_536,
-            max_unpublished: 1024,
-            max_pending_queries: 256,
-            max_delivered: 16_384,
-            max_sync_sends: 2048,
-            max_sync_sends_per_window: 4096,
-            reassembly: ReassemblyLimits::default(),
+/// The fields of [`Limits`] (see `config_struct!`).
+/// Every value must be at least 1 ([`Config`]'s check).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! limits_table {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            [$($args)*]
+            fields {
+                /// Peer-table entries (the reference's soft cap, 256). At the limit the
+                /// least recently heard non-introducer entry is evicted.
+                max_peers: usize = 256,
+                /// Scheduled ping retransmissions (Intro answers are sent 3 times).
+                max_pending_pings: usize = 512,
+                /// Duplicate-suppression entries.
+                max_gate_entries: usize = 8192,
+                /// Rate-limit entries (one per remote and traffic class).
+                max_rate_entries: usize = 4096,
+                /// Return-route entries (used by the Query flow of the data plane).
+                max_return_routes: usize = 1024,
+                /// Sockets in the hard-NAT pool (256, as the reference).
+                pool_size: u16 = 256,
+                /// Introductions being worked on at once (fallback timers, traversals).
+                max_intros: usize = 64,
+                /// Subclusters this peer can be a member of.
+                max_subclusters: usize = 64,
+                /// Subclusters remembered per remote peer.
+                max_clusters_per_peer: usize = 16,
+                /// Events waiting for `Peer::poll_event`.
+                max_events: usize = 1024,
+                /// Datagrams waiting for `Peer::poll_transmit` (a TRAVERSAL_OPEN
+                /// spray alone is 1024 datagrams).
+                max_transmits: usize = 4096,
+                /// Bytes the packet cache may hold: every cached packet counts its
+                /// encoded length plus a fixed per-entry overhead
+                /// (`CACHE_ENTRY_OVERHEAD`). At the limit the oldest packets are
+                /// evicted (the reference's cache is ~16 MB).
+                max_cache_bytes: usize = 16000000,
+                /// Packets the cache may hold (whatever their size).
+                max_cache_packets: usize = 65536,
+                /// Own packets remembered as not yet sent to anyone (re-sent each tick).
+                max_unpublished: usize = 1024,
+                /// Our own questions waiting for answers (app queries and missing-link
+                /// queries).
+                max_pending_queries: usize = 256,
+                /// Ids of events already delivered (so a replay is delivered at most
+                /// once while its id is remembered; oldest forgotten first).
+                max_delivered: usize = 16384,
+                /// Packets and summaries sent in answer to one Sync packet.
+                max_sync_sends: usize = 2048,
+                /// Packets and summaries sent in answer to all the Syncs from one
+                /// address together, per `timings.sync_window_ms`: a token bucket per
+                /// address that starts full with this many datagrams and refills at
+                /// this many per window (docs/compat.md#amplification). The default,
+                /// twice `max_sync_sends`, lets a new peer's first sync (and its next
+                /// level) get whole answers; a flood of Syncs from one (possibly
+                /// spoofed) table peer's address gets at most this many datagrams a
+                /// window back. The buckets are kept for at most `max_peers`
+                /// addresses (answers only go to table peers).
+                max_sync_sends_per_window: usize = 4096,
+            }
+            nested
+            /// Chains of our subclusters being reassembled from the cache, and the
+            /// stream buffer (chains, bytes). `max_bytes` is also the largest
+            /// message (sealed) we reassemble or publish.
+            reassembly: $crate::crypto::event::ReassemblyLimits {
+                /// Incomplete chains being reassembled at once.
+                reassembly_max_chains => max_chains: usize = 64,
+                /// Fragment bytes held across them; also the largest sealed message
+                /// published or reassembled (1 MiB).
+                reassembly_max_bytes => max_bytes: usize = 1048576,
+            }
         }
+    };
+}
+
+limits_table!(
+    config_struct
+    /// Hard bounds on every table and queue. At a bound the Peer evicts or drops
+    /// and counts it in [`Metrics`](super::Metrics); it never grows past it.
+    Limits
+);
+
+/// The fields of [`RateQuotas`] (see `config_struct!`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! quotas_table {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            [$($args)*]
+            fields {
+                /// Publish and Join ("replicatable") packets from one remote (1024).
+                replicatable_per_minute: u32 = 1024,
+                /// Every other type from one remote (1 048 576).
+                control_per_minute: u32 = 1048576,
+                /// Packets in a subcluster we joined (the reference's `rateLimit`,
+                /// 32 768, which it stores but never applies; docs/compat.md#rate-limit-quota).
+                subcluster_per_minute: u32 = 32768,
+            }
+        }
+    };
+}
+
+quotas_table!(
+    config_struct
+    /// Per-remote packet quotas per one-minute bucket (§6.12).
+    RateQuotas
+);
+
+/// The fields of [`Expiry`] (see `config_struct!`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! expiry_table {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            [$($args)*]
+            fields {
+                /// After this many keepalives without a packet a peer is *inactive*: it
+                /// is no longer offered in introductions.
+                inactive: u32 = 1,
+                /// After this many it is *missing*: `Event::Disconnection`, and it is no
+                /// longer "connected" (a heartbeat answer connects it again).
+                missing: u32 = 2,
+                /// After this many it is *forgotten*: removed from the table.
+                forgotten: u32 = 4,
+            }
+        }
+    };
+}
+
+expiry_table!(
+    config_struct
+    /// How long a peer may stay silent, in multiples of `keepalive`
+    /// (docs/compat.md#peer-expiry).
+    Expiry
+);
+
+/// The fields of [`Timings`] (see `config_struct!`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! timings_table {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            [$($args)*]
+            fields {
+                /// Intro answers (P6) are re-sent at +`ping_retry_ms` and +4×.
+                ping_retry_ms: u64 = 500,
+                /// Reflection: wait for the second answer, and before finalising.
+                probe_wait_ms: u64 = 512,
+                /// Reflection stage 1 (probe) timeout.
+                probe_timeout_ms: u64 = 1024,
+                /// Reflection stage 2 timeout.
+                reflection_timeout_ms: u64 = 2048,
+                /// Fallback to the introducer as proxy when no connection formed.
+                intro_fallback_ms: u64 = 2048,
+                /// Hard-NAT traversal: one ping per interval …
+                traversal_interval_ms: u64 = 10,
+                /// … for at most this many rounds …
+                traversal_rounds: u32 = 1024,
+                /// … and a pool socket listens this long after it sent.
+                pool_socket_hold_ms: u64 = 1024,
+                /// Ports sprayed by the easy side of a hard-NAT pair (TRAVERSAL_OPEN).
+                spray_ports: u16 = 1024,
+                /// An idle pool is closed after this long without a traversal.
+                pool_idle_ms: u64 = 30000,
+                /// A chain of one of our subclusters that stays incomplete this long
+                /// makes us query the network for its first missing link.
+                missing_link_ms: u64 = 1000,
+                /// Missing-link queries per chain (each waits twice as long as the one
+                /// before).
+                missing_link_queries: u32 = 3,
+                /// An incomplete chain is forgotten after this long (its packets stay
+                /// cached; a later packet of it starts over from the cache).
+                chain_timeout_ms: u64 = 300000,
+                /// A Query whose `usr1` time is older than this is dropped (2048 ms).
+                query_freshness_ms: u64 = 2048,
+                /// First contact with an address syncs again only after this long (the
+                /// reference's `syncWindow`, 6000 ms).
+                sync_window_ms: u64 = 6000,
+            }
+        }
+    };
+}
+
+timings_table!(
+    config_struct
+    /// Protocol timings in milliseconds (reference values by default, §6.2).
+    Timings
+);
+
+/// A limit's value as a count (every limit is a `usize` or a `u16`).
+trait Count {
+    fn count(self) -> usize;
+}
+
+impl Count for usize {
+    fn count(self) -> usize {
+        self
     }
 }
 
-/// Per-remote packet quotas per one-minute bucket (§6.12).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RateQuotas {
-    /// Publish and Join ("replicatable") packets from one remote (1024).
-    pub replicatable_per_minute: u32,
-    /// Every other type from one remote (1 048 576).
-    pub control_per_minute: u32,
-    /// Packets in a subcluster we joined (the reference's `rateLimit`,
-    /// 32 768, which it stores but never applies; docs/compat.md#rate-limit-quota).
-    pub subcluster_per_minute: u32,
-}
-
-impl Default for RateQuotas {
-    fn default() -> Self {
-        RateQuotas {
-            replicatable_per_minute: 1024,
-            control_per_minute: 1024 * 1024,
-            subcluster_per_minute: 32 * 1024,
-        }
+impl Count for u16 {
+    fn count(self) -> usize {
+        usize::from(self)
     }
 }
 
-/// How long a peer may stay silent, in multiples of `keepalive`
-/// (docs/compat.md#peer-expiry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Expiry {
-    /// After this many keepalives without a packet a peer is *inactive*: it
-    /// is no longer offered in introductions.
-    pub inactive: u32,
-    /// After this many it is *missing*: `Event::Disconnection`, and it is no
-    /// longer "connected" (a heartbeat answer connects it again).
-    pub missing: u32,
-    /// After this many it is *forgotten*: removed from the table.
-    pub forgotten: u32,
-}
-
-impl Default for Expiry {
-    fn default() -> Self {
-        Expiry {
-            inactive: 1,
-            missing: 2,
-            forgotten: 4,
+/// The names and values of every limit, for the zero check.
+macro_rules! limit_values {
+    (
+        [$l:ident]
+        fields { $( $(#[doc = $doc:tt])* $field:ident : $ty:ident = $default:tt, )* }
+        nested $(#[doc = $ndoc:tt])* $nest:ident : $nty:path {
+            $( $(#[doc = $rdoc:tt])* $flat:ident => $rfield:ident : $rty:ident = $rdefault:tt, )*
         }
-    }
-}
-
-/// Protocol timings in milliseconds (reference values by default, §6.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Timings {
-    /// Intro answers (P6) are re-sent at +`ping_retry_ms` and +4×.
-    pub ping_retry_ms: u64,
-    /// Reflection: wait for the second answer, and before finalising.
-    pub probe_wait_ms: u64,
-    /// Reflection stage 1 (probe) timeout.
-    pub probe_timeout_ms: u64,
-    /// Reflection stage 2 timeout.
-    pub reflection_timeout_ms: u64,
-    /// Fallback to the introducer as proxy when no connection formed.
-    pub intro_fallback_ms: u64,
-    /// Hard-NAT traversal: one ping per interval …
-    pub traversal_interval_ms: u64,
-    /// … for at most this many rounds …
-    pub traversal_rounds: u32,
-    /// … and a pool socket listens this long after it sent.
-    pub pool_socket_hold_ms: u64,
-    /// Ports sprayed by the easy side of a hard-NAT pair (TRAVERSAL_OPEN).
-    pub spray_ports: u16,
-    /// An idle pool is closed after this long without a traversal.
-    pub pool_idle_ms: u64,
-    /// A chain of one of our subclusters that stays incomplete this long
-    /// makes us query the network for its first missing link.
-    pub missing_link_ms: u64,
-    /// Missing-link queries per chain (each waits twice as long as the one
-    /// before).
-    pub missing_link_queries: u32,
-    /// An incomplete chain is forgotten after this long (its packets stay
-    /// cached; a later packet of it starts over from the cache).
-    pub chain_timeout_ms: u64,
-    /// A Query whose `usr1` time is older than this is dropped (2048 ms).
-    pub query_freshness_ms: u64,
-    /// First contact with an address syncs again only after this long (the
-    /// reference's `syncWindow`, 6000 ms).
-    pub sync_window_ms: u64,
-}
-
-impl Default for Timings {
-    fn default() -> Self {
-        Timings {
-            ping_retry_ms: 500,
-            probe_wait_ms: 512,
-            probe_timeout_ms: 1024,
-            reflection_timeout_ms: 2048,
-            intro_fallback_ms: 2048,
-            traversal_interval_ms: 10,
-            traversal_rounds: 1024,
-            pool_socket_hold_ms: 1024,
-            spray_ports: 1024,
-            pool_idle_ms: 30_000,
-            missing_link_ms: 1000,
-            missing_link_queries: 3,
-            chain_timeout_ms: 300_000,
-            query_freshness_ms: 2048,
-            sync_window_ms: 6000,
-        }
-    }
+    ) => {
+        [
+            $( (stringify!($field), Count::count($l.$field)), )*
+            $( (concat!(stringify!($nest), ".", stringify!($rfield)), $l.$nest.$rfield), )*
+        ]
+    };
 }
 
 /// How a multicast picks its random targets (spec §7.5).
@@ -594,28 +666,7 @@ impl Config {
             }
         }
         let l = &self.limits;
-        for (name, v) in [
-            ("max_peers", l.max_peers),
-            ("max_pending_pings", l.max_pending_pings),
-            ("max_gate_entries", l.max_gate_entries),
-            ("max_rate_entries", l.max_rate_entries),
-            ("max_return_routes", l.max_return_routes),
-            ("pool_size", l.pool_size as usize),
-            ("max_intros", l.max_intros),
-            ("max_subclusters", l.max_subclusters),
-            ("max_clusters_per_peer", l.max_clusters_per_peer),
-            ("max_events", l.max_events),
-            ("max_transmits", l.max_transmits),
-            ("max_cache_bytes", l.max_cache_bytes),
-            ("max_cache_packets", l.max_cache_packets),
-            ("max_unpublished", l.max_unpublished),
-            ("max_pending_queries", l.max_pending_queries),
-            ("max_delivered", l.max_delivered),
-            ("max_sync_sends", l.max_sync_sends),
-            ("max_sync_sends_per_window", l.max_sync_sends_per_window),
-            ("reassembly.max_chains", l.reassembly.max_chains),
-            ("reassembly.max_bytes", l.reassembly.max_bytes),
-        ] {
+        for (name, v) in limits_table!(limit_values l) {
             if v == 0 {
                 return Err(ConfigError::ZeroLimit(name));
             }

@@ -32,7 +32,7 @@ use super::gate::GateKey;
 use super::metrics::{DropReason, Eviction};
 use super::table::ConnInfo;
 use super::time::Instant;
-use super::timers::{Timer, TimerKey};
+use super::timers::Timer;
 use super::Peer;
 use crate::nat::{NatType, Strategy};
 use crate::wire::control::{Intro, Ping};
@@ -51,7 +51,6 @@ pub(crate) struct IntroAttempt {
     /// The reference's `opts.attempts`: 2 or more means "use the proxy".
     attempts: u8,
     ping_id: String,
-    fallback: Option<TimerKey>,
     /// Rounds sent so far, while a hard-NAT traversal runs.
     traversal: Option<u32>,
 }
@@ -162,7 +161,7 @@ impl Peer {
         });
         let id = self.next_intro;
         self.next_intro = self.next_intro.wrapping_add(1);
-        let fallback = self.timers.set(
+        self.timers.set(
             now.add_ms(self.config.timings.intro_fallback_ms),
             Timer::IntroFallback(id),
         );
@@ -175,7 +174,6 @@ impl Peer {
             subcluster_id: IdField::from_slice(p.subcluster_id).unwrap_or_default(),
             attempts: 0,
             ping_id: self.random_id12(),
-            fallback: Some(fallback),
             traversal: None,
         };
         self.intros.insert(id, attempt);
@@ -237,7 +235,6 @@ impl Peer {
         let Some(a) = self.intros.get_mut(&id) else {
             return;
         };
-        a.fallback = None;
         let target = a.target;
         if self.find_peer(&target).is_none() {
             if let Some(a) = self.intros.get_mut(&id) {
@@ -249,10 +246,11 @@ impl Peer {
     }
 
     fn finish_intro_if_done(&mut self, now: Instant, id: u32) {
+        let fallback = self.timers.is_set(Timer::IntroFallback(id));
         let done = self
             .intros
             .get(&id)
-            .is_none_or(|a| a.fallback.is_none() && a.traversal.is_none());
+            .is_none_or(|a| !fallback && a.traversal.is_none());
         if done {
             self.intros.remove(&id);
             self.arm_pool_idle(now);
@@ -290,7 +288,7 @@ impl Peer {
             a.traversal = Some(0);
         }
         let t = now.add_ms(self.config.timings.traversal_interval_ms);
-        self.timers.set(t, Timer::Traversal(id));
+        self.timers.add(t, Timer::Traversal(id));
     }
 
     /// One traversal round: a P7 from a random free pool socket.
@@ -337,7 +335,7 @@ impl Peer {
             a.traversal = Some(round + 1);
         }
         let next = now.add_ms(self.config.timings.traversal_interval_ms);
-        self.timers.set(next, Timer::Traversal(id));
+        self.timers.add(next, Timer::Traversal(id));
         let Some(socket) = self.take_pool_socket(now, id) else {
             self.metrics.evict(Eviction::PoolExhausted);
             return;

@@ -3,136 +3,152 @@
 
 use crate::wire::PacketType;
 
-/// Why an input or an output was dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-#[repr(u8)]
-pub enum DropReason {
-    /// Not a packet (bad magic, truncated, invalid control message).
-    Malformed = 0,
-    /// A version other than 6.
-    Version,
-    /// Over the sender's quota.
-    RateLimited,
-    /// The host's firewall said no.
-    Firewall,
-    /// Types 3-8 before our NAT type is known.
-    NotReady,
-    /// Seen before (the gate).
-    Duplicate,
-    /// Our own packet, or about ourselves.
-    Own,
-    /// An Intro or a rendezvous past its time, or over the hop limit.
-    Stale,
-    /// Decodes, but a field we must use is unusable (an address that is not
-    /// an IP, an invalid NAT type or port in a Join, ...).
-    Invalid,
-    /// A datagram on a socket we do not know (or a closed pool socket).
-    UnknownSocket,
-    /// The transmit queue was full.
-    TransmitQueueFull,
-    /// The event queue was full.
-    EventQueueFull,
-    /// A probe-socket datagram that is not the reflection answer we wait for.
-    Probe,
-    /// No longer produced (the data plane handles Publish, Stream, Sync and
-    /// Query); kept so counter indexes stay stable.
-    DataPlaneUnhandled,
-    /// After `close()`.
-    Closed,
-    /// A Pong that answers nothing we asked (unknown responder); an answer
-    /// to a query we neither asked nor route; a Sync from an address not in
-    /// our peer table.
-    Unsolicited,
-    /// Content that does not match its id: a Publish head or lone packet
-    /// whose packetId is not SHA-256 of its message, a chain link whose id
-    /// does not follow, an answer that is not the packet asked for.
-    Forged,
-    /// A Stream for us in a subcluster we are not in, or from a peer not in
-    /// our table (as the reference).
-    NotMember,
-    /// A Stream for a peer we do not know (or back where it came from).
-    Unroutable,
-    /// A Sync answer cut at `limits.max_sync_sends`, or cut or refused
-    /// because its address used up `limits.max_sync_sends_per_window`.
-    SyncBudget,
-    /// An event of our subcluster that did not open or verify: not cached,
-    /// not relayed by us (docs/compat.md#member-filter).
-    Unauthentic,
+/// A counter enum of the core (`DropReason`, `Eviction`) made from its
+/// table: the enum with fixed discriminants (counter indexes, also the C
+/// ABI's), `COUNT` and `ALL`. `streamrelay-ffi` makes its UniFFI enums and
+/// checks its C enums against the same tables.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! counter_enum {
+    (
+        [$(#[doc = $doc:tt])* $name:ident, $what:literal]
+        $( $(#[doc = $vdoc:tt])* $variant:ident = $n:tt, )*
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        #[repr(u8)]
+        pub enum $name {
+            $( $(#[doc = $vdoc])* $variant = $n, )*
+        }
+
+        impl $name {
+            #[doc = concat!("Number of ", $what, ".")]
+            pub const COUNT: usize = [$($name::$variant),*].len();
+
+            #[doc = concat!("Every one of the ", $what, ", in counter order.")]
+            pub const ALL: [$name; Self::COUNT] = [$($name::$variant),*];
+        }
+    };
 }
 
-impl DropReason {
-    /// Number of reasons.
-    pub const COUNT: usize = 21;
-
-    /// Every reason, in counter order.
-    pub const ALL: [DropReason; Self::COUNT] = [
-        DropReason::Malformed,
-        DropReason::Version,
-        DropReason::RateLimited,
-        DropReason::Firewall,
-        DropReason::NotReady,
-        DropReason::Duplicate,
-        DropReason::Own,
-        DropReason::Stale,
-        DropReason::Invalid,
-        DropReason::UnknownSocket,
-        DropReason::TransmitQueueFull,
-        DropReason::EventQueueFull,
-        DropReason::Probe,
-        DropReason::DataPlaneUnhandled,
-        DropReason::Closed,
-        DropReason::Unsolicited,
-        DropReason::Forged,
-        DropReason::NotMember,
-        DropReason::Unroutable,
-        DropReason::SyncBudget,
-        DropReason::Unauthentic,
-    ];
+/// The drop reasons: every variant once, with its counter index (see
+/// `counter_enum!`). Indexes never change; a new reason takes the next one.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! drop_reasons_table {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            [$($args)*]
+            /// Not a packet (bad magic, truncated, invalid control message).
+            Malformed = 0,
+            /// A version other than 6.
+            Version = 1,
+            /// Over the sender's quota.
+            RateLimited = 2,
+            /// The host's firewall said no.
+            Firewall = 3,
+            /// Types 3-8 before our NAT type is known.
+            NotReady = 4,
+            /// Seen before (the gate).
+            Duplicate = 5,
+            /// Our own packet, or about ourselves.
+            Own = 6,
+            /// An Intro or a rendezvous past its time, or over the hop limit.
+            Stale = 7,
+            /// Decodes, but a field we must use is unusable (an address that is not
+            /// an IP, an invalid NAT type or port in a Join, ...).
+            Invalid = 8,
+            /// A datagram on a socket we do not know (or a closed pool socket).
+            UnknownSocket = 9,
+            /// The transmit queue was full.
+            TransmitQueueFull = 10,
+            /// The event queue was full.
+            EventQueueFull = 11,
+            /// A probe-socket datagram that is not the reflection answer we wait for.
+            Probe = 12,
+            /// No longer produced (the data plane handles Publish, Stream, Sync and
+            /// Query); kept so counter indexes stay stable.
+            DataPlaneUnhandled = 13,
+            /// After `close()`.
+            Closed = 14,
+            /// A Pong that answers nothing we asked (unknown responder); an answer
+            /// to a query we neither asked nor route; a Sync from an address not in
+            /// our peer table.
+            Unsolicited = 15,
+            /// Content that does not match its id: a Publish head or lone packet
+            /// whose packetId is not SHA-256 of its message, a chain link whose id
+            /// does not follow, an answer that is not the packet asked for.
+            Forged = 16,
+            /// A Stream for us in a subcluster we are not in, or from a peer not in
+            /// our table (as the reference).
+            NotMember = 17,
+            /// A Stream for a peer we do not know (or back where it came from).
+            Unroutable = 18,
+            /// A Sync answer cut at `limits.max_sync_sends`, or cut or refused
+            /// because its address used up `limits.max_sync_sends_per_window`.
+            SyncBudget = 19,
+            /// An event of our subcluster that did not open or verify: not cached,
+            /// not relayed by us (docs/compat.md#member-filter).
+            Unauthentic = 20,
+        }
+    };
 }
 
-/// What a bounded table had to let go of.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[non_exhaustive]
-#[repr(u8)]
-pub enum Eviction {
-    /// A peer-table entry (least recently heard, never an introducer).
-    Peer = 0,
-    /// A peer could not be added: the table is full of introducers.
-    PeerRefused,
-    /// A pending ping retransmission.
-    PendingPing,
-    /// A gate entry (oldest first).
-    Gate,
-    /// A rate-limit entry (least recently used).
-    Rate,
-    /// A return route.
-    ReturnRoute,
-    /// An introduction could not be started: too many in progress.
-    IntroRefused,
-    /// A traversal round found no free pool socket.
-    PoolExhausted,
-    /// A remembered subcluster of a remote peer.
-    PeerCluster,
-    /// A cached packet (oldest first) to make room under the byte or count
-    /// limit.
-    Cache,
-    /// An unpublished record (oldest first).
-    Unpublished,
-    /// One of our pending questions (oldest first).
-    PendingQuery,
-    /// An incomplete chain (oldest first), or a stream-buffer chain.
-    Chain,
-    /// A remembered delivered id (oldest first).
-    Delivered,
-    /// A remembered last-sync time of an address.
-    SyncPeer,
+drop_reasons_table!(
+    counter_enum
+    /// Why an input or an output was dropped.
+    DropReason, "reasons"
+);
+
+/// The eviction kinds: every variant once, with its counter index (see
+/// `counter_enum!`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! evictions_table {
+    ($m:ident $($args:tt)*) => {
+        $m! {
+            [$($args)*]
+            /// A peer-table entry (least recently heard, never an introducer).
+            Peer = 0,
+            /// A peer could not be added: the table is full of introducers.
+            PeerRefused = 1,
+            /// A pending ping retransmission.
+            PendingPing = 2,
+            /// A gate entry (oldest first).
+            Gate = 3,
+            /// A rate-limit entry (least recently used).
+            Rate = 4,
+            /// A return route.
+            ReturnRoute = 5,
+            /// An introduction could not be started: too many in progress.
+            IntroRefused = 6,
+            /// A traversal round found no free pool socket.
+            PoolExhausted = 7,
+            /// A remembered subcluster of a remote peer.
+            PeerCluster = 8,
+            /// A cached packet (oldest first) to make room under the byte or count
+            /// limit.
+            Cache = 9,
+            /// An unpublished record (oldest first).
+            Unpublished = 10,
+            /// One of our pending questions (oldest first).
+            PendingQuery = 11,
+            /// An incomplete chain (oldest first), or a stream-buffer chain.
+            Chain = 12,
+            /// A remembered delivered id (oldest first).
+            Delivered = 13,
+            /// A remembered last-sync time of an address.
+            SyncPeer = 14,
+        }
+    };
 }
 
-impl Eviction {
-    /// Number of kinds.
-    pub const COUNT: usize = 15;
-}
+evictions_table!(
+    counter_enum
+    /// What a bounded table had to let go of.
+    Eviction, "kinds"
+);
 
 /// Traffic and drop counters (the reference's `metrics`, extended).
 ///

@@ -11,6 +11,9 @@
 //!
 //! | module | flow |
 //! |---|---|
+//! | `receive` | the receive pipeline: decode, version, rate limit, firewall, dispatch by type (§6.5) |
+//! | `tick` | the keepalive tick (main loop, re-joins) and timer dispatch (§6.4) |
+//! | `shared` | helpers of every flow: queueing datagrams and events, randomness |
 //! | `ping` | Ping/Pong, retries, the heartbeat (§6.7) |
 //! | `reflection` | NAT discovery with two introducers and the probe socket (§6.8) |
 //! | `join` | joins, subcluster membership, rendezvous, multicast (§6.9, §7.5) |
@@ -66,13 +69,16 @@ mod pool;
 mod publish;
 mod query;
 mod ratelimit;
+mod receive;
 mod reflection;
 mod relay;
+mod shared;
 mod snapshot;
 mod store;
 mod stream;
 mod sync;
 mod table;
+mod tick;
 mod time;
 mod timers;
 
@@ -83,14 +89,14 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::SeedableRng;
 
 pub use addr::{PeerId, Remote, SocketId};
 pub use config::{
     Behaviour, Config, ConfigError, Expiry, Fanout, FanoutPolicy, Introducer, Limits, Profile,
     RateQuotas, Timings,
 };
-pub use events::{DisconnectReason, Event, Transmit, UnverifiedReason};
+pub use events::{BufferTooSmall, DisconnectReason, Event, Transmit, UnverifiedReason};
 pub use firewall::Firewall;
 pub use metrics::{DropReason, Eviction, Metrics};
 pub use publish::PublishOptions;
@@ -103,7 +109,7 @@ use crate::crypto::event::{PackError, Reassembler};
 use crate::crypto::identity::{SharedKey, SubclusterKeys};
 use crate::nat::{NatType, Strategy};
 use crate::wire::packet::{IdField, PacketId};
-use crate::wire::{Packet, PacketRef, PacketType};
+use crate::wire::PacketType;
 use chains::Chains;
 use gate::{AgeingMap, GateKey};
 use intro::IntroAttempt;
@@ -113,7 +119,7 @@ use query::Asked;
 use ratelimit::RateLimiter;
 use reflection::Reflection;
 use store::{IdSet, PacketStore};
-use timers::{Timer, TimerKey, Timers};
+use timers::{Timer, Timers};
 
 /// Why a command is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -317,11 +323,8 @@ pub(crate) fn queue_transmit(
         metrics.drop(DropReason::TransmitQueueFull);
         return;
     }
-    let ty = if t.bytes.len() > 4 && t.bytes[..4] == crate::wire::packet::MAGIC {
-        t.bytes[4] as usize
-    } else {
-        0
-    };
+    // Index 0: not a packet (the Peer sends no packet of an unknown type).
+    let ty = PacketType::peek(&t.bytes).map_or(0, |p| p as usize);
     if ty < metrics.sent_by_type.len() {
         metrics.sent_by_type[ty] += 1;
     }
@@ -405,7 +408,7 @@ impl Peer {
             fanout_scratch: Scratch::default(),
             config,
         };
-        peer.timers.set(now, Timer::Tick);
+        peer.timers.add(now, Timer::Tick);
         if peer.config.indexed || peer.config.nat_type.is_some() {
             peer.announce_ready();
         }
@@ -438,169 +441,17 @@ impl Peer {
         }
     }
 
-    /// The receive pipeline of the main socket and connection-owned pool
-    /// sockets (§6.5).
-    fn receive(&mut self, now: Instant, socket: SocketId, remote: Remote, bytes: &[u8]) {
-        let p = match PacketRef::decode(bytes) {
-            Ok(p) => p,
-            Err(_) => {
-                self.metrics.drop(DropReason::Malformed);
-                return;
-            }
-        };
-        if p.version != crate::wire::packet::VERSION {
-            self.metrics.drop(DropReason::Version);
-            return;
-        }
-        for e in self.table.iter_mut().filter(|e| e.remote == remote) {
-            e.last_update = Some(now);
-        }
-        let joined = match (
-            <[u8; 32]>::try_from(p.cluster_id),
-            <[u8; 32]>::try_from(p.subcluster_id),
-        ) {
-            (Ok(c), Ok(s)) => self.subclusters.contains_key(&(c, s)),
-            _ => false,
-        };
-        if !self.config.limit_exempt {
-            let class = ratelimit::Class::of(p.packet_type, joined);
-            let (limited, evicted) = self.rates.check(now, class, remote, &self.config.quotas);
-            if evicted {
-                self.metrics.evict(Eviction::Rate);
-            }
-            if limited {
-                self.metrics.drop(DropReason::RateLimited);
-                return;
-            }
-        }
-        if let Some(fw) = self.firewall.as_mut() {
-            if !fw.allow(&p, &remote, socket) {
-                self.metrics.drop(DropReason::Firewall);
-                return;
-            }
-        }
-        match p.packet_type {
-            PacketType::Ping => return self.on_ping(now, socket, remote, &p),
-            PacketType::Pong => return self.on_pong(now, socket, remote, &p),
-            _ => {}
-        }
-        if self.nat.is_none() && !self.config.indexed {
-            self.metrics.drop(DropReason::NotReady);
-            return;
-        }
-        match p.packet_type {
-            PacketType::Intro => self.on_intro(now, remote, &p),
-            PacketType::Join => self.on_join(now, socket, remote, &p),
-            _ => self.on_data_plane(now, socket, remote, &p),
-        }
-    }
-
     /// Timers whose deadline is `now` or earlier fire, in deadline order.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closing {
             return;
         }
         for _ in 0..MAX_TIMERS_PER_CALL {
-            let Some((key, t)) = self.timers.pop_due(now) else {
+            let Some(t) = self.timers.pop_due(now) else {
                 return;
             };
-            self.fire(now, key, t);
+            self.fire(now, t);
         }
-    }
-
-    fn fire(&mut self, now: Instant, _key: TimerKey, t: Timer) {
-        match t {
-            Timer::Tick => {
-                self.timers
-                    .set(now.add_ms(self.config.keepalive_ms), Timer::Tick);
-                self.main_loop(now, true);
-            }
-            // Too soon after the Joins that reflection sent to judge how
-            // many members answered: no re-join check then.
-            Timer::ExtraTick => self.main_loop(now, false),
-            Timer::ReflectionRetry
-            | Timer::ProbeTimeout
-            | Timer::ReflectionTimeout
-            | Timer::FirstResponderTimeout
-            | Timer::Finalise => self.on_reflection_timer(now, t),
-            Timer::PingRetry { id, last } => self.on_ping_retry(now, id, last),
-            Timer::IntroFallback(id) => self.on_intro_fallback(now, id),
-            Timer::Traversal(id) => self.on_traversal_round(now, id),
-            Timer::PoolIdle => self.on_pool_idle(now),
-            Timer::ChainCheck => self.on_chain_timer(now),
-        }
-    }
-
-    /// One run of the main loop (§6.4).
-    fn main_loop(&mut self, now: Instant, keepalive_tick: bool) {
-        if self.closing {
-            return;
-        }
-        if self.reflection.id.is_none() {
-            self.request_reflection(now);
-        }
-        self.uptime = self.uptime.saturating_add(self.config.keepalive_ms);
-        self.heartbeat(now);
-        // Until the NAT type is known nothing ages (as the reference); an
-        // introducer ages its state regardless (docs/compat.md#tick-when-indexed).
-        if !(self.nat.is_some_and(|n| n.is_valid()) || self.config.indexed) {
-            return;
-        }
-        self.gate.age();
-        self.return_routes.age();
-        self.my_queries.age();
-        self.rates.prune(now);
-        self.expire_peers(now);
-        self.expire_cache(now);
-        let evicted = self
-            .streams
-            .expire(now.as_millis(), self.config.timings.chain_timeout_ms);
-        for _ in 0..evicted {
-            self.metrics.evict(Eviction::Chain);
-        }
-        self.send_unpublished(now);
-        self.refresh_summary_hash(now);
-        let keys: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
-        let enough = self.config.behaviour.rejoin_below_members;
-        for (cid, scid) in keys {
-            if enough > 0 && !(keepalive_tick && self.rejoin_due(&cid, &scid, enough)) {
-                continue;
-            }
-            self.send_join(now, cid, scid);
-        }
-    }
-
-    /// With `Behaviour::rejoin_below_members`: whether a subcluster is
-    /// joined again at this tick. Only while too few members are
-    /// connected, and then after 0, 1, 2, 4, 8, 16, 16 … quiet keepalive
-    /// ticks (a peer
-    /// behind a hard NAT may never reach the count; it must not re-join
-    /// every tick for ever).
-    fn rejoin_due(&mut self, cid: &[u8; 32], scid: &[u8; 32], enough: usize) -> bool {
-        let members = self.connected_members(cid, scid);
-        let Some(m) = self.subclusters.get_mut(&(*cid, *scid)) else {
-            return false;
-        };
-        if members >= enough {
-            m.rejoin_wait = 0;
-            m.rejoin_backoff = 0;
-            return false;
-        }
-        if m.rejoin_wait > 0 {
-            m.rejoin_wait -= 1;
-            return false;
-        }
-        m.rejoin_wait = m.rejoin_backoff;
-        m.rejoin_backoff = (m.rejoin_backoff.saturating_mul(2)).clamp(1, 16);
-        true
-    }
-
-    /// Connected, directly reached table peers seen in a subcluster.
-    pub(crate) fn connected_members(&self, cid: &[u8; 32], scid: &[u8; 32]) -> usize {
-        self.table
-            .iter()
-            .filter(|p| p.connected && p.proxy.is_none() && p.in_subcluster(cid, scid))
-            .count()
     }
 
     // ---------------------------------------------------------------
@@ -618,14 +469,19 @@ impl Peer {
     }
 
     /// The next datagram to send, copied into `buf`: its socket, remote and
-    /// length. The Peer keeps the buffer it was in for reuse, so a host
-    /// that sends this way makes the relay path allocation-free in steady
-    /// state. A datagram longer than `buf` cannot be handed over: it is
-    /// dropped (counted as [`DropReason::TransmitQueueFull`]) and the next
-    /// one is tried. 1500 bytes hold any datagram the Peer sends.
+    /// length (`Ok(None)` when nothing is queued). The Peer keeps the buffer
+    /// it was in for reuse, so a host that sends this way makes the relay
+    /// path allocation-free in steady state.
+    ///
+    /// The caller's buffer is the contract (as quinn's and boringtun's): a
+    /// datagram longer than `buf` is not lost. It stays first in the queue
+    /// and [`BufferTooSmall`] says how many bytes it needs; call again with
+    /// a buffer that large. A buffer of
+    /// [`MAX_FRAME_BYTES`](crate::wire::packet::MAX_FRAME_BYTES) (1500)
+    /// holds any datagram the Peer sends.
     ///
     /// ```
-    /// # use streamrelay::peer::{Config, Instant, Peer, Remote, SocketId};
+    /// # use streamrelay::peer::{BufferTooSmall, Config, Instant, Peer, Remote, SocketId};
     /// # use streamrelay::nat::NatType;
     /// # let mut config = Config::new(&"aa".repeat(32), None);
     /// # config.indexed = true;
@@ -635,32 +491,36 @@ impl Peer {
     /// # let bytes = ping.to_packet().unwrap().encode().unwrap();
     /// # let from = Remote::Udp("192.0.2.7:4000".parse().unwrap());
     /// peer.handle_datagram(Instant::from_millis(5), SocketId::Main, from, &bytes);
-    /// let mut buf = [0u8; 1500];
-    /// let (socket, remote, n) = peer.poll_transmit_into(Instant::from_millis(5), &mut buf).unwrap();
-    /// assert_eq!((socket, remote), (SocketId::Main, from));
+    /// let now = Instant::from_millis(5);
+    /// // Too small: nothing is lost, the Peer says what it needs.
+    /// let Err(BufferTooSmall { needed }) = peer.poll_transmit_into(now, &mut [0u8; 4]) else {
+    ///     panic!("a Pong is longer than 4 bytes")
+    /// };
+    /// let mut buf = vec![0u8; needed];
+    /// let (socket, remote, n) = peer.poll_transmit_into(now, &mut buf).unwrap().unwrap();
+    /// assert_eq!((socket, remote, n), (SocketId::Main, from, needed));
     /// assert_eq!(buf[4], 2); // a Pong
-    /// # let _ = n;
+    /// assert_eq!(peer.poll_transmit_into(now, &mut buf), Ok(None));
     /// ```
     pub fn poll_transmit_into(
         &mut self,
         _now: Instant,
         buf: &mut [u8],
-    ) -> Option<(SocketId, Remote, usize)> {
-        loop {
-            let t = self.transmits.pop_front()?;
-            let n = t.bytes.len();
-            let fits = n <= buf.len();
-            if fits {
-                buf[..n].copy_from_slice(&t.bytes);
-            } else {
-                self.metrics.drop(DropReason::TransmitQueueFull);
-            }
-            let (socket, remote) = (t.socket, t.remote);
-            self.recycle(t);
-            if fits {
-                return Some((socket, remote, n));
-            }
-        }
+    ) -> Result<Option<(SocketId, Remote, usize)>, BufferTooSmall> {
+        let Some(t) = self.transmits.front() else {
+            return Ok(None);
+        };
+        let n = t.bytes.len();
+        let Some(out) = buf.get_mut(..n) else {
+            return Err(BufferTooSmall { needed: n });
+        };
+        out.copy_from_slice(&t.bytes);
+        let Some(t) = self.transmits.pop_front() else {
+            return Ok(None);
+        };
+        let (socket, remote) = (t.socket, t.remote);
+        self.recycle(t);
+        Ok(Some((socket, remote, n)))
     }
 
     /// Gives a sent [`Transmit`] back so its buffer can carry a later
@@ -995,91 +855,5 @@ impl Peer {
     /// Intro flow makes.
     pub fn strategy_towards(&self, remote: Option<NatType>) -> Strategy {
         crate::nat::connection_strategy(self.nat, remote)
-    }
-
-    // ---------------------------------------------------------------
-    // Helpers shared by the flows
-    // ---------------------------------------------------------------
-
-    /// The wall clock the wire carries (ms since the Unix epoch).
-    pub(crate) fn wall_ms(&self, now: Instant) -> f64 {
-        let t = (now.as_millis() as i64).saturating_add(self.wall_offset);
-        t as f64
-    }
-
-    /// Queues a datagram (bounded: at the limit it is dropped and counted).
-    pub(crate) fn send(&mut self, socket: SocketId, remote: Remote, bytes: Vec<u8>) {
-        queue_transmit(
-            &mut self.transmits,
-            &mut self.metrics,
-            self.config.limits.max_transmits,
-            Transmit {
-                socket,
-                remote,
-                bytes,
-            },
-        );
-    }
-
-    /// Encodes and queues a packet. Packets we build always fit; an encode
-    /// failure is counted, never a panic.
-    pub(crate) fn send_packet(&mut self, socket: SocketId, remote: Remote, packet: &Packet) {
-        match packet.encode() {
-            Ok(b) => self.send(socket, remote, b),
-            Err(_) => self.metrics.drop(DropReason::Invalid),
-        }
-    }
-
-    /// Queues an event (bounded). Pool and close events always go through:
-    /// the host must act on them and they are few.
-    pub(crate) fn emit(&mut self, ev: Event) {
-        let essential = matches!(
-            ev,
-            Event::OpenPoolSockets { .. } | Event::ClosePoolSockets { .. } | Event::Closed
-        );
-        if !essential && self.events.len() >= self.config.limits.max_events {
-            self.metrics.drop(DropReason::EventQueueFull);
-            return;
-        }
-        self.events.push_back(ev);
-    }
-
-    /// `Event::Ready` if what we would announce changed.
-    pub(crate) fn announce_ready(&mut self) {
-        let now = (self.nat, self.address, self.port);
-        if self.announced == Some(now) {
-            return;
-        }
-        self.announced = Some(now);
-        self.emit(Event::Ready {
-            nat: self.nat,
-            address: self.address,
-            port: self.port,
-        });
-    }
-
-    /// Six random bytes as 12 hex digits (reflection and ping ids).
-    pub(crate) fn random_id12(&mut self) -> String {
-        let mut b = [0u8; 6];
-        self.rng.fill_bytes(&mut b);
-        crate::crypto::identity::to_hex(&b)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.rng.next_u64() % (n as u64)) as usize
-    }
-
-    pub(crate) fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-
-    pub(crate) fn gate_set(&mut self, key: GateKey, ticks: u8) {
-        if self.gate.insert(key, (), ticks) {
-            self.metrics.evict(Eviction::Gate);
-        }
     }
 }

@@ -13,7 +13,7 @@ use super::addr::{PeerId, Remote, SocketId};
 use super::metrics::{DropReason, Eviction};
 use super::table::ConnInfo;
 use super::time::Instant;
-use super::timers::{Timer, TimerKey};
+use super::timers::Timer;
 use super::Peer;
 use crate::wire::control::{Ping, Pong};
 use crate::wire::{Field, Packet, PacketRef};
@@ -25,7 +25,6 @@ pub(crate) struct PendingPing {
     remote: Remote,
     peer_id: Option<PeerId>,
     bytes: Vec<u8>,
-    timers: [Option<TimerKey>; 2],
 }
 
 impl Peer {
@@ -60,20 +59,17 @@ impl Peer {
         self.touch_request(now, peer_id);
         if retry {
             if self.pending_pings.len() >= self.config.limits.max_pending_pings {
-                if let Some((_, old)) = self.pending_pings.pop_first() {
-                    for k in old.timers {
-                        self.timers.cancel(k);
-                    }
+                if let Some((old, _)) = self.pending_pings.pop_first() {
+                    self.stop_ping_retries(old);
                 }
                 self.metrics.evict(Eviction::PendingPing);
             }
             let id = self.next_ping;
             self.next_ping = self.next_ping.wrapping_add(1);
             let r = self.config.timings.ping_retry_ms;
-            let t1 = self
-                .timers
+            self.timers
                 .set(now.add_ms(r), Timer::PingRetry { id, last: false });
-            let t2 = self.timers.set(
+            self.timers.set(
                 now.add_ms(r.saturating_mul(4)),
                 Timer::PingRetry { id, last: true },
             );
@@ -84,7 +80,6 @@ impl Peer {
                     remote,
                     peer_id,
                     bytes: bytes.clone(),
-                    timers: [Some(t1), Some(t2)],
                 },
             );
         }
@@ -101,11 +96,15 @@ impl Peer {
             .map(|(&id, _)| id)
             .collect();
         for id in ids {
-            if let Some(p) = self.pending_pings.remove(&id) {
-                for k in p.timers {
-                    self.timers.cancel(k);
-                }
+            if self.pending_pings.remove(&id).is_some() {
+                self.stop_ping_retries(id);
             }
+        }
+    }
+
+    fn stop_ping_retries(&mut self, id: u32) {
+        for last in [false, true] {
+            self.timers.stop(Timer::PingRetry { id, last });
         }
     }
 

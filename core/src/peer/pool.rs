@@ -33,7 +33,6 @@ pub(crate) struct SocketPool {
     /// Pool sockets that now belong to a connection.
     dedicated: BTreeMap<u16, PeerId>,
     next_id: u16,
-    idle_timer: Option<super::timers::TimerKey>,
 }
 
 /// What a datagram on a pool socket means.
@@ -130,7 +129,7 @@ impl SocketPool {
 impl Peer {
     /// Opens the pool if needed (first traversal).
     pub(crate) fn ensure_pool(&mut self, now: Instant) {
-        self.timers.cancel(self.pool.idle_timer.take());
+        self.timers.stop(Timer::PoolIdle);
         if self.pool.is_open() {
             return;
         }
@@ -179,13 +178,11 @@ impl Peer {
         if !self.pool.is_open() || self.intros.values().any(|a| a.traversing()) {
             return;
         }
-        self.timers.cancel(self.pool.idle_timer.take());
         let t = now.add_ms(self.config.timings.pool_idle_ms);
-        self.pool.idle_timer = Some(self.timers.set(t, Timer::PoolIdle));
+        self.timers.set(t, Timer::PoolIdle);
     }
 
     pub(crate) fn on_pool_idle(&mut self, now: Instant) {
-        self.pool.idle_timer = None;
         if self.intros.values().any(|a| a.traversing()) || self.pool.any_busy(now) {
             self.arm_pool_idle(now);
             return;

@@ -22,7 +22,7 @@ use super::events::Event;
 use super::gate::GateKey;
 use super::metrics::DropReason;
 use super::time::Instant;
-use super::timers::{Timer, TimerKey};
+use super::timers::Timer;
 use super::Peer;
 use crate::nat::{
     NatType, FIREWALL_ALLOW_ANY, FIREWALL_ALLOW_KNOWN_IP, FIREWALL_ALLOW_KNOWN_IP_AND_PORT,
@@ -51,11 +51,6 @@ pub(crate) struct Reflection {
     /// The stage-2 introducer our probe socket has talked to: an answer from
     /// its IP passes a "known IP" filter, one from elsewhere needs "any".
     peer1_ip: Option<IpAddr>,
-    retry_timer: Option<TimerKey>,
-    probe_timer: Option<TimerKey>,
-    stage2_timer: Option<TimerKey>,
-    first_timer: Option<TimerKey>,
-    finalise_timer: Option<TimerKey>,
 }
 
 impl Default for Reflection {
@@ -70,11 +65,6 @@ impl Default for Reflection {
             first: None,
             probe_external_port: None,
             peer1_ip: None,
-            retry_timer: None,
-            probe_timer: None,
-            stage2_timer: None,
-            first_timer: None,
-            finalise_timer: None,
         }
     }
 }
@@ -87,14 +77,14 @@ const RETRY_UNIT_MS: u64 = 256;
 impl Peer {
     pub(crate) fn reset_reflection(&mut self) {
         let r = core::mem::take(&mut self.reflection);
-        for k in [
-            r.retry_timer,
-            r.probe_timer,
-            r.stage2_timer,
-            r.first_timer,
-            r.finalise_timer,
+        for t in [
+            Timer::ReflectionRetry,
+            Timer::ProbeTimeout,
+            Timer::ReflectionTimeout,
+            Timer::FirstResponderTimeout,
+            Timer::Finalise,
         ] {
-            self.timers.cancel(k);
+            self.timers.stop(t);
         }
         // The probe socket's public port outlives a round (the reference
         // keeps it in `config`).
@@ -117,11 +107,8 @@ impl Peer {
     }
 
     fn schedule_reflection_retry(&mut self, now: Instant, after_ms: u64) {
-        self.timers.cancel(self.reflection.retry_timer.take());
-        self.reflection.retry_timer = Some(
-            self.timers
-                .set(now.add_ms(after_ms), Timer::ReflectionRetry),
-        );
+        self.timers
+            .set(now.add_ms(after_ms), Timer::ReflectionRetry);
     }
 
     /// `requestReflection` (§6.8).
@@ -141,7 +128,7 @@ impl Peer {
             return;
         }
         // Whatever called us supersedes a pending retry.
-        self.timers.cancel(self.reflection.retry_timer.take());
+        self.timers.stop(Timer::ReflectionRetry);
         let usable = self.usable_for_reflection();
         if usable.len() < 2 {
             self.bootstrap_pings(now);
@@ -158,7 +145,7 @@ impl Peer {
         self.reflection.id = Some(id.clone());
         let wall = self.wall_ms(now);
         if self.reflection.stage == 0 {
-            self.timers.cancel(self.reflection.stage2_timer.take());
+            self.timers.stop(Timer::ReflectionTimeout);
             self.reflection.stage = 1;
             let probed: Vec<usize> = usable
                 .iter()
@@ -178,7 +165,7 @@ impl Peer {
                 self.send_ping(now, SocketId::Probe, remote, Some(pid), &pk, false);
             }
             let t = self.config.timings.probe_timeout_ms;
-            self.reflection.probe_timer = Some(self.timers.set(now.add_ms(t), Timer::ProbeTimeout));
+            self.timers.set(now.add_ms(t), Timer::ProbeTimeout);
             return;
         }
         // Stage 1 → 2.
@@ -236,10 +223,9 @@ impl Peer {
                 self.send_ping(now, sock, remote, Some(pid), &pk, false);
             }
         }
-        self.timers.cancel(self.reflection.stage2_timer.take());
+        self.timers.stop(Timer::ReflectionTimeout);
         let t = self.config.timings.reflection_timeout_ms;
-        self.reflection.stage2_timer =
-            Some(self.timers.set(now.add_ms(t), Timer::ReflectionTimeout));
+        self.timers.set(now.add_ms(t), Timer::ReflectionTimeout);
     }
 
     /// P2 to up to 32 introducers in random order: "answer me so I can ask
@@ -271,11 +257,9 @@ impl Peer {
     pub(crate) fn on_reflection_timer(&mut self, now: Instant, t: Timer) {
         match t {
             Timer::ReflectionRetry => {
-                self.reflection.retry_timer = None;
                 self.request_reflection(now);
             }
             Timer::ProbeTimeout => {
-                self.reflection.probe_timer = None;
                 if self.reflection.stage != 1 {
                     return;
                 }
@@ -284,21 +268,18 @@ impl Peer {
                 self.request_reflection(now);
             }
             Timer::ReflectionTimeout => {
-                self.reflection.stage2_timer = None;
                 if self.reflection.stage != 2 {
                     return;
                 }
-                self.timers.cancel(self.reflection.first_timer.take());
+                self.timers.stop(Timer::FirstResponderTimeout);
                 self.reflection.stage = 1;
                 self.reflection.id = None;
                 self.request_reflection(now);
             }
             Timer::FirstResponderTimeout => {
-                self.reflection.first_timer = None;
                 self.restart_reflection(now, false);
             }
             Timer::Finalise => {
-                self.reflection.finalise_timer = None;
                 self.finalise_reflection(now);
             }
             _ => {}
@@ -308,9 +289,9 @@ impl Peer {
     /// Back to stage 0 with a fresh probe; `backoff` waits instead of
     /// starting at once.
     fn restart_reflection(&mut self, now: Instant, backoff: bool) {
-        self.timers.cancel(self.reflection.stage2_timer.take());
-        self.timers.cancel(self.reflection.first_timer.take());
-        self.timers.cancel(self.reflection.finalise_timer.take());
+        self.timers.stop(Timer::ReflectionTimeout);
+        self.timers.stop(Timer::FirstResponderTimeout);
+        self.timers.stop(Timer::Finalise);
         self.reflection.stage = 0;
         self.reflection.id = None;
         self.reflection.first = None;
@@ -331,7 +312,7 @@ impl Peer {
             self.metrics.drop(DropReason::Stale);
             return;
         }
-        if self.reflection.finalise_timer.is_some() || self.reflection.stage != 2 {
+        if self.timers.is_set(Timer::Finalise) || self.reflection.stage != 2 {
             // Already have two answers (or this round is not asking).
             self.metrics.drop(DropReason::Duplicate);
             return;
@@ -342,15 +323,14 @@ impl Peer {
         };
         match &self.reflection.first {
             None => {
-                self.timers.cancel(self.reflection.stage2_timer.take());
+                self.timers.stop(Timer::ReflectionTimeout);
                 self.reflection.first = Some(FirstAnswer {
                     address: seen.ip(),
                     port: seen.port(),
                     responder,
                 });
                 let w = self.config.timings.probe_wait_ms;
-                self.reflection.first_timer =
-                    Some(self.timers.set(now.add_ms(w), Timer::FirstResponderTimeout));
+                self.timers.set(now.add_ms(w), Timer::FirstResponderTimeout);
             }
             Some(first) if first.responder == responder => {
                 self.metrics.drop(DropReason::Duplicate);
@@ -358,8 +338,8 @@ impl Peer {
             }
             Some(first) => {
                 let (fa, fp) = (first.address, first.port);
-                self.timers.cancel(self.reflection.stage2_timer.take());
-                self.timers.cancel(self.reflection.first_timer.take());
+                self.timers.stop(Timer::ReflectionTimeout);
+                self.timers.stop(Timer::FirstResponderTimeout);
                 if seen.ip() != fa {
                     // Two views of our address (§10.37): start over, with a
                     // backoff so a multi-homed host does not spin.
@@ -372,8 +352,7 @@ impl Peer {
                     MAPPING_ENDPOINT_DEPENDENT
                 };
                 let w = self.config.timings.probe_wait_ms;
-                self.reflection.finalise_timer =
-                    Some(self.timers.set(now.add_ms(w), Timer::Finalise));
+                self.timers.set(now.add_ms(w), Timer::Finalise);
             }
         }
         self.address = Some(seen.ip());
@@ -413,7 +392,7 @@ impl Peer {
                 self.send_ping(now, sock, remote, Some(pid), &pk, false);
             }
         }
-        self.timers.set(now.add_ms(1024), Timer::ExtraTick);
+        self.timers.add(now.add_ms(1024), Timer::ExtraTick);
         if old != Some(nat) {
             self.emit(Event::NatChange {
                 old,
@@ -482,7 +461,7 @@ impl Peer {
                     self.metrics.drop(DropReason::Invalid);
                     return;
                 };
-                self.timers.cancel(self.reflection.probe_timer.take());
+                self.timers.stop(Timer::ProbeTimeout);
                 self.reflection.probe_external_port = Some(port as u16);
                 self.reflection.id = None;
                 self.request_reflection(now);

@@ -99,6 +99,22 @@ impl PacketType {
         })
     }
 
+    /// The type of an encoded datagram, read from its header without
+    /// decoding the rest: `None` unless it starts with [`MAGIC`] and its
+    /// type byte names a type (the one-byte hard-NAT spray, say).
+    ///
+    /// ```
+    /// use streamrelay::wire::packet::{PacketType, MAGIC};
+    /// assert_eq!(PacketType::peek(&[MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], 5]), Some(PacketType::Publish));
+    /// assert_eq!(PacketType::peek(&[1]), None);
+    /// ```
+    pub fn peek(datagram: &[u8]) -> Option<Self> {
+        match datagram {
+            [a, b, c, d, t, ..] if [*a, *b, *c, *d] == MAGIC => Self::from_u8(*t),
+            _ => None,
+        }
+    }
+
     /// Lower-case name, as used in logs and the CLI's JSON.
     pub const fn name(self) -> &'static str {
         match self {

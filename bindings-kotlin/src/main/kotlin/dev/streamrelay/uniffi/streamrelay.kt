@@ -3896,17 +3896,19 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
  */
 data class PeerExpiry (
     /**
-     * No longer offered in introductions.
+     * After this many keepalives without a packet a peer is *inactive*: it
+     * is no longer offered in introductions.
      */
     var `inactive`: kotlin.UInt = 1u 
     , 
     /**
-     * `PeerEvent.Disconnection` (missing), no longer connected.
+     * After this many it is *missing*: `Event::Disconnection`, and it is no
+     * longer "connected" (a heartbeat answer connects it again).
      */
     var `missing`: kotlin.UInt = 2u 
     , 
     /**
-     * Removed from the table.
+     * After this many it is *forgotten*: removed from the table.
      */
     var `forgotten`: kotlin.UInt = 4u 
     
@@ -4018,12 +4020,13 @@ public object FfiConverterTypePeerFanout: FfiConverterRustBuffer<PeerFanout> {
  */
 data class PeerLimits (
     /**
-     * Peer-table entries.
+     * Peer-table entries (the reference's soft cap, 256). At the limit the
+     * least recently heard non-introducer entry is evicted.
      */
     var `maxPeers`: kotlin.ULong = 256uL 
     , 
     /**
-     * Scheduled ping retransmissions.
+     * Scheduled ping retransmissions (Intro answers are sent 3 times).
      */
     var `maxPendingPings`: kotlin.ULong = 512uL 
     , 
@@ -4038,17 +4041,17 @@ data class PeerLimits (
     var `maxRateEntries`: kotlin.ULong = 4096uL 
     , 
     /**
-     * Return-route entries (queries).
+     * Return-route entries (used by the Query flow of the data plane).
      */
     var `maxReturnRoutes`: kotlin.ULong = 1024uL 
     , 
     /**
-     * Sockets in the hard-NAT pool.
+     * Sockets in the hard-NAT pool (256, as the reference).
      */
     var `poolSize`: kotlin.UShort = 256u 
     , 
     /**
-     * Introductions worked on at once.
+     * Introductions being worked on at once (fallback timers, traversals).
      */
     var `maxIntros`: kotlin.ULong = 64uL 
     , 
@@ -4063,37 +4066,43 @@ data class PeerLimits (
     var `maxClustersPerPeer`: kotlin.ULong = 16uL 
     , 
     /**
-     * Events waiting for `poll_event`.
+     * Events waiting for `Peer::poll_event`.
      */
     var `maxEvents`: kotlin.ULong = 1024uL 
     , 
     /**
-     * Datagrams waiting for `poll_transmit`.
+     * Datagrams waiting for `Peer::poll_transmit` (a TRAVERSAL_OPEN
+     * spray alone is 1024 datagrams).
      */
     var `maxTransmits`: kotlin.ULong = 4096uL 
     , 
     /**
-     * Bytes the packet cache may hold.
+     * Bytes the packet cache may hold: every cached packet counts its
+     * encoded length plus a fixed per-entry overhead
+     * (`CACHE_ENTRY_OVERHEAD`). At the limit the oldest packets are
+     * evicted (the reference's cache is ~16 MB).
      */
     var `maxCacheBytes`: kotlin.ULong = 16000000uL 
     , 
     /**
-     * Packets the cache may hold.
+     * Packets the cache may hold (whatever their size).
      */
     var `maxCachePackets`: kotlin.ULong = 65536uL 
     , 
     /**
-     * Own packets remembered as not yet sent to anyone.
+     * Own packets remembered as not yet sent to anyone (re-sent each tick).
      */
     var `maxUnpublished`: kotlin.ULong = 1024uL 
     , 
     /**
-     * Our own questions waiting for answers.
+     * Our own questions waiting for answers (app queries and missing-link
+     * queries).
      */
     var `maxPendingQueries`: kotlin.ULong = 256uL 
     , 
     /**
-     * Ids of events already delivered (against replays).
+     * Ids of events already delivered (so a replay is delivered at most
+     * once while its id is remembered; oldest forgotten first).
      */
     var `maxDelivered`: kotlin.ULong = 16384uL 
     , 
@@ -4104,7 +4113,14 @@ data class PeerLimits (
     , 
     /**
      * Packets and summaries sent in answer to all the Syncs from one
-     * address per `timings.sync_window_ms` (a token bucket per address).
+     * address together, per `timings.sync_window_ms`: a token bucket per
+     * address that starts full with this many datagrams and refills at
+     * this many per window (docs/compat.md#amplification). The default,
+     * twice `max_sync_sends`, lets a new peer's first sync (and its next
+     * level) get whole answers; a flood of Syncs from one (possibly
+     * spoofed) table peer's address gets at most this many datagrams a
+     * window back. The buckets are kept for at most `max_peers`
+     * addresses (answers only go to table peers).
      */
     var `maxSyncSendsPerWindow`: kotlin.ULong = 4096uL 
     , 
@@ -4115,7 +4131,7 @@ data class PeerLimits (
     , 
     /**
      * Fragment bytes held across them; also the largest sealed message
-     * published or reassembled.
+     * published or reassembled (1 MiB).
      */
     var `reassemblyMaxBytes`: kotlin.ULong = 1048576uL 
     
@@ -4619,17 +4635,18 @@ public object FfiConverterTypePeerOccupancy: FfiConverterRustBuffer<PeerOccupanc
  */
 data class PeerQuotas (
     /**
-     * Publish and Join packets from one remote.
+     * Publish and Join ("replicatable") packets from one remote (1024).
      */
     var `replicatablePerMinute`: kotlin.UInt = 1024u 
     , 
     /**
-     * Every other type from one remote.
+     * Every other type from one remote (1 048 576).
      */
     var `controlPerMinute`: kotlin.UInt = 1048576u 
     , 
     /**
-     * Packets in a subcluster we joined.
+     * Packets in a subcluster we joined (the reference's `rateLimit`,
+     * 32 768, which it stores but never applies; docs/compat.md#rate-limit-quota).
      */
     var `subclusterPerMinute`: kotlin.UInt = 32768u 
     
@@ -4674,7 +4691,7 @@ public object FfiConverterTypePeerQuotas: FfiConverterRustBuffer<PeerQuotas> {
  */
 data class PeerTimings (
     /**
-     * Intro answers are re-sent at +this and +4×.
+     * Intro answers (P6) are re-sent at +`ping_retry_ms` and +4×.
      */
     var `pingRetryMs`: kotlin.ULong = 500uL 
     , 
@@ -4684,7 +4701,7 @@ data class PeerTimings (
     var `probeWaitMs`: kotlin.ULong = 512uL 
     , 
     /**
-     * Reflection stage 1 timeout.
+     * Reflection stage 1 (probe) timeout.
      */
     var `probeTimeoutMs`: kotlin.ULong = 1024uL 
     , 
@@ -4694,7 +4711,7 @@ data class PeerTimings (
     var `reflectionTimeoutMs`: kotlin.ULong = 2048uL 
     , 
     /**
-     * Fall back to the introducer as proxy after this long.
+     * Fallback to the introducer as proxy when no connection formed.
      */
     var `introFallbackMs`: kotlin.ULong = 2048uL 
     , 
@@ -4704,48 +4721,51 @@ data class PeerTimings (
     var `traversalIntervalMs`: kotlin.ULong = 10uL 
     , 
     /**
-     * … for at most this many rounds.
+     * … for at most this many rounds …
      */
     var `traversalRounds`: kotlin.UInt = 1024u 
     , 
     /**
-     * A pool socket listens this long after it sent.
+     * … and a pool socket listens this long after it sent.
      */
     var `poolSocketHoldMs`: kotlin.ULong = 1024uL 
     , 
     /**
-     * Ports sprayed by the easy side of a hard-NAT pair.
+     * Ports sprayed by the easy side of a hard-NAT pair (TRAVERSAL_OPEN).
      */
     var `sprayPorts`: kotlin.UShort = 1024u 
     , 
     /**
-     * An idle pool is closed after this long.
+     * An idle pool is closed after this long without a traversal.
      */
     var `poolIdleMs`: kotlin.ULong = 30000uL 
     , 
     /**
-     * A chain of ours incomplete this long makes us query for its first
-     * missing link.
+     * A chain of one of our subclusters that stays incomplete this long
+     * makes us query the network for its first missing link.
      */
     var `missingLinkMs`: kotlin.ULong = 1000uL 
     , 
     /**
-     * Missing-link queries per chain.
+     * Missing-link queries per chain (each waits twice as long as the one
+     * before).
      */
     var `missingLinkQueries`: kotlin.UInt = 3u 
     , 
     /**
-     * An incomplete chain is forgotten after this long.
+     * An incomplete chain is forgotten after this long (its packets stay
+     * cached; a later packet of it starts over from the cache).
      */
     var `chainTimeoutMs`: kotlin.ULong = 300000uL 
     , 
     /**
-     * A Query older than this is dropped.
+     * A Query whose `usr1` time is older than this is dropped (2048 ms).
      */
     var `queryFreshnessMs`: kotlin.ULong = 2048uL 
     , 
     /**
-     * First contact with an address syncs again only after this long.
+     * First contact with an address syncs again only after this long (the
+     * reference's `syncWindow`, 6000 ms).
      */
     var `syncWindowMs`: kotlin.ULong = 6000uL 
     
@@ -5313,43 +5333,44 @@ public object FfiConverterTypeDisconnectReason: FfiConverterRustBuffer<Disconnec
 enum class DropReason {
     
     /**
-     * Does not decode.
+     * Not a packet (bad magic, truncated, invalid control message).
      */
     MALFORMED,
     /**
-     * Not wire version 6.
+     * A version other than 6.
      */
     VERSION,
     /**
-     * Over its rate quota.
+     * Over the sender's quota.
      */
     RATE_LIMITED,
     /**
-     * Refused by the host's firewall (`Peer.set_firewall`).
+     * The host's firewall said no.
      */
     FIREWALL,
     /**
-     * Not ready yet for it.
+     * Types 3-8 before our NAT type is known.
      */
     NOT_READY,
     /**
-     * Seen before.
+     * Seen before (the gate).
      */
     DUPLICATE,
     /**
-     * Our own.
+     * Our own packet, or about ourselves.
      */
     OWN,
     /**
-     * Too old.
+     * An Intro or a rendezvous past its time, or over the hop limit.
      */
     STALE,
     /**
-     * Invalid content.
+     * Decodes, but a field we must use is unusable (an address that is not
+     * an IP, an invalid NAT type or port in a Join, ...).
      */
     INVALID,
     /**
-     * Arrived on a socket the peer does not know.
+     * A datagram on a socket we do not know (or a closed pool socket).
      */
     UNKNOWN_SOCKET,
     /**
@@ -5361,39 +5382,47 @@ enum class DropReason {
      */
     EVENT_QUEUE_FULL,
     /**
-     * Not a probe answer on the probe socket.
+     * A probe-socket datagram that is not the reflection answer we wait for.
      */
     PROBE,
     /**
-     * A data-plane type not handled.
+     * No longer produced (the data plane handles Publish, Stream, Sync and
+     * Query); kept so counter indexes stay stable.
      */
     DATA_PLANE_UNHANDLED,
     /**
-     * After `close`.
+     * After `close()`.
      */
     CLOSED,
     /**
-     * Not asked for.
+     * A Pong that answers nothing we asked (unknown responder); an answer
+     * to a query we neither asked nor route; a Sync from an address not in
+     * our peer table.
      */
     UNSOLICITED,
     /**
-     * Its id does not match its content.
+     * Content that does not match its id: a Publish head or lone packet
+     * whose packetId is not SHA-256 of its message, a chain link whose id
+     * does not follow, an answer that is not the packet asked for.
      */
     FORGED,
     /**
-     * Not a member of that subcluster.
+     * A Stream for us in a subcluster we are not in, or from a peer not in
+     * our table (as the reference).
      */
     NOT_MEMBER,
     /**
-     * No route for it.
+     * A Stream for a peer we do not know (or back where it came from).
      */
     UNROUTABLE,
     /**
-     * Over the sync budget of its address.
+     * A Sync answer cut at `limits.max_sync_sends`, or cut or refused
+     * because its address used up `limits.max_sync_sends_per_window`.
      */
     SYNC_BUDGET,
     /**
-     * Not authentic.
+     * An event of our subcluster that did not open or verify: not cached,
+     * not relayed by us (docs/compat.md#member-filter).
      */
     UNAUTHENTIC;
 
@@ -5433,23 +5462,23 @@ public object FfiConverterTypeDropReason: FfiConverterRustBuffer<DropReason> {
 enum class Eviction {
     
     /**
-     * A peer-table entry.
+     * A peer-table entry (least recently heard, never an introducer).
      */
     PEER,
     /**
-     * A new peer refused (table full of introducers).
+     * A peer could not be added: the table is full of introducers.
      */
     PEER_REFUSED,
     /**
-     * A scheduled ping retransmission.
+     * A pending ping retransmission.
      */
     PENDING_PING,
     /**
-     * A gate entry.
+     * A gate entry (oldest first).
      */
     GATE,
     /**
-     * A rate-limit entry.
+     * A rate-limit entry (least recently used).
      */
     RATE,
     /**
@@ -5457,39 +5486,40 @@ enum class Eviction {
      */
     RETURN_ROUTE,
     /**
-     * An introduction refused.
+     * An introduction could not be started: too many in progress.
      */
     INTRO_REFUSED,
     /**
-     * The socket pool was exhausted.
+     * A traversal round found no free pool socket.
      */
     POOL_EXHAUSTED,
     /**
-     * A subcluster remembered for a peer.
+     * A remembered subcluster of a remote peer.
      */
     PEER_CLUSTER,
     /**
-     * A cached packet.
+     * A cached packet (oldest first) to make room under the byte or count
+     * limit.
      */
     CACHE,
     /**
-     * An unpublished packet.
+     * An unpublished record (oldest first).
      */
     UNPUBLISHED,
     /**
-     * A pending query.
+     * One of our pending questions (oldest first).
      */
     PENDING_QUERY,
     /**
-     * A chain being reassembled.
+     * An incomplete chain (oldest first), or a stream-buffer chain.
      */
     CHAIN,
     /**
-     * A delivered id.
+     * A remembered delivered id (oldest first).
      */
     DELIVERED,
     /**
-     * A sync budget.
+     * A remembered last-sync time of an address.
      */
     SYNC_PEER;
 
@@ -5527,19 +5557,21 @@ public object FfiConverterTypeEviction: FfiConverterRustBuffer<Eviction> {
 sealed class PeerEvent {
     
     /**
-     * The NAT type and public endpoint are known.
+     * The peer knows how it is reached: after reflection when the NAT type
+     * or the public endpoint changed (and the first time), or at once for an
+     * introducer or a static NAT type.
      */
     data class Ready(
         /**
-         * NAT type, if known.
+         * Our NAT type (`None` for an introducer configured without one).
          */
         val `nat`: kotlin.UByte?, 
         /**
-         * Public IP, if known.
+         * Our public address, when known.
          */
         val `address`: kotlin.String?, 
         /**
-         * Public port, if known.
+         * Our public port, when known.
          */
         val `port`: kotlin.UShort?) : PeerEvent()
         
@@ -5550,7 +5582,7 @@ sealed class PeerEvent {
     }
     
     /**
-     * The NAT type changed.
+     * Our NAT type changed (reflection, or `disconnect`).
      */
     data class NatChange(
         /**
@@ -5569,15 +5601,16 @@ sealed class PeerEvent {
     }
     
     /**
-     * A peer is reachable.
+     * A peer became connected: first contact, a return after it went
+     * missing, or a move from a proxied route to a direct one.
      */
     data class Connection(
         /**
-         * Its id.
+         * Who.
          */
         val `peerId`: kotlin.ByteArray, 
         /**
-         * Where.
+         * Where we reach it (for a proxied peer: what the introducer told us).
          */
         val `remote`: dev.streamrelay.uniffi.Remote, 
         /**
@@ -5585,11 +5618,12 @@ sealed class PeerEvent {
          */
         val `nat`: kotlin.UByte, 
         /**
-         * The peer relaying for it, if any.
+         * The introducer that relays for it, when there is no direct path.
          */
         val `proxy`: kotlin.ByteArray?, 
         /**
-         * The local socket that reaches it.
+         * The local socket that reaches it (a pool socket after hard-NAT
+         * traversal).
          */
         val `socket`: dev.streamrelay.uniffi.SocketId) : PeerEvent()
         
@@ -5600,11 +5634,11 @@ sealed class PeerEvent {
     }
     
     /**
-     * A peer left the table.
+     * A peer went quiet or was removed.
      */
     data class Disconnection(
         /**
-         * Its id.
+         * Who.
          */
         val `peerId`: kotlin.ByteArray, 
         /**
@@ -5619,19 +5653,20 @@ sealed class PeerEvent {
     }
     
     /**
-     * A peer joined one of our subclusters.
+     * A peer is in one of our subclusters: it sent a Join, or it connected
+     * to us with that subcluster's ids.
      */
     data class Join(
         /**
-         * Cluster.
+         * The cluster.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * The subcluster (its public key).
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * Who.
+         * The member.
          */
         val `peerId`: kotlin.ByteArray) : PeerEvent()
         
@@ -5642,15 +5677,15 @@ sealed class PeerEvent {
     }
     
     /**
-     * An introducer introduced a peer.
+     * An introducer told us about a peer and we started connecting.
      */
     data class Intro(
         /**
-         * The peer.
+         * The peer we try to reach.
          */
         val `peerId`: kotlin.ByteArray, 
         /**
-         * Where it is.
+         * Where the introducer says it is.
          */
         val `remote`: dev.streamrelay.uniffi.Remote, 
         /**
@@ -5658,15 +5693,15 @@ sealed class PeerEvent {
          */
         val `nat`: kotlin.UByte, 
         /**
-         * Who introduced it.
+         * The introducer.
          */
         val `introducer`: kotlin.ByteArray, 
         /**
-         * The connection strategy (`STRATEGY_*` numbers, 0-4).
+         * What we do about it (`nat::connection_strategy`).
          */
         val `strategy`: kotlin.UByte, 
         /**
-         * A rendezvous introduction.
+         * The Intro came from a rendezvous.
          */
         val `rendezvous`: kotlin.Boolean) : PeerEvent()
         
@@ -5677,11 +5712,13 @@ sealed class PeerEvent {
     }
     
     /**
-     * Open these pool sockets (hard-NAT traversal).
+     * Open these local UDP sockets (ephemeral ports), and report their
+     * datagrams with these ids. Sent before the first hard-NAT traversal,
+     * and for each replacement when a pool socket becomes a connection's.
      */
     data class OpenPoolSockets(
         /**
-         * Which.
+         * The ids to give them (always `SocketId::Pool`).
          */
         val `sockets`: List<dev.streamrelay.uniffi.SocketId>) : PeerEvent()
         
@@ -5692,11 +5729,12 @@ sealed class PeerEvent {
     }
     
     /**
-     * Close these pool sockets.
+     * Close these pool sockets (the pool idled, or a peer that owned one
+     * left, or the peer closed).
      */
     data class ClosePoolSockets(
         /**
-         * Which.
+         * The ids.
          */
         val `sockets`: List<dev.streamrelay.uniffi.SocketId>) : PeerEvent()
         
@@ -5707,53 +5745,59 @@ sealed class PeerEvent {
     }
     
     /**
-     * The peer is closed.
+     * `close()` finished: nothing more will be sent.
      */
     object Closed : PeerEvent()
     
     
     /**
-     * A message of one of our subclusters, opened and verified.
+     * An event of one of our subclusters, opened and verified: a Publish
+     * (a lone packet, or a chain reassembled from the cache), or a Stream
+     * addressed to us. Delivered at most once (a replay of the same sealed
+     * message is suppressed while its id is remembered). Our own publishes
+     * are not echoed.
      */
     data class Packet(
         /**
-         * Cluster.
+         * `clusterId`.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`: SHA-256 of the event name (`api.js` listens by it).
          */
         val `eventHash`: kotlin.ByteArray, 
         /**
-         * The plaintext.
+         * The opened plaintext.
          */
         val `payload`: kotlin.ByteArray, 
         /**
-         * Its packet id.
+         * The reference's id for it: the packetId of a lone packet; for a
+         * chain SHA-256(previousId of the packet that completed it ‖
+         * bytes) (spec §7.3, docs/compat.md#reassembly).
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * The chain head, for a reassembled chain.
+         * For a chain: its head's packetId (the same for every receiver).
          */
         val `headId`: kotlin.ByteArray?, 
         /**
-         * The publisher's signing key.
+         * `usr2`: the publisher's public key, which signed the plaintext.
          */
         val `publisher`: kotlin.ByteArray, 
         /**
-         * Hops it travelled.
+         * Hops of the packet that completed it.
          */
         val `hops`: kotlin.UInt, 
         /**
-         * The neighbour it came from.
+         * Where that packet came from.
          */
         val `from`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names (`usr4`).
          */
         val `streamFrom`: kotlin.ByteArray?) : PeerEvent()
         
@@ -5764,31 +5808,34 @@ sealed class PeerEvent {
     }
     
     /**
-     * A message whose signature does not verify.
+     * An event of one of our subclusters that opened but whose signature
+     * does not verify: never delivered as `Event::Packet`. The reference
+     * delivers it with `verified` unset; the payload is here for a host
+     * that wants to look (docs/compat.md#member-filter).
      */
     data class Unverified(
         /**
-         * Cluster.
+         * `clusterId`.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */
         val `eventHash`: kotlin.ByteArray, 
         /**
-         * The plaintext.
+         * The opened plaintext (unauthenticated as to its publisher).
          */
         val `payload`: kotlin.ByteArray, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * The claimed publisher key.
+         * The key it claims (`usr2`).
          */
         val `publisher`: kotlin.ByteArray, 
         /**
@@ -5796,11 +5843,11 @@ sealed class PeerEvent {
          */
         val `reason`: dev.streamrelay.uniffi.UnverifiedReason, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */
         val `from`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */
         val `streamFrom`: kotlin.ByteArray?) : PeerEvent()
         
@@ -5811,35 +5858,37 @@ sealed class PeerEvent {
     }
     
     /**
-     * A message of our subcluster that does not open.
+     * A packet (or chain) of one of our subclusters whose sealed message
+     * does not open with the subcluster key: forged or corrupt (the
+     * reference loses it in an unhandled rejection).
      */
     data class Unopenable(
         /**
-         * Cluster.
+         * `clusterId`.
          */
         val `clusterId`: kotlin.ByteArray, 
         /**
-         * Subcluster.
+         * `subclusterId`.
          */
         val `subclusterId`: kotlin.ByteArray, 
         /**
-         * SHA-256 of the event name.
+         * `usr1`.
          */
         val `eventHash`: kotlin.ByteArray, 
         /**
-         * Its packet id.
+         * As in `Event::Packet`.
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * Why.
+         * Why it does not open.
          */
         val `error`: kotlin.String, 
         /**
-         * The neighbour it came from.
+         * Where the completing packet came from.
          */
         val `from`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The peer that streamed it, for a Stream.
+         * For a Stream: the sender it names.
          */
         val `streamFrom`: kotlin.ByteArray?) : PeerEvent()
         
@@ -5850,19 +5899,21 @@ sealed class PeerEvent {
     }
     
     /**
-     * A query from the network.
+     * A question we cannot answer from the cache (the reference's
+     * `onQuery`). Answer it with `Peer::answer`
+     * while its return route lives; it is relayed meanwhile.
      */
     data class Query(
         /**
-         * Its id.
+         * The query id (`usr3`).
          */
         val `queryId`: kotlin.ByteArray, 
         /**
-         * The question.
+         * The question (JSON text, as sent).
          */
         val `question`: kotlin.ByteArray, 
         /**
-         * Who asked.
+         * Who sent it to us.
          */
         val `from`: dev.streamrelay.uniffi.Remote) : PeerEvent()
         
@@ -5873,27 +5924,31 @@ sealed class PeerEvent {
     }
     
     /**
-     * An answer to one of our queries.
+     * An answer to a question we asked with
+     * `Peer::query` (the reference's `onAnswer`).
+     * A cached Publish of one of our subclusters that comes back this way
+     * is also cached and delivered as `Event::Packet`.
      */
     data class Answer(
         /**
-         * The query.
+         * The query id.
          */
         val `queryId`: kotlin.ByteArray, 
         /**
-         * The packet answered.
+         * The answer's packetId.
          */
         val `packetId`: kotlin.ByteArray, 
         /**
-         * Its index.
+         * Its index (-1 alone; answers in several packets are not
+         * reassembled).
          */
         val `index`: kotlin.Int, 
         /**
-         * The message.
+         * Its message, as sent (sealed for a cached Publish).
          */
         val `message`: kotlin.ByteArray, 
         /**
-         * Who answered.
+         * Who sent it to us.
          */
         val `from`: dev.streamrelay.uniffi.Remote) : PeerEvent()
         
@@ -5904,15 +5959,16 @@ sealed class PeerEvent {
     }
     
     /**
-     * A sync with a neighbour finished.
+     * A Sync exchange reached a level where both caches agree (or the
+     * remote sent an empty summary): nothing more to send for `prefix`.
      */
     data class SyncFinished(
         /**
-         * The neighbour.
+         * The peer we synced with.
          */
         val `remote`: dev.streamrelay.uniffi.Remote, 
         /**
-         * The summary prefix.
+         * The hex prefix that matched ("" for the whole cache).
          */
         val `prefix`: kotlin.String) : PeerEvent()
         
