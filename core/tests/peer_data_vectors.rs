@@ -84,6 +84,11 @@ fn cases() -> Vec<Case> {
             }
             let input = c.get("input").unwrap();
             let exp = c.get("expected").unwrap();
+            // Cases whose expected outcome is an error (the reference
+            // throws) make no packets: the vector runner checks those.
+            if exp.get("packets").is_none() {
+                continue;
+            }
             let frames = exp
                 .get("packets")
                 .and_then(JsValue::as_array)

@@ -12,8 +12,8 @@ use mio::{Events, Poll, Registry, Waker};
 use streamrelay::crypto::identity::{KeyPair, SharedKey};
 use streamrelay::nat::NatType;
 use streamrelay::peer::{
-    Config, ConfigError, Event, Instant, Introducer, Peer, PeerError, PeerId, Profile,
-    PublishOptions, Remote, SocketId,
+    BufferTooSmall, Config, ConfigError, Event, Instant, Introducer, Peer, PeerError, PeerId,
+    Profile, PublishOptions, Remote, SocketId,
 };
 use streamrelay::wire::control::QueryQuestion;
 use streamrelay::wire::packet::{IdField, PacketId};
@@ -787,8 +787,16 @@ impl Core {
                 other => q.push(NodeEvent::Peer(other)),
             }
         }
-        while let Some((socket, remote, n)) = self.peer.poll_transmit_into(now, &mut self.send_buf)
-        {
+        loop {
+            let (socket, remote, n) = match self.peer.poll_transmit_into(now, &mut self.send_buf) {
+                Ok(Some(t)) => t,
+                Ok(None) => break,
+                // The Peer keeps the datagram: grow the buffer and take it.
+                Err(BufferTooSmall { needed }) => {
+                    self.send_buf.resize(needed, 0);
+                    continue;
+                }
+            };
             let (Some(b), Some(to)) = (self.sockets.get(socket), remote.udp()) else {
                 self.counters.drops.no_socket += 1;
                 continue;
