@@ -18,7 +18,7 @@ bash "$root/scripts/gen-bindings.sh"
 rm -rf build/bench-lib && mkdir -p build/bench-lib
 cp "$target/release/libstreamrelay.so" build/bench-lib/
 
-"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp /usr/share/java/jna.jar \
+"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$CP_COMPILE" \
   $(find src/main/kotlin src/bench/kotlin -name '*.kt' | sort) -d build/bench.jar
 java -Djna.library.path=build/bench-lib -Djava.library.path=build/bench-lib \
   -cp "build/bench.jar:$CP_RUNTIME" dev.streamrelay.BenchKt "$@"

@@ -6,7 +6,7 @@
 //! instead of mirroring them again. The status record comes from the table
 //! in `node_status.rs`, shared with the C face.
 //!
-//! What waits is `async` (`save`, `close`: Swift `async`, Kotlin
+//! What waits is `async` (`save`, `shutdown`: Swift `async`, Kotlin
 //! `suspend`): the blocking work runs on a thread of its own and the
 //! foreign executor is never blocked. Events reach the host through a
 //! `NodeListener` (`subscribe`), called on a thread of the node's; the
@@ -341,11 +341,14 @@ impl Node {
         NodeStatus::of(&self.node)
     }
 
-    /// Stops the node: saves the state file, closes the Peer and every
+    /// Stops the node (`Node::close` in Rust, `sr_node_close` in C; named
+    /// `shutdown` here because Kotlin's `close()` is `AutoCloseable`'s,
+    /// which frees the object and, if it was not shut down, closes it
+    /// without waiting): saves the state file, closes the Peer and every
     /// socket, ends the loop thread; `PeerEvent.Closed` is the last event.
     /// Throws `StateFile` when the state could not be written (closed all
     /// the same), `Closed` when it was closed already.
-    pub async fn close(&self) -> Res<()> {
+    pub async fn shutdown(&self) -> Res<()> {
         let node = self.node.clone();
         let listener = self
             .listener
