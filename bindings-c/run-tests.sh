@@ -9,7 +9,8 @@
 #   - the Node tests (sr_node_*: hostile arguments, two nodes and an
 #     introducer exchanging subcluster messages over real UDP on 127.0.0.1
 #     read from one poll loop over their event fds, restart from the state
-#     file keeps the identity);
+#     file keeps the identity, commands from four threads at once, one
+#     event reader at a time, a node freed while another thread waits);
 #   - the C++17 loopback example (three peers on real UDP sockets, one poll
 #     loop, a subcluster message each way);
 #   - the C vector runner over vectors/*.json, whose summary must equal

@@ -8,13 +8,17 @@
  *   test reads events from ONE poll(2) loop over both nodes' event fds,
  *   and counts the event callback's calls;
  * - a node restarted from its state file keeps its identity (and its
- *   subcluster); a file that is not a state file is reported and replaced.
+ *   subcluster); a file that is not a state file is reported and replaced;
+ * - threads: commands from four threads at once (never BUSY), one event
+ *   reader at a time (a second one is told BUSY), a node freed while
+ *   another thread waits for ever on it (the wait ends).
  *
  * Every wait is bounded (20 s). Ends with "N passed, N failed" (one count
  * per test function) and exits non-zero on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -386,6 +390,105 @@ static void test_restart_keeps_identity(void) {
   rmdir(dir);
 }
 
+/* Commands from several threads at once on one node: never BUSY. */
+typedef struct {
+  SrNode *node;
+  int busy;    /* calls that answered SR_STATUS_BUSY */
+  int failed;  /* calls that answered another error */
+} Hammer;
+
+static void *hammer(void *arg) {
+  Hammer *h = arg;
+  uint8_t room[32], buf[4096];
+  size_t len;
+  text_key(sr_create_shared_key, "c node thread room", room);
+  for (int i = 0; i < 200; i++) {
+    SrStatus s[4] = {
+        sr_node_status_json(h->node, buf, sizeof buf, &len),
+        sr_node_join(h->node, room, 32, NULL),
+        sr_node_network_changed(h->node),
+        sr_node_get_id(h->node, buf, 32),
+    };
+    for (int k = 0; k < 4; k++) {
+      if (s[k] == SR_STATUS_BUSY)
+        h->busy++;
+      else if (s[k] != SR_STATUS_OK && s[k] != SR_STATUS_BUFFER_TOO_SMALL)
+        h->failed++;
+    }
+  }
+  return NULL;
+}
+
+/* Waits for events (up to `ms`, or for ever), then reports what it got. */
+typedef struct {
+  SrNode *node;
+  uint32_t ms;
+  SrStatus last;
+  atomic_int done;
+} Reader;
+
+static void *reader(void *arg) {
+  Reader *r = arg;
+  SrNodeEvent ev = new_event();
+  while ((r->last = sr_node_next_event(r->node, r->ms, &ev)) == SR_STATUS_OK) {
+  }
+  atomic_store(&r->done, 1);
+  return NULL;
+}
+
+static void test_threads(void) {
+  SrNode *intro = start_node(NULL, NULL, 0);
+  SrNode *n = start_node(intro, NULL, 0);
+  Hammer h[4];
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) {
+    h[i] = (Hammer){n, 0, 0};
+    REQUIRE(pthread_create(&t[i], NULL, hammer, &h[i]) == 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    CHECK(h[i].busy == 0);
+    CHECK(h[i].failed == 0);
+  }
+
+  /* Events have one reader at a time: a second one is told BUSY. */
+  {
+    SrNodeEvent ev = new_event();
+    while (sr_node_next_event(n, 0, &ev) == SR_STATUS_OK) {
+    }
+    Reader r = {n, 1500, SR_STATUS_OK, 0};
+    pthread_t rt;
+    REQUIRE(pthread_create(&rt, NULL, reader, &r) == 0);
+    int saw_busy = 0;
+    /* The reader waits 1.5 s on an idle node: BUSY must be seen meanwhile. */
+    while (!saw_busy && !atomic_load(&r.done)) {
+      SrStatus s = sr_node_next_event(n, 0, &ev);
+      saw_busy = s == SR_STATUS_BUSY;
+      if (!saw_busy) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+      }
+    }
+    CHECK(saw_busy);
+    pthread_join(rt, NULL);
+    CHECK(r.last == SR_STATUS_EMPTY);
+  }
+
+  /* Freed while another thread waits for ever: the wait ends (the node
+     closes), nothing dangles. */
+  {
+    Reader r = {n, SR_NODE_WAIT_FOREVER, SR_STATUS_OK, 0};
+    pthread_t rt;
+    REQUIRE(pthread_create(&rt, NULL, reader, &r) == 0);
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    OK(sr_node_free(n));
+    pthread_join(rt, NULL);
+    CHECK(r.last == SR_STATUS_CLOSED || r.last == SR_STATUS_INVALID_HANDLE);
+  }
+  OK(sr_node_free(intro));
+}
+
 int main(void) {
   struct {
     const char *name;
@@ -394,6 +497,7 @@ int main(void) {
       {"hostile_arguments", test_hostile_arguments},
       {"exchange_over_udp", test_exchange_over_udp},
       {"restart_keeps_identity", test_restart_keeps_identity},
+      {"threads", test_threads},
   };
   int passed = 0, failed = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
