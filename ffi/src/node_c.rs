@@ -807,9 +807,11 @@ pub unsafe extern "C" fn sr_node_save(node: *const SrNode) -> SrStatus {
 }
 
 /// Tells the node the network changed (an interface went away or came
-/// back, another Wi-Fi, a handover, the app came back from the
-/// background): sockets bound to an address that is gone are bound again,
-/// reflection runs again at once and every subcluster is joined again.
+/// back, another Wi-Fi, a handover): sockets bound to an address that is
+/// gone are bound again, reflection runs again at once and every subcluster
+/// is joined again. A socket the OS reclaimed while its address stayed (iOS
+/// does this to suspended apps) is not re-bound: start a new node from the
+/// state file instead.
 /// Call it from the platform's hook (netlink, `NWPathMonitor`,
 /// `ConnectivityManager.NetworkCallback`). Does not block.
 ///

@@ -329,9 +329,11 @@ impl Node {
     }
 
     /// Tell the node the network changed (`NWPathMonitor`,
-    /// `ConnectivityManager.NetworkCallback`, the app came back to the
-    /// foreground): sockets bound to an address that is gone are bound
-    /// again, reflection runs again, every subcluster is joined again.
+    /// `ConnectivityManager.NetworkCallback`): sockets bound to an address
+    /// that is gone are bound again, reflection runs again, every
+    /// subcluster is joined again. Sockets iOS reclaimed from a suspended
+    /// app keep their address and are not re-bound: after a suspension,
+    /// `shutdown()` and start a new node from the state file.
     pub fn network_changed(&self) {
         self.node.network_changed();
     }

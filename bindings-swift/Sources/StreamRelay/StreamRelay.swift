@@ -680,9 +680,11 @@ public protocol NodeProtocol: AnyObject, Sendable {
     
     /**
      * Tell the node the network changed (`NWPathMonitor`,
-     * `ConnectivityManager.NetworkCallback`, the app came back to the
-     * foreground): sockets bound to an address that is gone are bound
-     * again, reflection runs again, every subcluster is joined again.
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
      */
     func networkChanged() 
     
@@ -876,9 +878,11 @@ open func localAddress() -> Remote  {
     
     /**
      * Tell the node the network changed (`NWPathMonitor`,
-     * `ConnectivityManager.NetworkCallback`, the app came back to the
-     * foreground): sockets bound to an address that is gone are bound
-     * again, reflection runs again, every subcluster is joined again.
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
      */
 open func networkChanged()  {try! rustCall() {
         uniffiCallStatus in
@@ -8739,7 +8743,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_method_node_local_address() != 27011) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_streamrelay_checksum_method_node_network_changed() != 2701) {
+    if (uniffi_streamrelay_checksum_method_node_network_changed() != 9672) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_node_next_event() != 2186) {

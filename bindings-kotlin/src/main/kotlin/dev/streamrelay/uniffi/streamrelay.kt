@@ -1424,7 +1424,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_method_node_local_address() and 0xFFFF) != 27011) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_streamrelay_checksum_method_node_network_changed() and 0xFFFF) != 2701) {
+    if ((lib.uniffi_streamrelay_checksum_method_node_network_changed() and 0xFFFF) != 9672) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_node_next_event() and 0xFFFF) != 2186) {
@@ -2069,9 +2069,11 @@ public interface NodeInterface {
     
     /**
      * Tell the node the network changed (`NWPathMonitor`,
-     * `ConnectivityManager.NetworkCallback`, the app came back to the
-     * foreground): sockets bound to an address that is gone are bound
-     * again, reflection runs again, every subcluster is joined again.
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
      */
     fun `networkChanged`()
     
@@ -2315,9 +2317,11 @@ open class Node: Disposable, AutoCloseable, NodeInterface
     
     /**
      * Tell the node the network changed (`NWPathMonitor`,
-     * `ConnectivityManager.NetworkCallback`, the app came back to the
-     * foreground): sockets bound to an address that is gone are bound
-     * again, reflection runs again, every subcluster is joined again.
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
      */override fun `networkChanged`()
         = 
     callWithHandle {
