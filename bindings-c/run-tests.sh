@@ -6,6 +6,11 @@
 #   - the C11 test suite (every function, NULL / garbage / freed handles,
 #     small buffers, malformed datagrams, re-entry, panics, threads, signals),
 #     also linked statically, and again with the vector entry point;
+#   - the Node tests (sr_node_*: hostile arguments, two nodes and an
+#     introducer exchanging subcluster messages over real UDP on 127.0.0.1
+#     read from one poll loop over their event fds, restart from the state
+#     file keeps the identity, commands from four threads at once, one
+#     event reader at a time, a node freed while another thread waits);
 #   - the C++17 loopback example (three peers on real UDP sockets, one poll
 #     loop, a subcluster message each way);
 #   - the C vector runner over the golden vectors and vectors/flows.json, whose summary must equal
@@ -63,6 +68,10 @@ run "c-tests/valgrind" "${valgrind[@]}" build/test_c
 run "c-tests/static" build/test_c_static
 run "c-tests+vectors-api/asan+ubsan" build/test_c_vectors_asan
 run "c-tests+vectors-api/valgrind" "${valgrind[@]}" build/test_c_vectors
+
+step "Node tests (sr_node_*: two nodes and an introducer on 127.0.0.1, one poll loop over their event fds; restart from the state file)"
+run "node-tests/asan+ubsan" build/test_node_asan
+run "node-tests/valgrind" "${valgrind[@]}" build/test_node
 
 step "C++ loopback example (two peers + an introducer on 127.0.0.1, one poll loop)"
 run "loopback/asan+ubsan" build/loopback_asan

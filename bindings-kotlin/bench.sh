@@ -4,6 +4,11 @@
 #
 #   bash bindings-kotlin/bench.sh [seconds per run] [datagram size]
 #
+# and, with `node`, messages per second through three Nodes on 127.0.0.1
+# (publisher, introducer, subscriber reading a Flow; only events cross JNA):
+#
+#   bash bindings-kotlin/bench.sh node [messages]
+#
 # Installs what is missing (env.sh), builds libstreamrelay in release
 # (-p streamrelay-ffi) and regenerates the bindings first.
 set -euo pipefail
@@ -18,7 +23,12 @@ bash "$root/scripts/gen-bindings.sh"
 rm -rf build/bench-lib && mkdir -p build/bench-lib
 cp "$target/release/libstreamrelay.so" build/bench-lib/
 
-"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp /usr/share/java/jna.jar \
+"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$CP_COMPILE" \
   $(find src/main/kotlin src/bench/kotlin -name '*.kt' | sort) -d build/bench.jar
+main=dev.streamrelay.BenchKt
+if [ "${1:-}" = node ]; then
+  main=dev.streamrelay.NodeBenchKt
+  shift
+fi
 java -Djna.library.path=build/bench-lib -Djava.library.path=build/bench-lib \
-  -cp "build/bench.jar:$CP_RUNTIME" dev.streamrelay.BenchKt "$@"
+  -cp "build/bench.jar:$CP_RUNTIME" "$main" "$@"

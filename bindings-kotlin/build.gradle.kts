@@ -31,6 +31,8 @@ repositories { mavenCentral() }
 
 dependencies {
     api("net.java.dev.jna:jna:5.13.0")
+    // suspend methods and the Node's event Flow (NodeEvents.kt)
+    api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.0")
     testImplementation("junit:junit:4.13.2")
 }
 

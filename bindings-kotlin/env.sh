@@ -29,5 +29,13 @@ if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ] || ! grep -q "\"version\": \"$KOTLIN_VERS
   (cd "$kotlin_dir/.tools" && npm install --no-audit --no-fund --no-save --loglevel=error "kotlin-compiler@$KOTLIN_VERSION")
 fi
 export KOTLIN_HOME
-CP_RUNTIME="$KOTLIN_HOME/lib/kotlin-stdlib.jar:/usr/share/java/jna.jar"
+# kotlinx-coroutines (suspend methods, the Node's event Flow): the copy the
+# Kotlin compiler ships in its lib/ (1.8.0 with kotlin-compiler 2.4.20).
+COROUTINES_JAR="$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar"
+COROUTINES_VERSION=$(unzip -p "$COROUTINES_JAR" META-INF/kotlinx_coroutines_core.version 2>/dev/null || echo 1.8.0)
+export COROUTINES_JAR COROUTINES_VERSION
+# What compiling against the bindings needs besides the Kotlin stdlib.
+CP_COMPILE="/usr/share/java/jna.jar:$COROUTINES_JAR"
+export CP_COMPILE
+CP_RUNTIME="$KOTLIN_HOME/lib/kotlin-stdlib.jar:/usr/share/java/jna.jar:$COROUTINES_JAR"
 export CP_RUNTIME

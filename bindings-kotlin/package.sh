@@ -62,7 +62,7 @@ for n in "${natives[@]}"; do
 done
 
 echo "==> kotlinc (Kotlin $KOTLIN_VERSION): the bindings, no tests"
-"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp /usr/share/java/jna.jar \
+"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$CP_COMPILE" \
   $(find src/main/kotlin -name '*.kt' | sort) -d "$work/classes" 2>&1 |
   grep -v '^warning: .*unable to find kotlin-stdlib' || true
 [ -f "$work/classes/dev/streamrelay/FastPath.class" ] || { echo "kotlinc failed" >&2; exit 1; }
@@ -106,6 +106,11 @@ cat >"$out/streamrelay-$version.pom" <<POM
       <artifactId>kotlin-stdlib</artifactId>
       <version>$KOTLIN_VERSION</version>
     </dependency>
+    <dependency>
+      <groupId>org.jetbrains.kotlinx</groupId>
+      <artifactId>kotlinx-coroutines-core-jvm</artifactId>
+      <version>$COROUTINES_VERSION</version>
+    </dependency>
   </dependencies>
 </project>
 POM
@@ -120,10 +125,10 @@ fi
 jar tf "$jar_file" | grep -E 'libstreamrelay' | sed 's/^/  /'
 
 echo "==> the consumer: compiled against the JAR alone, run without a library path"
-"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$jar_file:/usr/share/java/jna.jar" \
+"$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 -cp "$jar_file:$CP_COMPILE" \
   consumer/*.kt -d build/consumer/consumer.jar 2>&1 | grep -v '^warning: .*unable to find kotlin-stdlib' || true
 [ -f build/consumer/consumer.jar ] || { echo "kotlinc failed on the consumer" >&2; exit 1; }
-cp=(-cp "build/consumer/consumer.jar:$jar_file:$KOTLIN_HOME/lib/kotlin-stdlib.jar:/usr/share/java/jna.jar")
+cp=(-cp "build/consumer/consumer.jar:$jar_file:$CP_RUNTIME")
 # No jna.library.path, no java.library.path, no LD_LIBRARY_PATH.
 env -u LD_LIBRARY_PATH java -Djna.tmpdir="$PWD/build/consumer" "${cp[@]}" GettingStartedKt | tee build/consumer/out.txt
 grep -q '^libstreamrelay .*: send type 1 ' build/consumer/out.txt || { echo "GettingStarted did not run" >&2; exit 1; }

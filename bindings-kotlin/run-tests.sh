@@ -30,7 +30,7 @@ cp "$target/debug/libstreamrelay.so" build/lib/
 echo "==> kotlinc (Kotlin $KOTLIN_VERSION)"
 t0=$SECONDS
 "$KOTLIN_HOME/bin/kotlinc" -Werror -jvm-target 17 \
-  -cp "/usr/share/java/jna.jar:/usr/share/java/junit4.jar" \
+  -cp "$CP_COMPILE:/usr/share/java/junit4.jar" \
   $(find src/main/kotlin src/test/kotlin -name '*.kt' | sort) \
   -d build/test.jar 2>&1 | grep -v '^warning: .*unable to find kotlin-stdlib' || true
 [ -f build/test.jar ] || { echo "kotlinc failed"; echo "0 passed, 1 failed"; exit 1; }

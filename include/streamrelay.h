@@ -72,7 +72,7 @@
 // Version of the C ABI described by this header. It changes whenever a
 // function, a struct layout or a constant changes incompatibly; compare it
 // with `sr_abi_version` at run time.
-#define SR_ABI_VERSION 1
+#define SR_ABI_VERSION 2
 
 // The largest datagram a peer asks the host to send (a full frame), so a
 // buffer of this size never gets `SR_STATUS_BUFFER_TOO_SMALL` from
@@ -88,6 +88,10 @@
 
 // Room in `SrMetrics::evictions`.
 #define SR_MAX_EVICTIONS 32
+
+// `sr_node_next_event`'s `timeout_ms` that waits until an event comes or
+// the node is closed.
+#define SR_NODE_WAIT_FOREVER UINT32_MAX
 
 // What a call did. `SR_STATUS_OK` (0) and `SR_STATUS_EMPTY` (1) are
 // successes; every negative value is an error, and after an error no
@@ -184,6 +188,12 @@ enum SrStatus
   // A JSON argument (a question, a chain head's `meta`) is not a JSON
   // object.
   SR_STATUS_INVALID_JSON = -29,
+  // `sr_node_start`: a socket would not bind, or the node's event loop
+  // could not start (the OS refused).
+  SR_STATUS_IO = -30,
+  // `sr_node_save` / `sr_node_close`: the state file could not be
+  // written (the node carries on, or closed, without it).
+  SR_STATUS_STATE_FILE = -31,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -339,6 +349,29 @@ enum SrOpenError
 typedef enum SrOpenError SrOpenError;
 #else
 typedef uint32_t SrOpenError;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Values of `SrNodeEvent::kind`.
+enum SrNodeEventKind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // `event` is set: an event of the Peer (as `sr_peer_poll_event`
+  // describes them; pool-socket events never come, the node handles
+  // them). `SR_EVENT_KIND_CLOSED` is the last one.
+  SR_NODE_EVENT_KIND_PEER = 1,
+  // `error` is set: something the node could not do and carried on
+  // without (a pool socket that would not bind, a state file that could
+  // not be written), as UTF-8 text.
+  SR_NODE_EVENT_KIND_ERROR = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SrNodeEventKind SrNodeEventKind;
+#else
+typedef uint32_t SrNodeEventKind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -563,6 +596,17 @@ typedef uint32_t SrFanoutPolicy;
 // `sr_config_new`, released by `sr_config_free`. `sr_peer_new` copies it,
 // so it can be reused or freed at once. Same thread rules as `SrPeer`.
 typedef struct SrConfig SrConfig;
+
+// A running node: UDP sockets, a loop thread, a state file. Made by
+// `sr_node_start`, released by `sr_node_free` (which closes it first).
+// Thread-safe: any thread may call any `sr_node_*` function on it, at the
+// same time as others.
+typedef struct SrNode SrNode;
+
+// Settings for `sr_node_start`. Made by `sr_node_builder_new`, released by
+// `sr_node_builder_free`; `sr_node_start` copies it, so it can be reused or
+// freed at once. Same thread rules as `SrConfig`.
+typedef struct SrNodeBuilder SrNodeBuilder;
 
 // A peer: the protocol state machine for one identity. Made by
 // `sr_peer_new` or `sr_peer_restore`, released by `sr_peer_free`.
@@ -1225,6 +1269,31 @@ typedef struct SrOccupancy {
   // Zero: room to grow.
   uint64_t reserved[8];
 } SrOccupancy;
+
+// Called on the node's loop thread when its event queue goes from empty to
+// non-empty, with the `context` given to
+// `sr_node_builder_set_event_callback`. It must return quickly and must not
+// call any `sr_node_*` function (the node is locked meanwhile): wake your
+// own loop and read the events from there.
+typedef void (*SrNodeEventCallback)(void *context);
+
+// One node event. Set `struct_size` to `sizeof(SrNodeEvent)` before
+// `sr_node_next_event`. Pointer fields (in `event` and `error`) borrow
+// from the node handle and stay valid until the next `sr_node_next_event`
+// on it or `sr_node_free`; copy what you keep.
+typedef struct SrNodeEvent {
+  // `sizeof(SrNodeEvent)`, set by the caller.
+  uint32_t struct_size;
+  // Which of `event` and `error` is set.
+  SrNodeEventKind kind;
+  // `SR_NODE_EVENT_KIND_PEER`: the event (its `struct_size` is set by
+  // the library).
+  struct SrEvent event;
+  // `SR_NODE_EVENT_KIND_ERROR`: what went wrong.
+  struct SrBytes error;
+  // Zero: room to grow.
+  uint64_t reserved[4];
+} SrNodeEvent;
 
 #if defined(STREAMRELAY_VECTORS)
 // Receives one report line (a failure or a deviation): `len` bytes of
@@ -1993,6 +2062,328 @@ SrStatus sr_packet_encode(const struct SrPacketView *view,
                           uint8_t *buf,
                           size_t buf_len,
                           size_t *out_len);
+
+// Makes a node builder with the defaults: bind `[::]` (dual stack where
+// the OS allows, else `0.0.0.0`) on a port the OS chooses, no state file,
+// state saved every 60000 ms, 1024 events queued at most, and the Peer's
+// defaults (no cluster: set one with `sr_node_builder_set_config`). Free it
+// with `sr_node_builder_free`.
+//
+// # Safety
+// `out_builder` must be valid for writing a pointer.
+SrStatus sr_node_builder_new(struct SrNodeBuilder **out_builder);
+
+// Releases a builder. NULL is a no-op; `SR_STATUS_INVALID_HANDLE` for a
+// pointer that is not a live builder.
+//
+// # Safety
+// `builder` must be NULL or a pointer from `sr_node_builder_new` (a stale
+// or garbage pointer is detected and refused, not dereferenced).
+SrStatus sr_node_builder_free(struct SrNodeBuilder *builder);
+
+// The Peer's settings (cluster id, introducers, introducer mode, NAT type,
+// keepalive, limits, timings, ...), copied from `config`. Not taken from
+// it: the peer id and the signing keys (the node's identity: see
+// `sr_node_builder_set_peer_id`) and the wall-clock offset (the node keeps
+// it current itself).
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `config` NULL or a config
+// handle.
+SrStatus sr_node_builder_set_config(struct SrNodeBuilder *builder, const struct SrConfig *config);
+
+// The node's peer id (32 bytes). Default: the state file's, else a new
+// random one. Set it for an introducer whose id others are given.
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `peer_id` must point to
+// `peer_id_len` readable bytes.
+SrStatus sr_node_builder_set_peer_id(struct SrNodeBuilder *builder,
+                                     const uint8_t *peer_id,
+                                     size_t peer_id_len);
+
+// The 32-byte seed of the key pair that signs what the node publishes
+// (`sr_create_key_pair`'s seed). Default: the state file's, else new.
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `seed` must point to
+// `seed_len` readable bytes.
+SrStatus sr_node_builder_set_signing_seed(struct SrNodeBuilder *builder,
+                                          const uint8_t *seed,
+                                          size_t seed_len);
+
+// Where the main socket binds: a UDP `SrRemote` (IPv4 or IPv6 address and
+// port; port 0: the OS chooses). The probe and pool sockets bind the same
+// address on ports the OS chooses. NULL restores the default (`[::]`).
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `address` NULL or valid for
+// reading an `SrRemote`.
+SrStatus sr_node_builder_set_bind(struct SrNodeBuilder *builder, const struct SrRemote *address);
+
+// The state file (a UTF-8 path, not NUL-terminated; length 0 clears it):
+// read at start (identity, peers, subclusters, cache, unpublished
+// packets), written atomically while running and at close. It holds
+// secret keys (mode 0600).
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `path` must point to
+// `path_len` readable bytes.
+SrStatus sr_node_builder_set_state_file(struct SrNodeBuilder *builder,
+                                        const uint8_t *path,
+                                        size_t path_len);
+
+// How often the state file is written while running, in ms (60000; at
+// least 100).
+//
+// # Safety
+// `builder` must be NULL or a builder handle.
+SrStatus sr_node_builder_set_save_interval_ms(struct SrNodeBuilder *builder, uint64_t interval_ms);
+
+// Events held for the host before new ones are dropped and counted (1024;
+// at least 1). `SR_EVENT_KIND_CLOSED` always gets in, last.
+//
+// # Safety
+// `builder` must be NULL or a builder handle.
+SrStatus sr_node_builder_set_event_capacity(struct SrNodeBuilder *builder, size_t capacity);
+
+// The Peer's random seed (32 bytes; default: from the OS). Fixed seeds are
+// for tests.
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `seed` must point to
+// `seed_len` readable bytes.
+SrStatus sr_node_builder_set_seed(struct SrNodeBuilder *builder,
+                                  const uint8_t *seed,
+                                  size_t seed_len);
+
+// A callback run on the node's loop thread when its event queue goes from
+// empty to non-empty (see `SrNodeEventCallback`: it must not call the
+// node). NULL removes it. `context` is passed back as is; the host makes
+// sure it is usable from that thread until `sr_node_free` returns.
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `callback`, when set, must
+// be safe to call from another thread with `context`.
+SrStatus sr_node_builder_set_event_callback(struct SrNodeBuilder *builder,
+                                            SrNodeEventCallback callback,
+                                            void *context);
+
+// Starts a node: binds its sockets, restores the state file if there is
+// one, and starts its loop thread. The builder stays the caller's.
+//
+// Returns `SR_STATUS_INVALID_CONFIG` (the Peer refused the config: no
+// cluster id for a peer that is not an introducer, a zero limit, ...) or
+// `SR_STATUS_IO` (a socket would not bind, the loop could not start).
+//
+// # Safety
+// `builder` must be NULL or a builder handle; `out_node` valid for writing
+// a pointer.
+SrStatus sr_node_start(struct SrNodeBuilder *builder, struct SrNode **out_node);
+
+// Closes the node (as `sr_node_close`, if it is not closed yet) and
+// releases it; events and byte fields it lent become invalid. NULL is a
+// no-op. `SR_STATUS_INVALID_HANDLE` for a pointer that is not a live node
+// (a double free is refused, not performed). Calls still running on
+// other threads finish safely (with `SR_STATUS_CLOSED` or an event they
+// already took); later ones get `SR_STATUS_INVALID_HANDLE`.
+//
+// # Safety
+// `node` must be NULL or a pointer from `sr_node_start`.
+SrStatus sr_node_free(struct SrNode *node);
+
+// Copies the node's peer id (32 bytes) into `out_id` (at least 32 bytes).
+//
+// # Safety
+// `node` must be NULL or a node handle; `out_id` must point to
+// `out_id_len` writable bytes.
+SrStatus sr_node_get_id(const struct SrNode *node, uint8_t *out_id, size_t out_id_len);
+
+// Where the main socket is bound (address and port).
+//
+// # Safety
+// `node` must be NULL or a node handle; `out_address` valid for writing an
+// `SrRemote`.
+SrStatus sr_node_local_address(const struct SrNode *node, struct SrRemote *out_address);
+
+// Joins the subcluster of the 32-byte `shared_key` (`sr_create_shared_key`)
+// and copies its id (32 bytes) into `out_subcluster_id` unless that is NULL.
+//
+// Returns `SR_STATUS_NO_CLUSTER`, `SR_STATUS_TOO_MANY_SUBCLUSTERS` or
+// `SR_STATUS_CLOSED` when refused.
+//
+// # Safety
+// `node` must be NULL or a node handle; `shared_key` must point to
+// `shared_key_len` readable bytes; `out_subcluster_id` NULL or 32 writable
+// bytes.
+SrStatus sr_node_join(const struct SrNode *node,
+                      const uint8_t *shared_key,
+                      size_t shared_key_len,
+                      uint8_t *out_subcluster_id);
+
+// Leaves the subcluster `subcluster_id` (32 bytes). `SR_STATUS_EMPTY` when
+// the node was not in it.
+//
+// # Safety
+// `node` must be NULL or a node handle; `subcluster_id` must point to
+// `subcluster_id_len` readable bytes.
+SrStatus sr_node_leave(const struct SrNode *node,
+                       const uint8_t *subcluster_id,
+                       size_t subcluster_id_len);
+
+// Publishes `payload` as the event `event_name` (UTF-8, not
+// NUL-terminated) to the subcluster of the 32-byte `shared_key`, joining
+// it first if needed. A publish that reaches nobody yet is kept (and saved
+// in the state file) and sent when peers come.
+//
+// Returns `SR_STATUS_NO_CLUSTER`, `SR_STATUS_TOO_LARGE`,
+// `SR_STATUS_PACK_FAILED` (e.g. an empty event name) or `SR_STATUS_CLOSED`
+// when refused.
+//
+// # Safety
+// `node` must be NULL or a node handle; each buffer must point to its
+// length of readable bytes.
+SrStatus sr_node_publish(const struct SrNode *node,
+                         const uint8_t *shared_key,
+                         size_t shared_key_len,
+                         const uint8_t *event_name,
+                         size_t event_name_len,
+                         const uint8_t *payload,
+                         size_t payload_len);
+
+// Streams `payload` as the event `event_name` to one peer of the table
+// (32-byte `to`), sealed with the subcluster key of `shared_key`.
+//
+// Returns `SR_STATUS_UNKNOWN_PEER` and the errors of `sr_node_publish`.
+//
+// # Safety
+// As `sr_node_publish`; `to` must point to `to_len` readable bytes.
+SrStatus sr_node_stream(const struct SrNode *node,
+                        const uint8_t *to,
+                        size_t to_len,
+                        const uint8_t *shared_key,
+                        size_t shared_key_len,
+                        const uint8_t *event_name,
+                        size_t event_name_len,
+                        const uint8_t *payload,
+                        size_t payload_len);
+
+// Asks the network a question (`question_json`, a JSON object such as
+// `{"packetId":"<hex>"}`); answers come as `SR_EVENT_KIND_ANSWER` with
+// the query id, copied to `out_query_id` (at least `SR_MAX_ID_LEN` bytes)
+// and its length to `out_query_id_len_written`.
+//
+// Returns `SR_STATUS_INVALID_JSON`, `SR_STATUS_TOO_LARGE`,
+// `SR_STATUS_DUPLICATE_QUERY`, `SR_STATUS_BUFFER_TOO_SMALL` (checked before
+// anything is sent) or `SR_STATUS_CLOSED`.
+//
+// # Safety
+// `node` must be NULL or a node handle; `question_json` must point to
+// `question_json_len` readable bytes; `out_query_id` to `out_query_id_len`
+// writable bytes; `out_query_id_len_written` valid for writing.
+SrStatus sr_node_query(const struct SrNode *node,
+                       const uint8_t *question_json,
+                       size_t question_json_len,
+                       uint8_t *out_query_id,
+                       size_t out_query_id_len,
+                       size_t *out_query_id_len_written);
+
+// Starts a cache Sync with a peer of the table (32-byte `peer_id`).
+//
+// Returns `SR_STATUS_UNKNOWN_PEER` or `SR_STATUS_CLOSED` when refused.
+//
+// # Safety
+// `node` must be NULL or a node handle; `peer_id` must point to
+// `peer_id_len` readable bytes.
+SrStatus sr_node_sync(const struct SrNode *node, const uint8_t *peer_id, size_t peer_id_len);
+
+// The Peer's state as bytes (what the state file holds after the node's
+// header): `sr_peer_restore` reads it. Its length always goes to
+// `out_len`; `SR_STATUS_BUFFER_TOO_SMALL` when `buf_len` is less (call
+// again with a larger buffer; `buf` may be NULL to ask the size).
+//
+// # Safety
+// `node` must be NULL or a node handle; `buf` NULL or `buf_len` writable
+// bytes; `out_len` valid for writing.
+SrStatus sr_node_snapshot(const struct SrNode *node, uint8_t *buf, size_t buf_len, size_t *out_len);
+
+// Writes the state file now (atomically). `SR_STATUS_EMPTY` when the node
+// has none; `SR_STATUS_STATE_FILE` when it could not be written. Blocks
+// for the write and its fsync.
+//
+// # Safety
+// `node` must be NULL or a node handle.
+SrStatus sr_node_save(const struct SrNode *node);
+
+// Tells the node the network changed (an interface went away or came
+// back, another Wi-Fi, a handover): sockets bound to an address that is
+// gone are bound again, reflection runs again at once and every subcluster
+// is joined again. A socket the OS reclaimed while its address stayed (iOS
+// does this to suspended apps) is not re-bound: start a new node from the
+// state file instead.
+// Call it from the platform's hook (netlink, `NWPathMonitor`,
+// `ConnectivityManager.NetworkCallback`). Does not block.
+//
+// # Safety
+// `node` must be NULL or a node handle.
+SrStatus sr_node_network_changed(const struct SrNode *node);
+
+// Stops the node: writes the state file, closes the Peer and every socket,
+// ends the loop thread (waits for it) and queues `SR_EVENT_KIND_CLOSED`
+// last; events queued before stay readable. `SR_STATUS_STATE_FILE` when
+// the state could not be written (the node is closed all the same),
+// `SR_STATUS_CLOSED` when it was closed already. Other calls then return
+// `SR_STATUS_CLOSED` (commands) or still work (status, events).
+//
+// # Safety
+// `node` must be NULL or a node handle.
+SrStatus sr_node_close(const struct SrNode *node);
+
+// The node's status as one JSON object (UTF-8, not NUL-terminated):
+// `peer_id`, `nat`, `public_endpoint`, `local`, `probe`, `pool_sockets`,
+// `peers` (each `peer_id`, `address`, `nat`, `connected`, `indexed`,
+// `proxy`, `rtt_ms`), `datagrams_in`, `bytes_in`, `datagrams_out`,
+// `bytes_out`, `wakeups`, `node_drops` and `peer_drops` (each `reason`,
+// `count`), `events_dropped`, `events_queued`, `state_saves`,
+// `published`, `delivered`, `relayed`, `restore_error`; ids in hex,
+// addresses as "ip:port", unknown values `null`. New keys may be added.
+// Buffer contract as `sr_node_snapshot`.
+//
+// # Safety
+// `node` must be NULL or a node handle; `buf` NULL or `buf_len` writable
+// bytes; `out_len` valid for writing.
+SrStatus sr_node_status_json(const struct SrNode *node,
+                             uint8_t *buf,
+                             size_t buf_len,
+                             size_t *out_len);
+
+// A file descriptor that is readable while events may be queued: put it
+// in your own `poll`/`epoll`/`kqueue` loop and, when it is readable, call
+// `sr_node_next_event` with timeout 0 until it returns
+// `SR_STATUS_EMPTY` (which also makes the fd not readable) or
+// `SR_STATUS_CLOSED`. The node owns it: do not read, write or close it; it
+// is valid until `sr_node_free`. `SR_STATUS_INVALID_ARGUMENT` on a
+// platform without one (not Unix): use the callback there.
+//
+// # Safety
+// `node` must be NULL or a node handle; `out_fd` valid for writing.
+SrStatus sr_node_event_fd(const struct SrNode *node, int *out_fd);
+
+// The next event, waiting up to `timeout_ms` (0: do not wait;
+// `SR_NODE_WAIT_FOREVER`: until one comes or the node is closed), into
+// `out_event` (whose `struct_size` the caller set).
+//
+// Returns `SR_STATUS_OK` (an event), `SR_STATUS_EMPTY` (none within the
+// timeout), `SR_STATUS_CLOSED` (the node is closed and every event was
+// read) or `SR_STATUS_BUSY` (another thread is reading events from this
+// node: read them from one thread).
+//
+// # Safety
+// `node` must be NULL or a node handle; `out_event` valid for reading and
+// writing an `SrNodeEvent`.
+SrStatus sr_node_next_event(const struct SrNode *node,
+                            uint32_t timeout_ms,
+                            struct SrNodeEvent *out_event);
 
 #if defined(STREAMRELAY_VECTORS)
 // Runs every case of the vector file at `path` (UTF-8, `path_len` bytes)

@@ -21,47 +21,7 @@
 
 #include "streamrelay.h"
 
-/* ------------------------------------------------------------------ */
-/* A tiny harness.                                                     */
-/* ------------------------------------------------------------------ */
-
-static int g_checks, g_check_failures, g_test_failed;
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    g_checks++;                                                                \
-    if (!(cond)) {                                                             \
-      g_check_failures++;                                                      \
-      g_test_failed = 1;                                                       \
-      fprintf(stderr, "  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,       \
-              #cond);                                                          \
-    }                                                                          \
-  } while (0)
-
-#define EXPECT(expr, want)                                                     \
-  do {                                                                         \
-    SrStatus got_ = (expr);                                                    \
-    SrStatus want_ = (want);                                                   \
-    g_checks++;                                                                \
-    if (got_ != want_) {                                                       \
-      g_check_failures++;                                                      \
-      g_test_failed = 1;                                                       \
-      fprintf(stderr, "  %s:%d: %s\n    = %s, want %s\n", __FILE__, __LINE__,  \
-              #expr, sr_status_name(got_), sr_status_name(want_));             \
-    }                                                                          \
-  } while (0)
-
-#define OK(expr) EXPECT(expr, SR_STATUS_OK)
-
-/* Fails the whole run at once: used where going on makes no sense. */
-#define REQUIRE(cond)                                                          \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      fprintf(stderr, "  %s:%d: REQUIRE(%s) failed, aborting\n", __FILE__,     \
-              __LINE__, #cond);                                                \
-      exit(2);                                                                 \
-    }                                                                          \
-  } while (0)
+#include "check.h"
 
 /* ------------------------------------------------------------------ */
 /* Helpers.                                                            */
@@ -327,11 +287,11 @@ static void test_status_names(void) {
   CHECK(strcmp(sr_status_name(SR_STATUS_BUSY), "SR_STATUS_BUSY") == 0);
   CHECK(strcmp(sr_status_name(SR_STATUS_VECTOR_FILE),
                "SR_STATUS_VECTOR_FILE") == 0);
-  for (int s = SR_STATUS_INVALID_JSON; s <= SR_STATUS_EMPTY; s++)
+  for (int s = SR_STATUS_STATE_FILE; s <= SR_STATUS_EMPTY; s++)
     CHECK(strncmp(sr_status_name(s), "SR_STATUS_", 10) == 0 &&
           strcmp(sr_status_name(s), "SR_STATUS_UNKNOWN") != 0);
   CHECK(strcmp(sr_status_name(2), "SR_STATUS_UNKNOWN") == 0);
-  CHECK(strcmp(sr_status_name(SR_STATUS_INVALID_JSON - 1), "SR_STATUS_UNKNOWN") == 0);
+  CHECK(strcmp(sr_status_name(SR_STATUS_STATE_FILE - 1), "SR_STATUS_UNKNOWN") == 0);
   CHECK(strcmp(sr_status_name(-1000), "SR_STATUS_UNKNOWN") == 0);
   CHECK(strcmp(sr_status_name(INT32_MIN), "SR_STATUS_UNKNOWN") == 0);
 }

@@ -238,24 +238,53 @@ pub unsafe extern "C" fn sr_peer_query(
     out_query_id_len_written: *mut usize,
 ) -> SrStatus {
     on_peer(peer, |s| {
-        if question_json.is_null() || out_query_id.is_null() {
-            return Err(SrStatus::NullArgument);
-        }
-        check_out(out_query_id_len_written)?;
-        if out_query_id_len < SR_MAX_ID_LEN {
-            return Err(SrStatus::BufferTooSmall);
-        }
-        // SAFETY: the caller's contract for `question_json`.
-        let q = unsafe { bytes_in(question_json, question_json_len) }?;
-        let question = QueryQuestion::parse(q).map_err(|_| SrStatus::InvalidJson)?;
-        let id = s.peer.query(Instant(now_ms), &question)?;
-        // SAFETY: the caller's contracts for both outputs.
+        // SAFETY: the caller's contracts, forwarded.
         unsafe {
-            copy_out(out_query_id, out_query_id_len, &id)?;
-            put(out_query_id_len_written, id.len())?;
+            query_io(
+                question_json,
+                question_json_len,
+                out_query_id,
+                out_query_id_len,
+                out_query_id_len_written,
+                |q| Ok(s.peer.query(Instant(now_ms), q)?),
+            )
         }
-        Ok(SrStatus::Ok)
     })
+}
+
+/// The C side of a query (`sr_peer_query`, `sr_node_query`): checks the
+/// outputs before anything is sent, parses the question, asks `ask`, and
+/// copies the query id out.
+///
+/// # Safety
+/// `question_json` must point to `question_json_len` readable bytes;
+/// `out_query_id` to `out_query_id_len` writable bytes;
+/// `out_query_id_len_written` valid for writing.
+pub(crate) unsafe fn query_io(
+    question_json: *const u8,
+    question_json_len: usize,
+    out_query_id: *mut u8,
+    out_query_id_len: usize,
+    out_query_id_len_written: *mut usize,
+    ask: impl FnOnce(&QueryQuestion) -> Result<streamrelay::wire::packet::IdField, SrStatus>,
+) -> Result<SrStatus, SrStatus> {
+    if question_json.is_null() || out_query_id.is_null() {
+        return Err(SrStatus::NullArgument);
+    }
+    check_out(out_query_id_len_written)?;
+    if out_query_id_len < SR_MAX_ID_LEN {
+        return Err(SrStatus::BufferTooSmall);
+    }
+    // SAFETY: the caller's contract for `question_json`.
+    let q = unsafe { bytes_in(question_json, question_json_len) }?;
+    let question = QueryQuestion::parse(q).map_err(|_| SrStatus::InvalidJson)?;
+    let id = ask(&question)?;
+    // SAFETY: the caller's contracts for both outputs.
+    unsafe {
+        copy_out(out_query_id, out_query_id_len, &id)?;
+        put(out_query_id_len_written, id.len())?;
+    }
+    Ok(SrStatus::Ok)
 }
 
 /// Answers a question received as `SR_EVENT_KIND_QUERY` (its `query_id`):

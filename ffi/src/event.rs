@@ -381,214 +381,9 @@ pub unsafe extern "C" fn sr_peer_poll_event(
         let Some(ev) = s.peer.poll_event() else {
             return Ok(SrStatus::Empty);
         };
-        s.sockets.clear();
         // Keep the event: the borrowed fields point into it.
         let ev: &Event = s.event.insert(ev);
-        let mut data = SrEventData { reserved: [0; 48] };
-        let kind = match ev {
-            Event::Ready { nat, address, port } => {
-                let mut endpoint = SrRemote::from_ip(*address);
-                endpoint.port = port.unwrap_or(0);
-                data.ready = SrEventReady {
-                    nat: nat_byte(*nat),
-                    endpoint,
-                };
-                SrEventKind::Ready
-            }
-            Event::NatChange { old, new } => {
-                data.nat_change = SrEventNatChange {
-                    old_nat: nat_byte(*old),
-                    new_nat: nat_byte(*new),
-                };
-                SrEventKind::NatChange
-            }
-            Event::Connection {
-                peer_id,
-                remote,
-                nat,
-                proxy,
-                socket,
-            } => {
-                data.connection = SrEventConnection {
-                    peer_id: peer_id.0,
-                    remote: SrRemote::from_remote(remote),
-                    socket: SrSocketId::from_socket(*socket),
-                    nat: nat.0,
-                    has_proxy: proxy.is_some(),
-                    proxy: proxy.map_or([0; 32], |p| p.0),
-                };
-                SrEventKind::Connection
-            }
-            Event::Disconnection { peer_id, reason } => {
-                data.disconnection = SrEventDisconnection {
-                    peer_id: peer_id.0,
-                    reason: (*reason).into(),
-                };
-                SrEventKind::Disconnection
-            }
-            Event::Join {
-                cluster_id,
-                subcluster_id,
-                peer_id,
-            } => {
-                data.join = SrEventJoin {
-                    cluster_id: *cluster_id,
-                    subcluster_id: *subcluster_id,
-                    peer_id: peer_id.0,
-                };
-                SrEventKind::Join
-            }
-            Event::Intro {
-                peer_id,
-                remote,
-                nat,
-                introducer,
-                strategy,
-                rendezvous,
-            } => {
-                data.intro = SrEventIntro {
-                    peer_id: peer_id.0,
-                    remote: SrRemote::from_remote(remote),
-                    strategy: (*strategy).into(),
-                    nat: nat.0,
-                    rendezvous: *rendezvous,
-                    introducer: introducer.0,
-                };
-                SrEventKind::Intro
-            }
-            Event::OpenPoolSockets { sockets } | Event::ClosePoolSockets { sockets } => {
-                s.sockets
-                    .extend(sockets.iter().map(|x| SrSocketId::from_socket(*x)));
-                data.pool_sockets = SrEventPoolSockets {
-                    sockets: s.sockets.as_ptr(),
-                    sockets_len: s.sockets.len(),
-                };
-                if matches!(ev, Event::OpenPoolSockets { .. }) {
-                    SrEventKind::OpenPoolSockets
-                } else {
-                    SrEventKind::ClosePoolSockets
-                }
-            }
-            Event::Closed => SrEventKind::Closed,
-            Event::Packet {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                payload,
-                packet_id,
-                head_id,
-                publisher,
-                hops,
-                from,
-                stream_from,
-            } => {
-                data.packet = SrEventPacket {
-                    cluster_id: *cluster_id,
-                    subcluster_id: *subcluster_id,
-                    event_hash: SrBytes::of(event_hash),
-                    payload: SrBytes::of(payload),
-                    packet_id: SrBytes::of(packet_id),
-                    head_id: SrBytes::of(head_id.as_deref().unwrap_or_default()),
-                    publisher: SrBytes::of(publisher),
-                    from: SrRemote::from_remote(from),
-                    hops: *hops,
-                    has_stream_from: stream_from.is_some(),
-                    stream_from: stream_from.map_or([0; 32], |p| p.0),
-                };
-                SrEventKind::Packet
-            }
-            Event::Unverified {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                payload,
-                packet_id,
-                publisher,
-                reason,
-                from,
-                stream_from,
-            } => {
-                data.unverified = SrEventUnverified {
-                    cluster_id: *cluster_id,
-                    subcluster_id: *subcluster_id,
-                    event_hash: SrBytes::of(event_hash),
-                    payload: SrBytes::of(payload),
-                    packet_id: SrBytes::of(packet_id),
-                    publisher: SrBytes::of(publisher),
-                    from: SrRemote::from_remote(from),
-                    reason: match reason {
-                        UnverifiedReason::BadSignature => SrUnverifiedReason::BadSignature,
-                        UnverifiedReason::BadPublisherKey => SrUnverifiedReason::BadPublisherKey,
-                    },
-                    has_stream_from: stream_from.is_some(),
-                    stream_from: stream_from.map_or([0; 32], |p| p.0),
-                };
-                SrEventKind::Unverified
-            }
-            Event::Unopenable {
-                cluster_id,
-                subcluster_id,
-                event_hash,
-                packet_id,
-                error,
-                from,
-                stream_from,
-            } => {
-                data.unopenable = SrEventUnopenable {
-                    cluster_id: *cluster_id,
-                    subcluster_id: *subcluster_id,
-                    event_hash: SrBytes::of(event_hash),
-                    packet_id: SrBytes::of(packet_id),
-                    from: SrRemote::from_remote(from),
-                    error: match error {
-                        OpenError::Box(BoxError::TooShort(_)) => SrOpenError::BoxTooShort,
-                        OpenError::Box(BoxError::WeakKey) => SrOpenError::BoxWeakKey,
-                        OpenError::Box(BoxError::Forged) => SrOpenError::BoxForged,
-                        OpenError::Malformed => SrOpenError::Malformed,
-                        OpenError::NotVerified => SrOpenError::NotVerified,
-                    },
-                    has_stream_from: stream_from.is_some(),
-                    stream_from: stream_from.map_or([0; 32], |p| p.0),
-                };
-                SrEventKind::Unopenable
-            }
-            Event::Query {
-                query_id,
-                question,
-                from,
-            } => {
-                data.query = SrEventQuery {
-                    query_id: SrBytes::of(query_id),
-                    question: SrBytes::of(question),
-                    from: SrRemote::from_remote(from),
-                };
-                SrEventKind::Query
-            }
-            Event::Answer {
-                query_id,
-                packet_id,
-                index,
-                message,
-                from,
-            } => {
-                data.answer = SrEventAnswer {
-                    query_id: SrBytes::of(query_id),
-                    packet_id: SrBytes::of(packet_id),
-                    message: SrBytes::of(message),
-                    from: SrRemote::from_remote(from),
-                    index: *index,
-                };
-                SrEventKind::Answer
-            }
-            Event::SyncFinished { remote, prefix } => {
-                data.sync_finished = SrEventSyncFinished {
-                    remote: SrRemote::from_remote(remote),
-                    prefix: SrBytes::of(prefix.as_bytes()),
-                };
-                SrEventKind::SyncFinished
-            }
-            _ => SrEventKind::Unknown,
-        };
+        let (kind, data) = describe(ev, &mut s.sockets);
         // SAFETY: checked by `struct_size` above; writable (caller).
         unsafe {
             put_sized(out_event, |struct_size| SrEvent {
@@ -599,4 +394,216 @@ pub unsafe extern "C" fn sr_peer_poll_event(
         }?;
         Ok(SrStatus::Ok)
     })
+}
+
+/// The C view of `ev`: its kind and the member of `SrEventData` that goes
+/// with it. Byte fields borrow from `ev`; a pool-socket list is put in
+/// `sockets` (cleared first) and borrowed from there.
+pub(crate) fn describe(ev: &Event, sockets: &mut Vec<SrSocketId>) -> (SrEventKind, SrEventData) {
+    sockets.clear();
+    let mut data = SrEventData { reserved: [0; 48] };
+    let kind = match ev {
+        Event::Ready { nat, address, port } => {
+            let mut endpoint = SrRemote::from_ip(*address);
+            endpoint.port = port.unwrap_or(0);
+            data.ready = SrEventReady {
+                nat: nat_byte(*nat),
+                endpoint,
+            };
+            SrEventKind::Ready
+        }
+        Event::NatChange { old, new } => {
+            data.nat_change = SrEventNatChange {
+                old_nat: nat_byte(*old),
+                new_nat: nat_byte(*new),
+            };
+            SrEventKind::NatChange
+        }
+        Event::Connection {
+            peer_id,
+            remote,
+            nat,
+            proxy,
+            socket,
+        } => {
+            data.connection = SrEventConnection {
+                peer_id: peer_id.0,
+                remote: SrRemote::from_remote(remote),
+                socket: SrSocketId::from_socket(*socket),
+                nat: nat.0,
+                has_proxy: proxy.is_some(),
+                proxy: proxy.map_or([0; 32], |p| p.0),
+            };
+            SrEventKind::Connection
+        }
+        Event::Disconnection { peer_id, reason } => {
+            data.disconnection = SrEventDisconnection {
+                peer_id: peer_id.0,
+                reason: (*reason).into(),
+            };
+            SrEventKind::Disconnection
+        }
+        Event::Join {
+            cluster_id,
+            subcluster_id,
+            peer_id,
+        } => {
+            data.join = SrEventJoin {
+                cluster_id: *cluster_id,
+                subcluster_id: *subcluster_id,
+                peer_id: peer_id.0,
+            };
+            SrEventKind::Join
+        }
+        Event::Intro {
+            peer_id,
+            remote,
+            nat,
+            introducer,
+            strategy,
+            rendezvous,
+        } => {
+            data.intro = SrEventIntro {
+                peer_id: peer_id.0,
+                remote: SrRemote::from_remote(remote),
+                strategy: (*strategy).into(),
+                nat: nat.0,
+                rendezvous: *rendezvous,
+                introducer: introducer.0,
+            };
+            SrEventKind::Intro
+        }
+        Event::OpenPoolSockets { sockets: ids } | Event::ClosePoolSockets { sockets: ids } => {
+            sockets.extend(ids.iter().map(|x| SrSocketId::from_socket(*x)));
+            data.pool_sockets = SrEventPoolSockets {
+                sockets: sockets.as_ptr(),
+                sockets_len: sockets.len(),
+            };
+            if matches!(ev, Event::OpenPoolSockets { .. }) {
+                SrEventKind::OpenPoolSockets
+            } else {
+                SrEventKind::ClosePoolSockets
+            }
+        }
+        Event::Closed => SrEventKind::Closed,
+        Event::Packet {
+            cluster_id,
+            subcluster_id,
+            event_hash,
+            payload,
+            packet_id,
+            head_id,
+            publisher,
+            hops,
+            from,
+            stream_from,
+        } => {
+            data.packet = SrEventPacket {
+                cluster_id: *cluster_id,
+                subcluster_id: *subcluster_id,
+                event_hash: SrBytes::of(event_hash),
+                payload: SrBytes::of(payload),
+                packet_id: SrBytes::of(packet_id),
+                head_id: SrBytes::of(head_id.as_deref().unwrap_or_default()),
+                publisher: SrBytes::of(publisher),
+                from: SrRemote::from_remote(from),
+                hops: *hops,
+                has_stream_from: stream_from.is_some(),
+                stream_from: stream_from.map_or([0; 32], |p| p.0),
+            };
+            SrEventKind::Packet
+        }
+        Event::Unverified {
+            cluster_id,
+            subcluster_id,
+            event_hash,
+            payload,
+            packet_id,
+            publisher,
+            reason,
+            from,
+            stream_from,
+        } => {
+            data.unverified = SrEventUnverified {
+                cluster_id: *cluster_id,
+                subcluster_id: *subcluster_id,
+                event_hash: SrBytes::of(event_hash),
+                payload: SrBytes::of(payload),
+                packet_id: SrBytes::of(packet_id),
+                publisher: SrBytes::of(publisher),
+                from: SrRemote::from_remote(from),
+                reason: match reason {
+                    UnverifiedReason::BadSignature => SrUnverifiedReason::BadSignature,
+                    UnverifiedReason::BadPublisherKey => SrUnverifiedReason::BadPublisherKey,
+                },
+                has_stream_from: stream_from.is_some(),
+                stream_from: stream_from.map_or([0; 32], |p| p.0),
+            };
+            SrEventKind::Unverified
+        }
+        Event::Unopenable {
+            cluster_id,
+            subcluster_id,
+            event_hash,
+            packet_id,
+            error,
+            from,
+            stream_from,
+        } => {
+            data.unopenable = SrEventUnopenable {
+                cluster_id: *cluster_id,
+                subcluster_id: *subcluster_id,
+                event_hash: SrBytes::of(event_hash),
+                packet_id: SrBytes::of(packet_id),
+                from: SrRemote::from_remote(from),
+                error: match error {
+                    OpenError::Box(BoxError::TooShort(_)) => SrOpenError::BoxTooShort,
+                    OpenError::Box(BoxError::WeakKey) => SrOpenError::BoxWeakKey,
+                    OpenError::Box(BoxError::Forged) => SrOpenError::BoxForged,
+                    OpenError::Malformed => SrOpenError::Malformed,
+                    OpenError::NotVerified => SrOpenError::NotVerified,
+                },
+                has_stream_from: stream_from.is_some(),
+                stream_from: stream_from.map_or([0; 32], |p| p.0),
+            };
+            SrEventKind::Unopenable
+        }
+        Event::Query {
+            query_id,
+            question,
+            from,
+        } => {
+            data.query = SrEventQuery {
+                query_id: SrBytes::of(query_id),
+                question: SrBytes::of(question),
+                from: SrRemote::from_remote(from),
+            };
+            SrEventKind::Query
+        }
+        Event::Answer {
+            query_id,
+            packet_id,
+            index,
+            message,
+            from,
+        } => {
+            data.answer = SrEventAnswer {
+                query_id: SrBytes::of(query_id),
+                packet_id: SrBytes::of(packet_id),
+                message: SrBytes::of(message),
+                from: SrRemote::from_remote(from),
+                index: *index,
+            };
+            SrEventKind::Answer
+        }
+        Event::SyncFinished { remote, prefix } => {
+            data.sync_finished = SrEventSyncFinished {
+                remote: SrRemote::from_remote(remote),
+                prefix: SrBytes::of(prefix.as_bytes()),
+            };
+            SrEventKind::SyncFinished
+        }
+        _ => SrEventKind::Unknown,
+    };
+    (kind, data)
 }

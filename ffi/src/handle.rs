@@ -143,6 +143,32 @@ pub(crate) fn register<O: Object>(state: O::State) -> *mut O {
     ptr
 }
 
+/// The live handle `ptr` of type `O`, looked up in the registry `live`
+/// (whose lock the caller holds): garbage, freed and wrong-type handles are
+/// refused without being dereferenced.
+///
+/// # Safety
+/// The caller keeps the handle from being freed for as long as it uses the
+/// reference (it holds the registry lock, or the handle's `busy` flag).
+unsafe fn lookup<'a, O: Object>(
+    live: &BTreeSet<(usize, u64)>,
+    ptr: *const O,
+) -> Result<&'a O, SrStatus> {
+    if !live.contains(&key(ptr)) {
+        return Err(SrStatus::InvalidHandle);
+    }
+    // SAFETY: the registry holds exactly the addresses `register` leaked
+    // and `free` has not yet taken back; `free` removes an address under the
+    // registry lock (held by the caller) before it deallocates, and refuses
+    // a busy handle. So `ptr` points to a live `O` now, and the caller keeps
+    // it live for `'a`.
+    let obj = unsafe { &*ptr };
+    if obj.header().magic != O::MAGIC {
+        return Err(SrStatus::InvalidHandle);
+    }
+    Ok(obj)
+}
+
 /// Clears `busy` when the call ends, panicking or not.
 struct BusyGuard<'a>(&'a AtomicBool);
 
@@ -163,17 +189,9 @@ pub(crate) fn with<O: Object, R>(
     }
     let obj: &O = {
         let live = live();
-        if !live.contains(&key(ptr)) {
-            return Err(SrStatus::InvalidHandle);
-        }
-        // SAFETY: the registry holds exactly the addresses `register` leaked
-        // and `free` has not yet taken back; `free` removes an address under
-        // this lock before it deallocates, and refuses a busy handle. So
-        // `ptr` points to a live `O`, and it stays live while we hold `busy`.
-        let obj = unsafe { &*ptr };
-        if obj.header().magic != O::MAGIC {
-            return Err(SrStatus::InvalidHandle);
-        }
+        // SAFETY: `free` refuses a busy handle, and we hold `busy` from
+        // here until `_busy` drops, so `obj` stays live while it is used.
+        let obj = unsafe { lookup(&live, ptr) }?;
         if obj.header().busy.swap(true, Ordering::Acquire) {
             return Err(SrStatus::Busy);
         }
@@ -193,6 +211,34 @@ pub(crate) fn with<O: Object, R>(
     let r = f(state);
     poisoned.store(false, Ordering::Relaxed);
     r
+}
+
+/// Shared access to the live handle `ptr` whose state is itself
+/// thread-safe (a node): no `busy` flag, so calls from several threads
+/// proceed together. `f` runs under the registry lock, so `free` cannot
+/// release the handle meanwhile: keep it short (clone what the call needs).
+/// A handle used this way is never given to `with`.
+pub(crate) fn with_shared<O: Object, R>(
+    ptr: *const O,
+    f: impl FnOnce(&O::State) -> R,
+) -> Result<R, SrStatus>
+where
+    O::State: Sync,
+{
+    if ptr.is_null() {
+        return Err(SrStatus::NullArgument);
+    }
+    let live = live();
+    // SAFETY: `obj` is used only while we hold the registry lock.
+    let obj = unsafe { lookup(&live, ptr) }?;
+    if obj.header().poisoned.load(Ordering::Relaxed) {
+        return Err(SrStatus::Poisoned);
+    }
+    // SAFETY: handles of this type are only reached through this function
+    // (never `with`), so nothing holds a `&mut` to the state; the state is
+    // `Sync`, so shared references from several threads are sound.
+    let state = unsafe { &*obj.state().get() };
+    Ok(f(state))
 }
 
 /// Releases a handle. NULL is a no-op (`SR_STATUS_OK`); a poisoned handle

@@ -50,6 +50,10 @@ mod keys;
 
 mod packet;
 
+mod node_status;
+
+mod node_c;
+
 #[cfg(feature = "vectors")]
 mod vectors;
 
@@ -89,6 +93,8 @@ pub use keys::*;
 
 pub use packet::*;
 
+pub use node_c::*;
+
 #[cfg(feature = "vectors")]
 pub use vectors::*;
 
@@ -101,7 +107,7 @@ pub const SR_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI described by this header. It changes whenever a
 /// function, a struct layout or a constant changes incompatibly; compare it
 /// with `sr_abi_version` at run time.
-pub const SR_ABI_VERSION: u32 = 1;
+pub const SR_ABI_VERSION: u32 = 2;
 
 /// The library's version as a static NUL-terminated string ("0.1.0"); never
 /// NULL, never to be freed.

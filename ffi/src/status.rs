@@ -96,6 +96,12 @@ pub enum SrStatus {
     /// A JSON argument (a question, a chain head's `meta`) is not a JSON
     /// object.
     InvalidJson = -29,
+    /// `sr_node_start`: a socket would not bind, or the node's event loop
+    /// could not start (the OS refused).
+    Io = -30,
+    /// `sr_node_save` / `sr_node_close`: the state file could not be
+    /// written (the node carries on, or closed, without it).
+    StateFile = -31,
 }
 
 impl From<ConfigError> for SrStatus {
@@ -141,7 +147,7 @@ impl From<KeyError> for SrStatus {
 }
 
 /// Every code, for the name table and the tests.
-const ALL: [(SrStatus, &str); 31] = [
+const ALL: [(SrStatus, &str); 33] = [
     (SrStatus::Ok, "SR_STATUS_OK\0"),
     (SrStatus::Empty, "SR_STATUS_EMPTY\0"),
     (SrStatus::NullArgument, "SR_STATUS_NULL_ARGUMENT\0"),
@@ -179,6 +185,8 @@ const ALL: [(SrStatus, &str); 31] = [
     (SrStatus::UnknownQuery, "SR_STATUS_UNKNOWN_QUERY\0"),
     (SrStatus::DuplicateQuery, "SR_STATUS_DUPLICATE_QUERY\0"),
     (SrStatus::InvalidJson, "SR_STATUS_INVALID_JSON\0"),
+    (SrStatus::Io, "SR_STATUS_IO\0"),
+    (SrStatus::StateFile, "SR_STATUS_STATE_FILE\0"),
 ];
 
 /// The name of a status code ("SR_STATUS_BUSY") as a static NUL-terminated

@@ -137,6 +137,17 @@ pub enum StreamRelayError {
         /// Its description.
         reason: String,
     },
+    /// `Node.start`: a socket would not bind, or the node's loop could not
+    /// start (the OS refused).
+    Io {
+        /// Why.
+        reason: String,
+    },
+    /// `Node.save` / `Node.close`: the state file could not be written.
+    StateFile {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for StreamRelayError {
@@ -168,6 +179,8 @@ impl std::fmt::Display for StreamRelayError {
             InvalidJson { reason } => write!(f, "invalid JSON: {reason}"),
             Busy => f.write_str("the peer was called from inside its own firewall"),
             Callback { reason } => write!(f, "callback failed: {reason}"),
+            Io { reason } => write!(f, "I/O: {reason}"),
+            StateFile { reason } => write!(f, "state file: {reason}"),
         }
     }
 }
@@ -1722,3 +1735,8 @@ mod tests {
         }
     }
 }
+
+// The ready host (`Node`): a child module, so it reuses this face's
+// records and conversions.
+#[path = "node_uniffi.rs"]
+mod node_uniffi;

@@ -656,6 +656,689 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * A running Stream Relay peer on UDP sockets: it owns the sockets, one
+ * loop thread and a state file (the ready host; `Peer` is the sans-IO
+ * state machine for hosts that own their loop). Thread-safe. Closing (or
+ * dropping the last reference) saves the state file.
+ */
+public protocol NodeProtocol: AnyObject, Sendable {
+    
+    /**
+     * Joins the subcluster of the 32-byte `shared_key`; returns its id.
+     */
+    func join(sharedKey: Data) throws  -> Data
+    
+    /**
+     * Leaves a subcluster (its 32-byte id); `true` if we were in it.
+     */
+    func leave(subclusterId: Data) throws  -> Bool
+    
+    /**
+     * Where the main socket is bound.
+     */
+    func localAddress()  -> Remote
+    
+    /**
+     * Tell the node the network changed (`NWPathMonitor`,
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
+     */
+    func networkChanged() 
+    
+    /**
+     * The next event, waiting up to `timeout_ms` (for hosts that poll
+     * rather than `subscribe`); `None` at the timeout or once the node is
+     * closed and every event was read. Blocks the calling thread.
+     */
+    func nextEvent(timeoutMs: UInt64)  -> NodeEvent?
+    
+    /**
+     * Our 32-byte peer id.
+     */
+    func peerId()  -> Data
+    
+    /**
+     * The public key that signs what we publish (32 bytes).
+     */
+    func publicKey()  -> Data
+    
+    /**
+     * Publishes `payload` as `event_name` to the subcluster of
+     * `shared_key` (joining it first if needed); returns the packet ids.
+     * A publish that reaches nobody yet is kept (and saved) until it does.
+     */
+    func publish(sharedKey: Data, eventName: String, payload: Data) throws  -> [Data]
+    
+    /**
+     * Asks the network a question (a JSON object such as
+     * `{"packetId":"<hex>"}`); answers come as `PeerEvent.Answer`. Returns
+     * the query id.
+     */
+    func query(questionJson: String) throws  -> Data
+    
+    /**
+     * Writes the state file now (atomically); `false` without one.
+     */
+    func save() async throws  -> Bool
+    
+    /**
+     * Stops the node (`Node::close` in Rust, `sr_node_close` in C; named
+     * `shutdown` here because Kotlin's `close()` is `AutoCloseable`'s,
+     * which frees the object and, if it was not shut down, closes it
+     * without waiting): saves the state file, closes the Peer and every
+     * socket, ends the loop thread; `PeerEvent.Closed` is the last event.
+     * Throws `StateFile` when the state could not be written (closed all
+     * the same), `Closed` when it was closed already.
+     */
+    func shutdown() async throws 
+    
+    /**
+     * The Peer's state as bytes (`Peer.restore` reads it).
+     */
+    func snapshot()  -> Data
+    
+    /**
+     * Counters and the peer table.
+     */
+    func status()  -> NodeStatus
+    
+    /**
+     * Streams an event to one peer of the table.
+     */
+    func stream(to: Data, sharedKey: Data, eventName: String, payload: Data) throws  -> [Data]
+    
+    /**
+     * Delivers every event to `listener`, in order, on a thread of the
+     * node's, until `PeerEvent.Closed` (the last call). One listener per
+     * node: a second `subscribe` throws `InvalidArgument`. Events that
+     * came before are delivered first (they wait in the queue).
+     */
+    func subscribe(listener: NodeListener) throws 
+    
+    /**
+     * Reconciles caches with a peer of the table.
+     */
+    func sync(peerId: Data) throws 
+    
+}
+/**
+ * A running Stream Relay peer on UDP sockets: it owns the sockets, one
+ * loop thread and a state file (the ready host; `Peer` is the sans-IO
+ * state machine for hosts that own their loop). Thread-safe. Closing (or
+ * dropping the last reference) saves the state file.
+ */
+open class Node: NodeProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_streamrelay_fn_clone_node(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_streamrelay_fn_free_node(handle, $0) }
+    }
+
+    
+    /**
+     * Binds the sockets, restores the state file if there is one, and
+     * starts the loop thread. Throws `InvalidConfig`/`ZeroLimit` (the Peer
+     * refused the config), `Io` (a socket would not bind) or
+     * `InvalidArgument`.
+     */
+public static func start(options: NodeOptions)throws  -> Node  {
+    return try  FfiConverterTypeNode_lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_constructor_node_start(
+        FfiConverterTypeNodeOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Joins the subcluster of the 32-byte `shared_key`; returns its id.
+     */
+open func join(sharedKey: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_join(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(sharedKey),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Leaves a subcluster (its 32-byte id); `true` if we were in it.
+     */
+open func leave(subclusterId: Data)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_leave(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(subclusterId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Where the main socket is bound.
+     */
+open func localAddress() -> Remote  {
+    return try!  FfiConverterTypeRemote_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_local_address(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Tell the node the network changed (`NWPathMonitor`,
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
+     */
+open func networkChanged()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_network_changed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The next event, waiting up to `timeout_ms` (for hosts that poll
+     * rather than `subscribe`); `None` at the timeout or once the node is
+     * closed and every event was read. Blocks the calling thread.
+     */
+open func nextEvent(timeoutMs: UInt64) -> NodeEvent?  {
+    return try!  FfiConverterOptionTypeNodeEvent.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_next_event(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(timeoutMs),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Our 32-byte peer id.
+     */
+open func peerId() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_peer_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The public key that signs what we publish (32 bytes).
+     */
+open func publicKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Publishes `payload` as `event_name` to the subcluster of
+     * `shared_key` (joining it first if needed); returns the packet ids.
+     * A publish that reaches nobody yet is kept (and saved) until it does.
+     */
+open func publish(sharedKey: Data, eventName: String, payload: Data)throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_publish(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(sharedKey),
+        FfiConverterString.lower(eventName),
+        FfiConverterData.lower(payload),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Asks the network a question (a JSON object such as
+     * `{"packetId":"<hex>"}`); answers come as `PeerEvent.Answer`. Returns
+     * the query id.
+     */
+open func query(questionJson: String)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_query(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(questionJson),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Writes the state file now (atomically); `false` without one.
+     */
+open func save()async throws  -> Bool  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_streamrelay_fn_method_node_save(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_streamrelay_rust_future_poll_i8,
+            completeFunc: ffi_streamrelay_rust_future_complete_i8,
+            freeFunc: ffi_streamrelay_rust_future_free_i8,
+            liftFunc: FfiConverterBool.lift,
+            errorHandler: FfiConverterTypeStreamRelayError_lift
+        )
+}
+    
+    /**
+     * Stops the node (`Node::close` in Rust, `sr_node_close` in C; named
+     * `shutdown` here because Kotlin's `close()` is `AutoCloseable`'s,
+     * which frees the object and, if it was not shut down, closes it
+     * without waiting): saves the state file, closes the Peer and every
+     * socket, ends the loop thread; `PeerEvent.Closed` is the last event.
+     * Throws `StateFile` when the state could not be written (closed all
+     * the same), `Closed` when it was closed already.
+     */
+open func shutdown()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_streamrelay_fn_method_node_shutdown(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_streamrelay_rust_future_poll_void,
+            completeFunc: ffi_streamrelay_rust_future_complete_void,
+            freeFunc: ffi_streamrelay_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeStreamRelayError_lift
+        )
+}
+    
+    /**
+     * The Peer's state as bytes (`Peer.restore` reads it).
+     */
+open func snapshot() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_snapshot(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Counters and the peer table.
+     */
+open func status() -> NodeStatus  {
+    return try!  FfiConverterTypeNodeStatus_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Streams an event to one peer of the table.
+     */
+open func stream(to: Data, sharedKey: Data, eventName: String, payload: Data)throws  -> [Data]  {
+    return try  FfiConverterSequenceData.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_stream(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(to),
+        FfiConverterData.lower(sharedKey),
+        FfiConverterString.lower(eventName),
+        FfiConverterData.lower(payload),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Delivers every event to `listener`, in order, on a thread of the
+     * node's, until `PeerEvent.Closed` (the last call). One listener per
+     * node: a second `subscribe` throws `InvalidArgument`. Events that
+     * came before are delivered first (they wait in the queue).
+     */
+open func subscribe(listener: NodeListener)throws   {try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_subscribe(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNodeListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reconciles caches with a peer of the table.
+     */
+open func sync(peerId: Data)throws   {try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_sync(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(peerId),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNode: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Node
+
+    public static func lift(_ handle: UInt64) throws -> Node {
+        return Node(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Node) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Node {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Node, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNode_lift(_ handle: UInt64) throws -> Node {
+    return try FfiConverterTypeNode.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNode_lower(_ value: Node) -> UInt64 {
+    return FfiConverterTypeNode.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives a node's events (`Node.subscribe`), on a thread of the node's,
+ * one at a time, in order. `PeerEvent.Closed` is the last call. It may
+ * call the node.
+ */
+public protocol NodeListener: AnyObject, Sendable {
+    
+    /**
+     * The next event.
+     */
+    func onEvent(event: NodeEvent) 
+    
+}
+/**
+ * Receives a node's events (`Node.subscribe`), on a thread of the node's,
+ * one at a time, in order. `PeerEvent.Closed` is the last call. It may
+ * call the node.
+ */
+open class NodeListenerImpl: NodeListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_streamrelay_fn_clone_nodelistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_streamrelay_fn_free_nodelistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The next event.
+     */
+open func onEvent(event: NodeEvent)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_nodelistener_on_event(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNodeEvent_lower(event),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceNodeListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceNodeListener = UniffiVTableCallbackInterfaceNodeListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeNodeListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface NodeListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeNodeListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface NodeListener: handle missing in uniffiClone")
+            }
+        },
+        onEvent: { (
+            uniffiHandle: UInt64,
+            event: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeNodeListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onEvent(
+                     event: try FfiConverterTypeNodeEvent_lift(event)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceNodeListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceNodeListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitNodeListener() {
+    uniffi_streamrelay_fn_init_callback_vtable_nodelistener(UniffiCallbackInterfaceNodeListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<NodeListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = NodeListener
+
+    public static func lift(_ handle: UInt64) throws -> NodeListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return NodeListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: NodeListener) -> UInt64 {
+         if let rustImpl = value as? NodeListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: NodeListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeListener_lift(_ handle: UInt64) throws -> NodeListener {
+    return try FfiConverterTypeNodeListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeListener_lower(_ value: NodeListener) -> UInt64 {
+    return FfiConverterTypeNodeListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * A Stream Relay peer: a sans-IO state machine. Feed it datagrams
  * (`handle_datagram`) and timer ticks (`handle_timeout` when
  * `poll_timeout` says), send what `poll_transmit` returns, act on
@@ -2140,6 +2823,609 @@ public func FfiConverterTypeNatTypes_lift(_ buf: RustBuffer) throws -> NatTypes 
 #endif
 public func FfiConverterTypeNatTypes_lower(_ value: NatTypes) -> RustBuffer {
     return FfiConverterTypeNatTypes.lower(value)
+}
+
+
+/**
+ * A drop counter: its cause and count.
+ */
+public struct NodeDropCount: Equatable, Hashable {
+    /**
+     * The cause (the Node's field name, or the Peer's `DropReason`).
+     */
+    public var reason: String
+    /**
+     * How many.
+     */
+    public var count: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The cause (the Node's field name, or the Peer's `DropReason`).
+         */reason: String, 
+        /**
+         * How many.
+         */count: UInt64) {
+        self.reason = reason
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodeDropCount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeDropCount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeDropCount {
+        return
+            try NodeDropCount(
+                reason: FfiConverterString.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodeDropCount, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeDropCount_lift(_ buf: RustBuffer) throws -> NodeDropCount {
+    return try FfiConverterTypeNodeDropCount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeDropCount_lower(_ value: NodeDropCount) -> RustBuffer {
+    return FfiConverterTypeNodeDropCount.lower(value)
+}
+
+
+/**
+ * How to start a `Node`. Only `config` is required.
+ */
+public struct NodeOptions: Equatable, Hashable {
+    /**
+     * The Peer's settings (cluster id, introducers, introducer mode, NAT
+     * type, keepalive, limits, ...). Not taken from it: `peer_id` and
+     * `signing_secret_key` (the node's identity: `peer_id` and
+     * `signing_seed` below, else the state file's, else new) and
+     * `wall_clock_offset_ms` (the node keeps it current).
+     */
+    public var config: PeerConfig
+    /**
+     * The node's 32-byte peer id (default: the state file's, else new).
+     */
+    public var peerId: Data?
+    /**
+     * The 32-byte seed of its signing key pair (default: the state
+     * file's, else new).
+     */
+    public var signingSeed: Data?
+    /**
+     * The IP address to bind ("127.0.0.1", "::"); default `::`, dual
+     * stack where the OS allows, else `0.0.0.0`.
+     */
+    public var bindIp: String?
+    /**
+     * The main socket's port (0: the OS chooses).
+     */
+    public var port: UInt16
+    /**
+     * The state file: read at start, written atomically every
+     * `save_interval_ms` and at close. It holds secret keys (mode 0600).
+     * On iOS and Android put it in the app's private files directory.
+     */
+    public var stateFile: String?
+    /**
+     * How often the state file is written while running (ms).
+     */
+    public var saveIntervalMs: UInt64
+    /**
+     * Events held before new ones are dropped and counted
+     * (`NodeStatus.events_dropped`).
+     */
+    public var eventCapacity: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The Peer's settings (cluster id, introducers, introducer mode, NAT
+         * type, keepalive, limits, ...). Not taken from it: `peer_id` and
+         * `signing_secret_key` (the node's identity: `peer_id` and
+         * `signing_seed` below, else the state file's, else new) and
+         * `wall_clock_offset_ms` (the node keeps it current).
+         */config: PeerConfig, 
+        /**
+         * The node's 32-byte peer id (default: the state file's, else new).
+         */peerId: Data? = nil, 
+        /**
+         * The 32-byte seed of its signing key pair (default: the state
+         * file's, else new).
+         */signingSeed: Data? = nil, 
+        /**
+         * The IP address to bind ("127.0.0.1", "::"); default `::`, dual
+         * stack where the OS allows, else `0.0.0.0`.
+         */bindIp: String? = nil, 
+        /**
+         * The main socket's port (0: the OS chooses).
+         */port: UInt16 = UInt16(0), 
+        /**
+         * The state file: read at start, written atomically every
+         * `save_interval_ms` and at close. It holds secret keys (mode 0600).
+         * On iOS and Android put it in the app's private files directory.
+         */stateFile: String? = nil, 
+        /**
+         * How often the state file is written while running (ms).
+         */saveIntervalMs: UInt64 = UInt64(60000), 
+        /**
+         * Events held before new ones are dropped and counted
+         * (`NodeStatus.events_dropped`).
+         */eventCapacity: UInt32 = UInt32(1024)) {
+        self.config = config
+        self.peerId = peerId
+        self.signingSeed = signingSeed
+        self.bindIp = bindIp
+        self.port = port
+        self.stateFile = stateFile
+        self.saveIntervalMs = saveIntervalMs
+        self.eventCapacity = eventCapacity
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodeOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeOptions {
+        return
+            try NodeOptions(
+                config: FfiConverterTypePeerConfig.read(from: &buf), 
+                peerId: FfiConverterOptionData.read(from: &buf), 
+                signingSeed: FfiConverterOptionData.read(from: &buf), 
+                bindIp: FfiConverterOptionString.read(from: &buf), 
+                port: FfiConverterUInt16.read(from: &buf), 
+                stateFile: FfiConverterOptionString.read(from: &buf), 
+                saveIntervalMs: FfiConverterUInt64.read(from: &buf), 
+                eventCapacity: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodeOptions, into buf: inout [UInt8]) {
+        FfiConverterTypePeerConfig.write(value.config, into: &buf)
+        FfiConverterOptionData.write(value.peerId, into: &buf)
+        FfiConverterOptionData.write(value.signingSeed, into: &buf)
+        FfiConverterOptionString.write(value.bindIp, into: &buf)
+        FfiConverterUInt16.write(value.port, into: &buf)
+        FfiConverterOptionString.write(value.stateFile, into: &buf)
+        FfiConverterUInt64.write(value.saveIntervalMs, into: &buf)
+        FfiConverterUInt32.write(value.eventCapacity, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeOptions_lift(_ buf: RustBuffer) throws -> NodeOptions {
+    return try FfiConverterTypeNodeOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeOptions_lower(_ value: NodeOptions) -> RustBuffer {
+    return FfiConverterTypeNodeOptions.lower(value)
+}
+
+
+/**
+ * One entry of a Node's peer table.
+ */
+public struct NodePeer: Equatable, Hashable {
+    /**
+     * Its peer id (hex).
+     */
+    public var peerId: String
+    /**
+     * Where it was last seen ("ip:port", or a link).
+     */
+    public var address: String
+    /**
+     * Its NAT type, if known.
+     */
+    public var nat: UInt8?
+    /**
+     * It counts as connected.
+     */
+    public var connected: Bool
+    /**
+     * It is an introducer.
+     */
+    public var indexed: Bool
+    /**
+     * The introducer that relays for it (hex), when there is no direct
+     * path.
+     */
+    public var proxy: String?
+    /**
+     * Smoothed round-trip time, once measured.
+     */
+    public var rttMs: UInt32?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its peer id (hex).
+         */peerId: String, 
+        /**
+         * Where it was last seen ("ip:port", or a link).
+         */address: String, 
+        /**
+         * Its NAT type, if known.
+         */nat: UInt8?, 
+        /**
+         * It counts as connected.
+         */connected: Bool, 
+        /**
+         * It is an introducer.
+         */indexed: Bool, 
+        /**
+         * The introducer that relays for it (hex), when there is no direct
+         * path.
+         */proxy: String?, 
+        /**
+         * Smoothed round-trip time, once measured.
+         */rttMs: UInt32?) {
+        self.peerId = peerId
+        self.address = address
+        self.nat = nat
+        self.connected = connected
+        self.indexed = indexed
+        self.proxy = proxy
+        self.rttMs = rttMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodePeer: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodePeer: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodePeer {
+        return
+            try NodePeer(
+                peerId: FfiConverterString.read(from: &buf), 
+                address: FfiConverterString.read(from: &buf), 
+                nat: FfiConverterOptionUInt8.read(from: &buf), 
+                connected: FfiConverterBool.read(from: &buf), 
+                indexed: FfiConverterBool.read(from: &buf), 
+                proxy: FfiConverterOptionString.read(from: &buf), 
+                rttMs: FfiConverterOptionUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodePeer, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.peerId, into: &buf)
+        FfiConverterString.write(value.address, into: &buf)
+        FfiConverterOptionUInt8.write(value.nat, into: &buf)
+        FfiConverterBool.write(value.connected, into: &buf)
+        FfiConverterBool.write(value.indexed, into: &buf)
+        FfiConverterOptionString.write(value.proxy, into: &buf)
+        FfiConverterOptionUInt32.write(value.rttMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodePeer_lift(_ buf: RustBuffer) throws -> NodePeer {
+    return try FfiConverterTypeNodePeer.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodePeer_lower(_ value: NodePeer) -> RustBuffer {
+    return FfiConverterTypeNodePeer.lower(value)
+}
+
+
+/**
+ * A snapshot of a Node's state and counters (what a diagnostics
+ * screen or a log line shows).
+ */
+public struct NodeStatus: Equatable, Hashable {
+    /**
+     * Our peer id (hex).
+     */
+    public var peerId: String
+    /**
+     * Our NAT type (`NAT_*` / `SR_NAT_TYPE_*`), once known.
+     */
+    public var nat: UInt8?
+    /**
+     * Our public endpoint ("ip:port") as the introducers see it, once
+     * known.
+     */
+    public var publicEndpoint: String?
+    /**
+     * Where the main socket is bound ("ip:port").
+     */
+    public var local: String
+    /**
+     * Where the probe socket is bound ("ip:port").
+     */
+    public var probe: String
+    /**
+     * Open hard-NAT pool sockets.
+     */
+    public var poolSockets: UInt64
+    /**
+     * The peer table.
+     */
+    public var peers: [NodePeer]
+    /**
+     * Datagrams received on all sockets.
+     */
+    public var datagramsIn: UInt64
+    /**
+     * Bytes received on all sockets.
+     */
+    public var bytesIn: UInt64
+    /**
+     * Datagrams handed to the OS.
+     */
+    public var datagramsOut: UInt64
+    /**
+     * Bytes handed to the OS.
+     */
+    public var bytesOut: UInt64
+    /**
+     * Wake-ups of the loop thread.
+     */
+    public var wakeups: UInt64
+    /**
+     * What the Node dropped on its side of the Peer, by cause (every
+     * cause, zero or not).
+     */
+    public var nodeDrops: [NodeDropCount]
+    /**
+     * What the Peer dropped, by cause (non-zero counts only).
+     */
+    public var peerDrops: [NodeDropCount]
+    /**
+     * Events dropped because the application's queue was full.
+     */
+    public var eventsDropped: UInt64
+    /**
+     * Events waiting to be read.
+     */
+    public var eventsQueued: UInt64
+    /**
+     * State-file writes that succeeded.
+     */
+    public var stateSaves: UInt64
+    /**
+     * Messages we published.
+     */
+    public var published: UInt64
+    /**
+     * Messages delivered to us.
+     */
+    public var delivered: UInt64
+    /**
+     * Packets we relayed for others.
+     */
+    public var relayed: UInt64
+    /**
+     * Why the state file was not restored at start (the node then
+     * started fresh and will overwrite it).
+     */
+    public var restoreError: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Our peer id (hex).
+         */peerId: String, 
+        /**
+         * Our NAT type (`NAT_*` / `SR_NAT_TYPE_*`), once known.
+         */nat: UInt8?, 
+        /**
+         * Our public endpoint ("ip:port") as the introducers see it, once
+         * known.
+         */publicEndpoint: String?, 
+        /**
+         * Where the main socket is bound ("ip:port").
+         */local: String, 
+        /**
+         * Where the probe socket is bound ("ip:port").
+         */probe: String, 
+        /**
+         * Open hard-NAT pool sockets.
+         */poolSockets: UInt64, 
+        /**
+         * The peer table.
+         */peers: [NodePeer], 
+        /**
+         * Datagrams received on all sockets.
+         */datagramsIn: UInt64, 
+        /**
+         * Bytes received on all sockets.
+         */bytesIn: UInt64, 
+        /**
+         * Datagrams handed to the OS.
+         */datagramsOut: UInt64, 
+        /**
+         * Bytes handed to the OS.
+         */bytesOut: UInt64, 
+        /**
+         * Wake-ups of the loop thread.
+         */wakeups: UInt64, 
+        /**
+         * What the Node dropped on its side of the Peer, by cause (every
+         * cause, zero or not).
+         */nodeDrops: [NodeDropCount], 
+        /**
+         * What the Peer dropped, by cause (non-zero counts only).
+         */peerDrops: [NodeDropCount], 
+        /**
+         * Events dropped because the application's queue was full.
+         */eventsDropped: UInt64, 
+        /**
+         * Events waiting to be read.
+         */eventsQueued: UInt64, 
+        /**
+         * State-file writes that succeeded.
+         */stateSaves: UInt64, 
+        /**
+         * Messages we published.
+         */published: UInt64, 
+        /**
+         * Messages delivered to us.
+         */delivered: UInt64, 
+        /**
+         * Packets we relayed for others.
+         */relayed: UInt64, 
+        /**
+         * Why the state file was not restored at start (the node then
+         * started fresh and will overwrite it).
+         */restoreError: String?) {
+        self.peerId = peerId
+        self.nat = nat
+        self.publicEndpoint = publicEndpoint
+        self.local = local
+        self.probe = probe
+        self.poolSockets = poolSockets
+        self.peers = peers
+        self.datagramsIn = datagramsIn
+        self.bytesIn = bytesIn
+        self.datagramsOut = datagramsOut
+        self.bytesOut = bytesOut
+        self.wakeups = wakeups
+        self.nodeDrops = nodeDrops
+        self.peerDrops = peerDrops
+        self.eventsDropped = eventsDropped
+        self.eventsQueued = eventsQueued
+        self.stateSaves = stateSaves
+        self.published = published
+        self.delivered = delivered
+        self.relayed = relayed
+        self.restoreError = restoreError
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodeStatus: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeStatus {
+        return
+            try NodeStatus(
+                peerId: FfiConverterString.read(from: &buf), 
+                nat: FfiConverterOptionUInt8.read(from: &buf), 
+                publicEndpoint: FfiConverterOptionString.read(from: &buf), 
+                local: FfiConverterString.read(from: &buf), 
+                probe: FfiConverterString.read(from: &buf), 
+                poolSockets: FfiConverterUInt64.read(from: &buf), 
+                peers: FfiConverterSequenceTypeNodePeer.read(from: &buf), 
+                datagramsIn: FfiConverterUInt64.read(from: &buf), 
+                bytesIn: FfiConverterUInt64.read(from: &buf), 
+                datagramsOut: FfiConverterUInt64.read(from: &buf), 
+                bytesOut: FfiConverterUInt64.read(from: &buf), 
+                wakeups: FfiConverterUInt64.read(from: &buf), 
+                nodeDrops: FfiConverterSequenceTypeNodeDropCount.read(from: &buf), 
+                peerDrops: FfiConverterSequenceTypeNodeDropCount.read(from: &buf), 
+                eventsDropped: FfiConverterUInt64.read(from: &buf), 
+                eventsQueued: FfiConverterUInt64.read(from: &buf), 
+                stateSaves: FfiConverterUInt64.read(from: &buf), 
+                published: FfiConverterUInt64.read(from: &buf), 
+                delivered: FfiConverterUInt64.read(from: &buf), 
+                relayed: FfiConverterUInt64.read(from: &buf), 
+                restoreError: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodeStatus, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.peerId, into: &buf)
+        FfiConverterOptionUInt8.write(value.nat, into: &buf)
+        FfiConverterOptionString.write(value.publicEndpoint, into: &buf)
+        FfiConverterString.write(value.local, into: &buf)
+        FfiConverterString.write(value.probe, into: &buf)
+        FfiConverterUInt64.write(value.poolSockets, into: &buf)
+        FfiConverterSequenceTypeNodePeer.write(value.peers, into: &buf)
+        FfiConverterUInt64.write(value.datagramsIn, into: &buf)
+        FfiConverterUInt64.write(value.bytesIn, into: &buf)
+        FfiConverterUInt64.write(value.datagramsOut, into: &buf)
+        FfiConverterUInt64.write(value.bytesOut, into: &buf)
+        FfiConverterUInt64.write(value.wakeups, into: &buf)
+        FfiConverterSequenceTypeNodeDropCount.write(value.nodeDrops, into: &buf)
+        FfiConverterSequenceTypeNodeDropCount.write(value.peerDrops, into: &buf)
+        FfiConverterUInt64.write(value.eventsDropped, into: &buf)
+        FfiConverterUInt64.write(value.eventsQueued, into: &buf)
+        FfiConverterUInt64.write(value.stateSaves, into: &buf)
+        FfiConverterUInt64.write(value.published, into: &buf)
+        FfiConverterUInt64.write(value.delivered, into: &buf)
+        FfiConverterUInt64.write(value.relayed, into: &buf)
+        FfiConverterOptionString.write(value.restoreError, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeStatus_lift(_ buf: RustBuffer) throws -> NodeStatus {
+    return try FfiConverterTypeNodeStatus.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeStatus_lower(_ value: NodeStatus) -> RustBuffer {
+    return FfiConverterTypeNodeStatus.lower(value)
 }
 
 
@@ -5034,6 +6320,95 @@ public func FfiConverterTypeEviction_lower(_ value: Eviction) -> RustBuffer {
 
 
 /**
+ * What a `Node` tells the application.
+ */
+
+public enum NodeEvent: Equatable, Hashable {
+    
+    /**
+     * An event of the Peer (pool-socket events never come: the node
+     * handles them). `PeerEvent.Closed` is the last event.
+     */
+    case peer(
+        /**
+         * The event.
+         */event: PeerEvent
+    )
+    /**
+     * Something the node could not do and carried on without (a pool
+     * socket that would not bind, a state file that could not be written).
+     */
+    case error(
+        /**
+         * What and why.
+         */message: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NodeEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeEvent: FfiConverterRustBuffer {
+    typealias SwiftType = NodeEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .peer(event: try FfiConverterTypePeerEvent.read(from: &buf)
+        )
+        
+        case 2: return .error(message: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NodeEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .peer(event):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypePeerEvent.write(event, into: &buf)
+            
+        
+        case let .error(message):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(message, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeEvent_lift(_ buf: RustBuffer) throws -> NodeEvent {
+    return try FfiConverterTypeNodeEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeEvent_lower(_ value: NodeEvent) -> RustBuffer {
+    return FfiConverterTypeNodeEvent.lower(value)
+}
+
+
+
+/**
  * What the peer tells the host (`poll_event`).
  */
 
@@ -5980,6 +7355,23 @@ enum StreamRelayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErr
          * Its description.
          */reason: String
     )
+    /**
+     * `Node.start`: a socket would not bind, or the node's loop could not
+     * start (the OS refused).
+     */
+    case Io(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
+     * `Node.save` / `Node.close`: the state file could not be written.
+     */
+    case StateFile(
+        /**
+         * Why.
+         */reason: String
+    )
 
     
 
@@ -6060,6 +7452,12 @@ public struct FfiConverterTypeStreamRelayError: FfiConverterRustBuffer {
             )
         case 24: return .Busy
         case 25: return .Callback(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 26: return .Io(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 27: return .StateFile(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -6185,6 +7583,16 @@ public struct FfiConverterTypeStreamRelayError: FfiConverterRustBuffer {
         
         case let .Callback(reason):
             writeInt(&buf, Int32(25))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Io(reason):
+            writeInt(&buf, Int32(26))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .StateFile(reason):
+            writeInt(&buf, Int32(27))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -6524,6 +7932,30 @@ fileprivate struct FfiConverterOptionTypeTransmit: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeNodeEvent: FfiConverterRustBuffer {
+    typealias SwiftType = NodeEvent?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeNodeEvent.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeNodeEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypePeerEvent: FfiConverterRustBuffer {
     typealias SwiftType = PeerEvent?
 
@@ -6722,6 +8154,56 @@ fileprivate struct FfiConverterSequenceTypeIntroducer: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeNodeDropCount: FfiConverterRustBuffer {
+    typealias SwiftType = [NodeDropCount]
+
+    public static func write(_ value: [NodeDropCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNodeDropCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NodeDropCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NodeDropCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNodeDropCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeNodePeer: FfiConverterRustBuffer {
+    typealias SwiftType = [NodePeer]
+
+    public static func write(_ value: [NodePeer], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNodePeer.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NodePeer] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NodePeer]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNodePeer.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRemotePeerInfo: FfiConverterRustBuffer {
     typealias SwiftType = [RemotePeerInfo]
 
@@ -6791,6 +8273,54 @@ fileprivate struct FfiConverterSequenceTypeSocketId: FfiConverterRustBuffer {
             seq.append(try FfiConverterTypeSocketId.read(from: &buf))
         }
         return seq
+    }
+}
+private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
+private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
+
+fileprivate let uniffiContinuationHandleMap = UniffiHandleMap<UnsafeContinuation<Int8, Never>>()
+
+fileprivate func uniffiRustCallAsync<F, T>(
+    rustFutureFunc: () -> UInt64,
+    pollFunc: (UInt64, @escaping UniffiRustFutureContinuationCallback, UInt64) -> (),
+    completeFunc: (UInt64, UnsafeMutablePointer<RustCallStatus>) -> F,
+    freeFunc: (UInt64) -> (),
+    liftFunc: (F) throws -> T,
+    errorHandler: ((RustBuffer) throws -> Swift.Error)?
+) async throws -> T {
+    // Make sure to call the ensure init function since future creation doesn't have a
+    // RustCallStatus param, so doesn't use makeRustCall()
+    uniffiEnsureStreamrelayInitialized()
+    let rustFuture = rustFutureFunc()
+    defer {
+        freeFunc(rustFuture)
+    }
+    var pollResult: Int8;
+    repeat {
+        pollResult = await withUnsafeContinuation {
+            pollFunc(
+                rustFuture,
+                { handle, pollResult in
+                    uniffiFutureContinuationCallback(handle: handle, pollResult: pollResult)
+                },
+                uniffiContinuationHandleMap.insert(obj: $0)
+            )
+        }
+    } while pollResult != UNIFFI_RUST_FUTURE_POLL_READY
+
+    return try liftFunc(makeRustCall(
+        { completeFunc(rustFuture, $0) },
+        errorHandler: errorHandler
+    ))
+}
+
+// Callback handlers for an async calls.  These are invoked by Rust when the future is ready.  They
+// lift the return value or error and resume the suspended function.
+fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: Int8) {
+    if let continuation = try? uniffiContinuationHandleMap.remove(handle: handle) {
+        continuation.resume(returning: pollResult)
+    } else {
+        print("uniffiFutureContinuationCallback invalid handle")
     }
 }
 /**
@@ -7280,13 +8810,68 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_method_peerfirewall_allow() != 47974) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_method_node_join() != 40689) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_leave() != 51452) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_local_address() != 27011) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_network_changed() != 9672) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_next_event() != 2186) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_peer_id() != 22617) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_public_key() != 9381) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_publish() != 44452) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_query() != 37916) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_save() != 57677) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_shutdown() != 51146) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_snapshot() != 31240) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_status() != 59417) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_stream() != 356) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_subscribe() != 1783) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_sync() != 63145) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_nodelistener_on_event() != 35404) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_streamrelay_checksum_constructor_peer_new() != 43210) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_constructor_peer_restore() != 48124) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_constructor_node_start() != 34134) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
+    uniffiCallbackInitNodeListener()
     uniffiCallbackInitPeerFirewall()
     return InitializationResult.ok
 }()

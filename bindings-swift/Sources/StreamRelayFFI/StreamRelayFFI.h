@@ -250,6 +250,13 @@ typedef void (*UniffiCallbackInterfacePeerFirewallMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceNodeListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PEER_FIREWALL
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_PEER_FIREWALL
 typedef struct UniffiVTableCallbackInterfacePeerFirewall {
@@ -257,6 +264,15 @@ typedef struct UniffiVTableCallbackInterfacePeerFirewall {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfacePeerFirewallMethod0 _Nonnull allow;
 } UniffiVTableCallbackInterfacePeerFirewall;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_NODE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_NODE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceNodeListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceNodeListenerMethod0 _Nonnull onEvent;
+} UniffiVTableCallbackInterfaceNodeListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_PEER
@@ -487,6 +503,121 @@ void uniffi_streamrelay_fn_init_callback_vtable_peerfirewall(const UniffiVTableC
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEERFIREWALL_ALLOW
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_PEERFIREWALL_ALLOW
 int8_t uniffi_streamrelay_fn_method_peerfirewall_allow(uint64_t ptr, RustBuffer packet, RustBuffer remote, RustBuffer socket, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_NODE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_NODE
+uint64_t uniffi_streamrelay_fn_clone_node(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_NODE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_NODE
+void uniffi_streamrelay_fn_free_node(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CONSTRUCTOR_NODE_START
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CONSTRUCTOR_NODE_START
+uint64_t uniffi_streamrelay_fn_constructor_node_start(RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_JOIN
+RustBuffer uniffi_streamrelay_fn_method_node_join(uint64_t ptr, RustBuffer shared_key, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LEAVE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LEAVE
+int8_t uniffi_streamrelay_fn_method_node_leave(uint64_t ptr, RustBuffer subcluster_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LOCAL_ADDRESS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LOCAL_ADDRESS
+RustBuffer uniffi_streamrelay_fn_method_node_local_address(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_NETWORK_CHANGED
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_NETWORK_CHANGED
+void uniffi_streamrelay_fn_method_node_network_changed(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_NEXT_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_NEXT_EVENT
+RustBuffer uniffi_streamrelay_fn_method_node_next_event(uint64_t ptr, uint64_t timeout_ms, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_PEER_ID
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_PEER_ID
+RustBuffer uniffi_streamrelay_fn_method_node_peer_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_PUBLIC_KEY
+RustBuffer uniffi_streamrelay_fn_method_node_public_key(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_PUBLISH
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_PUBLISH
+RustBuffer uniffi_streamrelay_fn_method_node_publish(uint64_t ptr, RustBuffer shared_key, RustBuffer event_name, RustBuffer payload, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_QUERY
+RustBuffer uniffi_streamrelay_fn_method_node_query(uint64_t ptr, RustBuffer question_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SAVE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SAVE
+uint64_t uniffi_streamrelay_fn_method_node_save(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SHUTDOWN
+uint64_t uniffi_streamrelay_fn_method_node_shutdown(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SNAPSHOT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SNAPSHOT
+RustBuffer uniffi_streamrelay_fn_method_node_snapshot(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_STATUS
+RustBuffer uniffi_streamrelay_fn_method_node_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_STREAM
+RustBuffer uniffi_streamrelay_fn_method_node_stream(uint64_t ptr, RustBuffer to, RustBuffer shared_key, RustBuffer event_name, RustBuffer payload, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SUBSCRIBE
+void uniffi_streamrelay_fn_method_node_subscribe(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SYNC
+void uniffi_streamrelay_fn_method_node_sync(uint64_t ptr, RustBuffer peer_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_NODELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_NODELISTENER
+uint64_t uniffi_streamrelay_fn_clone_nodelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_NODELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_NODELISTENER
+void uniffi_streamrelay_fn_free_nodelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_INIT_CALLBACK_VTABLE_NODELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_INIT_CALLBACK_VTABLE_NODELISTENER
+void uniffi_streamrelay_fn_init_callback_vtable_nodelistener(const UniffiVTableCallbackInterfaceNodeListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODELISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODELISTENER_ON_EVENT
+void uniffi_streamrelay_fn_method_nodelistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FUNC_CONNECTION_STRATEGY
@@ -1266,6 +1397,108 @@ uint16_t uniffi_streamrelay_checksum_method_peerfirewall_allow(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_JOIN
+uint16_t uniffi_streamrelay_checksum_method_node_join(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LEAVE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LEAVE
+uint16_t uniffi_streamrelay_checksum_method_node_leave(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LOCAL_ADDRESS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LOCAL_ADDRESS
+uint16_t uniffi_streamrelay_checksum_method_node_local_address(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_NETWORK_CHANGED
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_NETWORK_CHANGED
+uint16_t uniffi_streamrelay_checksum_method_node_network_changed(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_NEXT_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_NEXT_EVENT
+uint16_t uniffi_streamrelay_checksum_method_node_next_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_PEER_ID
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_PEER_ID
+uint16_t uniffi_streamrelay_checksum_method_node_peer_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_PUBLIC_KEY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_PUBLIC_KEY
+uint16_t uniffi_streamrelay_checksum_method_node_public_key(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_PUBLISH
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_PUBLISH
+uint16_t uniffi_streamrelay_checksum_method_node_publish(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_QUERY
+uint16_t uniffi_streamrelay_checksum_method_node_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SAVE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SAVE
+uint16_t uniffi_streamrelay_checksum_method_node_save(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SHUTDOWN
+uint16_t uniffi_streamrelay_checksum_method_node_shutdown(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SNAPSHOT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SNAPSHOT
+uint16_t uniffi_streamrelay_checksum_method_node_snapshot(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_STATUS
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_STATUS
+uint16_t uniffi_streamrelay_checksum_method_node_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_STREAM
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_STREAM
+uint16_t uniffi_streamrelay_checksum_method_node_stream(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SUBSCRIBE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SUBSCRIBE
+uint16_t uniffi_streamrelay_checksum_method_node_subscribe(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SYNC
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_SYNC
+uint16_t uniffi_streamrelay_checksum_method_node_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODELISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODELISTENER_ON_EVENT
+uint16_t uniffi_streamrelay_checksum_method_nodelistener_on_event(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_CONSTRUCTOR_PEER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_CONSTRUCTOR_PEER_NEW
 uint16_t uniffi_streamrelay_checksum_constructor_peer_new(void
@@ -1275,6 +1508,12 @@ uint16_t uniffi_streamrelay_checksum_constructor_peer_new(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_CONSTRUCTOR_PEER_RESTORE
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_CONSTRUCTOR_PEER_RESTORE
 uint16_t uniffi_streamrelay_checksum_constructor_peer_restore(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_CONSTRUCTOR_NODE_START
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_CONSTRUCTOR_NODE_START
+uint16_t uniffi_streamrelay_checksum_constructor_node_start(void
     
 );
 #endif

@@ -31,6 +31,13 @@ import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlin.coroutines.resume
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.DelicateCoroutinesApi
+import kotlinx.coroutines.GlobalScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.suspendCancellableCoroutine
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -653,6 +660,9 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfacePeerFirewallMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceNodeListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "allow")
 internal open class UniffiVTableCallbackInterfacePeerFirewall(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -669,6 +679,25 @@ internal open class UniffiVTableCallbackInterfacePeerFirewall(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `allow` = other.`allow`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onEvent")
+internal open class UniffiVTableCallbackInterfaceNodeListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onEvent`: UniffiCallbackInterfaceNodeListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onEvent`: UniffiCallbackInterfaceNodeListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceNodeListener(`uniffiFree`,`uniffiClone`,`onEvent`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceNodeListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onEvent` = other.`onEvent`
     }
 
 }
@@ -825,9 +854,45 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_streamrelay_checksum_method_peerfirewall_allow(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_node_join(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_leave(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_local_address(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_network_changed(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_next_event(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_peer_id(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_public_key(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_publish(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_query(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_save(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_shutdown(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_snapshot(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_status(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_stream(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_subscribe(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_sync(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_nodelistener_on_event(
+    ): Int
     external fun uniffi_streamrelay_checksum_constructor_peer_new(
     ): Int
     external fun uniffi_streamrelay_checksum_constructor_peer_restore(
+    ): Int
+    external fun uniffi_streamrelay_checksum_constructor_node_start(
     ): Int
     external fun ffi_streamrelay_uniffi_contract_version(
     ): Int
@@ -845,6 +910,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "streamrelay"))
+        uniffiCallbackInterfaceNodeListener.register(this)
         uniffiCallbackInterfacePeerFirewall.register(this)
         
     }
@@ -942,6 +1008,52 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_streamrelay_fn_method_peerfirewall_allow(`ptr`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_streamrelay_fn_clone_node(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_free_node(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_constructor_node_start(`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_method_node_join(`ptr`: Long,`sharedKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_leave(`ptr`: Long,`subclusterId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_streamrelay_fn_method_node_local_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_network_changed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_node_next_event(`ptr`: Long,`timeoutMs`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_peer_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_publish(`ptr`: Long,`sharedKey`: RustBuffer.ByValue,`eventName`: RustBuffer.ByValue,`payload`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_query(`ptr`: Long,`questionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_save(`ptr`: Long,
+    ): Long
+    external fun uniffi_streamrelay_fn_method_node_shutdown(`ptr`: Long,
+    ): Long
+    external fun uniffi_streamrelay_fn_method_node_snapshot(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_stream(`ptr`: Long,`to`: RustBuffer.ByValue,`sharedKey`: RustBuffer.ByValue,`eventName`: RustBuffer.ByValue,`payload`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_subscribe(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_node_sync(`ptr`: Long,`peerId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_clone_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_free_nodelistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_init_callback_vtable_nodelistener(`vtable`: UniffiVTableCallbackInterfaceNodeListener,
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_nodelistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_streamrelay_fn_func_connection_strategy(`local`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_streamrelay_fn_func_create_cluster_id(`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1303,10 +1415,64 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_method_peerfirewall_allow() and 0xFFFF) != 47974) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_streamrelay_checksum_method_node_join() and 0xFFFF) != 40689) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_leave() and 0xFFFF) != 51452) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_local_address() and 0xFFFF) != 27011) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_network_changed() and 0xFFFF) != 9672) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_next_event() and 0xFFFF) != 2186) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_peer_id() and 0xFFFF) != 22617) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_public_key() and 0xFFFF) != 9381) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_publish() and 0xFFFF) != 44452) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_query() and 0xFFFF) != 37916) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_save() and 0xFFFF) != 57677) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_shutdown() and 0xFFFF) != 51146) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_snapshot() and 0xFFFF) != 31240) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_status() and 0xFFFF) != 59417) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_stream() and 0xFFFF) != 356) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_subscribe() and 0xFFFF) != 1783) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_sync() and 0xFFFF) != 63145) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_nodelistener_on_event() and 0xFFFF) != 35404) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_streamrelay_checksum_constructor_peer_new() and 0xFFFF) != 43210) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_constructor_peer_restore() and 0xFFFF) != 48124) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_constructor_node_start() and 0xFFFF) != 34134) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1322,6 +1488,46 @@ public fun uniffiEnsureInitialized() {
 }
 
 // Async support
+// Async return type handlers
+
+internal const val UNIFFI_RUST_FUTURE_POLL_READY = 0.toByte()
+internal const val UNIFFI_RUST_FUTURE_POLL_WAKE = 1.toByte()
+
+internal val uniffiContinuationHandleMap = UniffiHandleMap<CancellableContinuation<Byte>>()
+
+// FFI type for Rust future continuations
+internal object uniffiRustFutureContinuationCallbackImpl: UniffiRustFutureContinuationCallback {
+    override fun callback(data: Long, pollResult: Byte) {
+        uniffiContinuationHandleMap.remove(data).resume(pollResult)
+    }
+}
+
+internal suspend fun<T, F, E: kotlin.Exception> uniffiRustCallAsync(
+    rustFuture: Long,
+    pollFunc: (Long, UniffiRustFutureContinuationCallback, Long) -> Unit,
+    completeFunc: (Long, UniffiRustCallStatus) -> F,
+    freeFunc: (Long) -> Unit,
+    liftFunc: (F) -> T,
+    errorHandler: UniffiRustCallStatusErrorHandler<E>
+): T {
+    try {
+        do {
+            val pollResult = suspendCancellableCoroutine<Byte> { continuation ->
+                pollFunc(
+                    rustFuture,
+                    uniffiRustFutureContinuationCallbackImpl,
+                    uniffiContinuationHandleMap.insert(continuation)
+                )
+            }
+        } while (pollResult != UNIFFI_RUST_FUTURE_POLL_READY);
+
+        return liftFunc(
+            uniffiRustCallWithError(errorHandler, { status -> completeFunc(rustFuture, status) })
+        )
+    } finally {
+        freeFunc(rustFuture)
+    }
+}
 
 // Public interface members begin here.
 
@@ -1739,6 +1945,1012 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A running Stream Relay peer on UDP sockets: it owns the sockets, one
+ * loop thread and a state file (the ready host; `Peer` is the sans-IO
+ * state machine for hosts that own their loop). Thread-safe. Closing (or
+ * dropping the last reference) saves the state file.
+ */
+public interface NodeInterface {
+    
+    /**
+     * Joins the subcluster of the 32-byte `shared_key`; returns its id.
+     */
+    fun `join`(`sharedKey`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * Leaves a subcluster (its 32-byte id); `true` if we were in it.
+     */
+    fun `leave`(`subclusterId`: kotlin.ByteArray): kotlin.Boolean
+    
+    /**
+     * Where the main socket is bound.
+     */
+    fun `localAddress`(): Remote
+    
+    /**
+     * Tell the node the network changed (`NWPathMonitor`,
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
+     */
+    fun `networkChanged`()
+    
+    /**
+     * The next event, waiting up to `timeout_ms` (for hosts that poll
+     * rather than `subscribe`); `None` at the timeout or once the node is
+     * closed and every event was read. Blocks the calling thread.
+     */
+    fun `nextEvent`(`timeoutMs`: kotlin.ULong): NodeEvent?
+    
+    /**
+     * Our 32-byte peer id.
+     */
+    fun `peerId`(): kotlin.ByteArray
+    
+    /**
+     * The public key that signs what we publish (32 bytes).
+     */
+    fun `publicKey`(): kotlin.ByteArray
+    
+    /**
+     * Publishes `payload` as `event_name` to the subcluster of
+     * `shared_key` (joining it first if needed); returns the packet ids.
+     * A publish that reaches nobody yet is kept (and saved) until it does.
+     */
+    fun `publish`(`sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray): List<kotlin.ByteArray>
+    
+    /**
+     * Asks the network a question (a JSON object such as
+     * `{"packetId":"<hex>"}`); answers come as `PeerEvent.Answer`. Returns
+     * the query id.
+     */
+    fun `query`(`questionJson`: kotlin.String): kotlin.ByteArray
+    
+    /**
+     * Writes the state file now (atomically); `false` without one.
+     */
+    suspend fun `save`(): kotlin.Boolean
+    
+    /**
+     * Stops the node (`Node::close` in Rust, `sr_node_close` in C; named
+     * `shutdown` here because Kotlin's `close()` is `AutoCloseable`'s,
+     * which frees the object and, if it was not shut down, closes it
+     * without waiting): saves the state file, closes the Peer and every
+     * socket, ends the loop thread; `PeerEvent.Closed` is the last event.
+     * Throws `StateFile` when the state could not be written (closed all
+     * the same), `Closed` when it was closed already.
+     */
+    suspend fun `shutdown`()
+    
+    /**
+     * The Peer's state as bytes (`Peer.restore` reads it).
+     */
+    fun `snapshot`(): kotlin.ByteArray
+    
+    /**
+     * Counters and the peer table.
+     */
+    fun `status`(): NodeStatus
+    
+    /**
+     * Streams an event to one peer of the table.
+     */
+    fun `stream`(`to`: kotlin.ByteArray, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray): List<kotlin.ByteArray>
+    
+    /**
+     * Delivers every event to `listener`, in order, on a thread of the
+     * node's, until `PeerEvent.Closed` (the last call). One listener per
+     * node: a second `subscribe` throws `InvalidArgument`. Events that
+     * came before are delivered first (they wait in the queue).
+     */
+    fun `subscribe`(`listener`: NodeListener)
+    
+    /**
+     * Reconciles caches with a peer of the table.
+     */
+    fun `sync`(`peerId`: kotlin.ByteArray)
+    
+    companion object
+}
+
+/**
+ * A running Stream Relay peer on UDP sockets: it owns the sockets, one
+ * loop thread and a state file (the ready host; `Peer` is the sans-IO
+ * state machine for hosts that own their loop). Thread-safe. Closing (or
+ * dropping the last reference) saves the state file.
+ */
+open class Node: Disposable, AutoCloseable, NodeInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_streamrelay_fn_free_node(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_streamrelay_fn_clone_node(handle, status)
+        }
+    }
+
+    
+    /**
+     * Joins the subcluster of the 32-byte `shared_key`; returns its id.
+     */
+    @Throws(StreamRelayException::class)override fun `join`(`sharedKey`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_join(
+        it,
+        
+        FfiConverterByteArray.lower(`sharedKey`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Leaves a subcluster (its 32-byte id); `true` if we were in it.
+     */
+    @Throws(StreamRelayException::class)override fun `leave`(`subclusterId`: kotlin.ByteArray): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_leave(
+        it,
+        
+        FfiConverterByteArray.lower(`subclusterId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Where the main socket is bound.
+     */override fun `localAddress`(): Remote {
+            return FfiConverterTypeRemote.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_local_address(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Tell the node the network changed (`NWPathMonitor`,
+     * `ConnectivityManager.NetworkCallback`): sockets bound to an address
+     * that is gone are bound again, reflection runs again, every
+     * subcluster is joined again. Sockets iOS reclaimed from a suspended
+     * app keep their address and are not re-bound: after a suspension,
+     * `shutdown()` and start a new node from the state file.
+     */override fun `networkChanged`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_network_changed(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The next event, waiting up to `timeout_ms` (for hosts that poll
+     * rather than `subscribe`); `None` at the timeout or once the node is
+     * closed and every event was read. Blocks the calling thread.
+     */override fun `nextEvent`(`timeoutMs`: kotlin.ULong): NodeEvent? {
+            return FfiConverterOptionalTypeNodeEvent.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_next_event(
+        it,
+        
+        FfiConverterULong.lower(`timeoutMs`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Our 32-byte peer id.
+     */override fun `peerId`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_peer_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The public key that signs what we publish (32 bytes).
+     */override fun `publicKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Publishes `payload` as `event_name` to the subcluster of
+     * `shared_key` (joining it first if needed); returns the packet ids.
+     * A publish that reaches nobody yet is kept (and saved) until it does.
+     */
+    @Throws(StreamRelayException::class)override fun `publish`(`sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_publish(
+        it,
+        
+        FfiConverterByteArray.lower(`sharedKey`),
+        FfiConverterString.lower(`eventName`),
+        FfiConverterByteArray.lower(`payload`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Asks the network a question (a JSON object such as
+     * `{"packetId":"<hex>"}`); answers come as `PeerEvent.Answer`. Returns
+     * the query id.
+     */
+    @Throws(StreamRelayException::class)override fun `query`(`questionJson`: kotlin.String): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_query(
+        it,
+        
+        FfiConverterString.lower(`questionJson`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Writes the state file now (atomically); `false` without one.
+     */
+    @Throws(StreamRelayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `save`() : kotlin.Boolean {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_streamrelay_fn_method_node_save(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_streamrelay_rust_future_poll_i8(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_streamrelay_rust_future_complete_i8(future, continuation) },
+        { future -> UniffiLib.ffi_streamrelay_rust_future_free_i8(future) },
+        // lift function
+        { FfiConverterBoolean.lift(it) },
+        // Error FFI converter
+        StreamRelayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * Stops the node (`Node::close` in Rust, `sr_node_close` in C; named
+     * `shutdown` here because Kotlin's `close()` is `AutoCloseable`'s,
+     * which frees the object and, if it was not shut down, closes it
+     * without waiting): saves the state file, closes the Peer and every
+     * socket, ends the loop thread; `PeerEvent.Closed` is the last event.
+     * Throws `StateFile` when the state could not be written (closed all
+     * the same), `Closed` when it was closed already.
+     */
+    @Throws(StreamRelayException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `shutdown`() {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_streamrelay_fn_method_node_shutdown(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_streamrelay_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_streamrelay_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_streamrelay_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        StreamRelayException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * The Peer's state as bytes (`Peer.restore` reads it).
+     */override fun `snapshot`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_snapshot(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Counters and the peer table.
+     */override fun `status`(): NodeStatus {
+            return FfiConverterTypeNodeStatus.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_status(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Streams an event to one peer of the table.
+     */
+    @Throws(StreamRelayException::class)override fun `stream`(`to`: kotlin.ByteArray, `sharedKey`: kotlin.ByteArray, `eventName`: kotlin.String, `payload`: kotlin.ByteArray): List<kotlin.ByteArray> {
+            return FfiConverterSequenceByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_stream(
+        it,
+        
+        FfiConverterByteArray.lower(`to`),
+        FfiConverterByteArray.lower(`sharedKey`),
+        FfiConverterString.lower(`eventName`),
+        FfiConverterByteArray.lower(`payload`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Delivers every event to `listener`, in order, on a thread of the
+     * node's, until `PeerEvent.Closed` (the last call). One listener per
+     * node: a second `subscribe` throws `InvalidArgument`. Events that
+     * came before are delivered first (they wait in the queue).
+     */
+    @Throws(StreamRelayException::class)override fun `subscribe`(`listener`: NodeListener)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_subscribe(
+        it,
+        
+        FfiConverterTypeNodeListener.lower(`listener`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Reconciles caches with a peer of the table.
+     */
+    @Throws(StreamRelayException::class)override fun `sync`(`peerId`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_sync(
+        it,
+        
+        FfiConverterByteArray.lower(`peerId`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Binds the sockets, restores the state file if there is one, and
+     * starts the loop thread. Throws `InvalidConfig`/`ZeroLimit` (the Peer
+     * refused the config), `Io` (a socket would not bind) or
+     * `InvalidArgument`.
+     */
+    @Throws(StreamRelayException::class) fun `start`(`options`: NodeOptions): Node {
+            return FfiConverterTypeNode.lift(
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_constructor_node_start(
+    
+        
+        FfiConverterTypeNodeOptions.lower(`options`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNode: FfiConverter<Node, Long> {
+    override fun lower(value: Node): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Node {
+        return Node(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Node {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Node) = 8UL
+
+    override fun write(value: Node, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives a node's events (`Node.subscribe`), on a thread of the node's,
+ * one at a time, in order. `PeerEvent.Closed` is the last call. It may
+ * call the node.
+ */
+public interface NodeListener {
+    
+    /**
+     * The next event.
+     */
+    fun `onEvent`(`event`: NodeEvent)
+    
+    companion object
+}
+
+/**
+ * Receives a node's events (`Node.subscribe`), on a thread of the node's,
+ * one at a time, in order. `PeerEvent.Closed` is the last call. It may
+ * call the node.
+ */
+open class NodeListenerImpl: Disposable, AutoCloseable, NodeListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_streamrelay_fn_free_nodelistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_streamrelay_fn_clone_nodelistener(handle, status)
+        }
+    }
+
+    
+    /**
+     * The next event.
+     */override fun `onEvent`(`event`: NodeEvent)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_nodelistener_on_event(
+        it,
+        
+        FfiConverterTypeNodeEvent.lower(`event`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceNodeListener {
+    internal object `onEvent`: UniffiCallbackInterfaceNodeListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeNodeListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onEvent`(
+                    FfiConverterTypeNodeEvent.lift(`event`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeNodeListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeNodeListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceNodeListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onEvent`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_streamrelay_fn_init_callback_vtable_nodelistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeListener: FfiConverter<NodeListener, Long> {
+    internal val handleMap = UniffiHandleMap<NodeListener>()
+
+    override fun lower(value: NodeListener): Long {
+        if (value is NodeListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): NodeListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return NodeListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): NodeListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: NodeListener) = 8UL
+
+    override fun write(value: NodeListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -3554,6 +4766,448 @@ public object FfiConverterTypeNatTypes: FfiConverterRustBuffer<NatTypes> {
             FfiConverterUByte.write(value.`addrRestricted`, buf)
             FfiConverterUByte.write(value.`portRestricted`, buf)
             FfiConverterUByte.write(value.`endpointRestricted`, buf)
+    }
+}
+
+
+
+/**
+ * A drop counter: its cause and count.
+ */
+data class NodeDropCount (
+    /**
+     * The cause (the Node's field name, or the Peer's `DropReason`).
+     */
+    var `reason`: kotlin.String
+    , 
+    /**
+     * How many.
+     */
+    var `count`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeDropCount: FfiConverterRustBuffer<NodeDropCount> {
+    override fun read(buf: ByteBuffer): NodeDropCount {
+        return NodeDropCount(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodeDropCount) = (
+            FfiConverterString.allocationSize(value.`reason`) +
+            FfiConverterULong.allocationSize(value.`count`)
+    )
+
+    override fun write(value: NodeDropCount, buf: ByteBuffer) {
+            FfiConverterString.write(value.`reason`, buf)
+            FfiConverterULong.write(value.`count`, buf)
+    }
+}
+
+
+
+/**
+ * How to start a `Node`. Only `config` is required.
+ */
+data class NodeOptions (
+    /**
+     * The Peer's settings (cluster id, introducers, introducer mode, NAT
+     * type, keepalive, limits, ...). Not taken from it: `peer_id` and
+     * `signing_secret_key` (the node's identity: `peer_id` and
+     * `signing_seed` below, else the state file's, else new) and
+     * `wall_clock_offset_ms` (the node keeps it current).
+     */
+    var `config`: PeerConfig
+    , 
+    /**
+     * The node's 32-byte peer id (default: the state file's, else new).
+     */
+    var `peerId`: kotlin.ByteArray? = null 
+    , 
+    /**
+     * The 32-byte seed of its signing key pair (default: the state
+     * file's, else new).
+     */
+    var `signingSeed`: kotlin.ByteArray? = null 
+    , 
+    /**
+     * The IP address to bind ("127.0.0.1", "::"); default `::`, dual
+     * stack where the OS allows, else `0.0.0.0`.
+     */
+    var `bindIp`: kotlin.String? = null 
+    , 
+    /**
+     * The main socket's port (0: the OS chooses).
+     */
+    var `port`: kotlin.UShort = 0u 
+    , 
+    /**
+     * The state file: read at start, written atomically every
+     * `save_interval_ms` and at close. It holds secret keys (mode 0600).
+     * On iOS and Android put it in the app's private files directory.
+     */
+    var `stateFile`: kotlin.String? = null 
+    , 
+    /**
+     * How often the state file is written while running (ms).
+     */
+    var `saveIntervalMs`: kotlin.ULong = 60000uL 
+    , 
+    /**
+     * Events held before new ones are dropped and counted
+     * (`NodeStatus.events_dropped`).
+     */
+    var `eventCapacity`: kotlin.UInt = 1024u 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeOptions: FfiConverterRustBuffer<NodeOptions> {
+    override fun read(buf: ByteBuffer): NodeOptions {
+        return NodeOptions(
+            FfiConverterTypePeerConfig.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterOptionalByteArray.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterUShort.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodeOptions) = (
+            FfiConverterTypePeerConfig.allocationSize(value.`config`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`peerId`) +
+            FfiConverterOptionalByteArray.allocationSize(value.`signingSeed`) +
+            FfiConverterOptionalString.allocationSize(value.`bindIp`) +
+            FfiConverterUShort.allocationSize(value.`port`) +
+            FfiConverterOptionalString.allocationSize(value.`stateFile`) +
+            FfiConverterULong.allocationSize(value.`saveIntervalMs`) +
+            FfiConverterUInt.allocationSize(value.`eventCapacity`)
+    )
+
+    override fun write(value: NodeOptions, buf: ByteBuffer) {
+            FfiConverterTypePeerConfig.write(value.`config`, buf)
+            FfiConverterOptionalByteArray.write(value.`peerId`, buf)
+            FfiConverterOptionalByteArray.write(value.`signingSeed`, buf)
+            FfiConverterOptionalString.write(value.`bindIp`, buf)
+            FfiConverterUShort.write(value.`port`, buf)
+            FfiConverterOptionalString.write(value.`stateFile`, buf)
+            FfiConverterULong.write(value.`saveIntervalMs`, buf)
+            FfiConverterUInt.write(value.`eventCapacity`, buf)
+    }
+}
+
+
+
+/**
+ * One entry of a Node's peer table.
+ */
+data class NodePeer (
+    /**
+     * Its peer id (hex).
+     */
+    var `peerId`: kotlin.String
+    , 
+    /**
+     * Where it was last seen ("ip:port", or a link).
+     */
+    var `address`: kotlin.String
+    , 
+    /**
+     * Its NAT type, if known.
+     */
+    var `nat`: kotlin.UByte?
+    , 
+    /**
+     * It counts as connected.
+     */
+    var `connected`: kotlin.Boolean
+    , 
+    /**
+     * It is an introducer.
+     */
+    var `indexed`: kotlin.Boolean
+    , 
+    /**
+     * The introducer that relays for it (hex), when there is no direct
+     * path.
+     */
+    var `proxy`: kotlin.String?
+    , 
+    /**
+     * Smoothed round-trip time, once measured.
+     */
+    var `rttMs`: kotlin.UInt?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodePeer: FfiConverterRustBuffer<NodePeer> {
+    override fun read(buf: ByteBuffer): NodePeer {
+        return NodePeer(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterOptionalUByte.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodePeer) = (
+            FfiConverterString.allocationSize(value.`peerId`) +
+            FfiConverterString.allocationSize(value.`address`) +
+            FfiConverterOptionalUByte.allocationSize(value.`nat`) +
+            FfiConverterBoolean.allocationSize(value.`connected`) +
+            FfiConverterBoolean.allocationSize(value.`indexed`) +
+            FfiConverterOptionalString.allocationSize(value.`proxy`) +
+            FfiConverterOptionalUInt.allocationSize(value.`rttMs`)
+    )
+
+    override fun write(value: NodePeer, buf: ByteBuffer) {
+            FfiConverterString.write(value.`peerId`, buf)
+            FfiConverterString.write(value.`address`, buf)
+            FfiConverterOptionalUByte.write(value.`nat`, buf)
+            FfiConverterBoolean.write(value.`connected`, buf)
+            FfiConverterBoolean.write(value.`indexed`, buf)
+            FfiConverterOptionalString.write(value.`proxy`, buf)
+            FfiConverterOptionalUInt.write(value.`rttMs`, buf)
+    }
+}
+
+
+
+/**
+ * A snapshot of a Node's state and counters (what a diagnostics
+ * screen or a log line shows).
+ */
+data class NodeStatus (
+    /**
+     * Our peer id (hex).
+     */
+    var `peerId`: kotlin.String
+    , 
+    /**
+     * Our NAT type (`NAT_*` / `SR_NAT_TYPE_*`), once known.
+     */
+    var `nat`: kotlin.UByte?
+    , 
+    /**
+     * Our public endpoint ("ip:port") as the introducers see it, once
+     * known.
+     */
+    var `publicEndpoint`: kotlin.String?
+    , 
+    /**
+     * Where the main socket is bound ("ip:port").
+     */
+    var `local`: kotlin.String
+    , 
+    /**
+     * Where the probe socket is bound ("ip:port").
+     */
+    var `probe`: kotlin.String
+    , 
+    /**
+     * Open hard-NAT pool sockets.
+     */
+    var `poolSockets`: kotlin.ULong
+    , 
+    /**
+     * The peer table.
+     */
+    var `peers`: List<NodePeer>
+    , 
+    /**
+     * Datagrams received on all sockets.
+     */
+    var `datagramsIn`: kotlin.ULong
+    , 
+    /**
+     * Bytes received on all sockets.
+     */
+    var `bytesIn`: kotlin.ULong
+    , 
+    /**
+     * Datagrams handed to the OS.
+     */
+    var `datagramsOut`: kotlin.ULong
+    , 
+    /**
+     * Bytes handed to the OS.
+     */
+    var `bytesOut`: kotlin.ULong
+    , 
+    /**
+     * Wake-ups of the loop thread.
+     */
+    var `wakeups`: kotlin.ULong
+    , 
+    /**
+     * What the Node dropped on its side of the Peer, by cause (every
+     * cause, zero or not).
+     */
+    var `nodeDrops`: List<NodeDropCount>
+    , 
+    /**
+     * What the Peer dropped, by cause (non-zero counts only).
+     */
+    var `peerDrops`: List<NodeDropCount>
+    , 
+    /**
+     * Events dropped because the application's queue was full.
+     */
+    var `eventsDropped`: kotlin.ULong
+    , 
+    /**
+     * Events waiting to be read.
+     */
+    var `eventsQueued`: kotlin.ULong
+    , 
+    /**
+     * State-file writes that succeeded.
+     */
+    var `stateSaves`: kotlin.ULong
+    , 
+    /**
+     * Messages we published.
+     */
+    var `published`: kotlin.ULong
+    , 
+    /**
+     * Messages delivered to us.
+     */
+    var `delivered`: kotlin.ULong
+    , 
+    /**
+     * Packets we relayed for others.
+     */
+    var `relayed`: kotlin.ULong
+    , 
+    /**
+     * Why the state file was not restored at start (the node then
+     * started fresh and will overwrite it).
+     */
+    var `restoreError`: kotlin.String?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
+    override fun read(buf: ByteBuffer): NodeStatus {
+        return NodeStatus(
+            FfiConverterString.read(buf),
+            FfiConverterOptionalUByte.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceTypeNodePeer.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterSequenceTypeNodeDropCount.read(buf),
+            FfiConverterSequenceTypeNodeDropCount.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterOptionalString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodeStatus) = (
+            FfiConverterString.allocationSize(value.`peerId`) +
+            FfiConverterOptionalUByte.allocationSize(value.`nat`) +
+            FfiConverterOptionalString.allocationSize(value.`publicEndpoint`) +
+            FfiConverterString.allocationSize(value.`local`) +
+            FfiConverterString.allocationSize(value.`probe`) +
+            FfiConverterULong.allocationSize(value.`poolSockets`) +
+            FfiConverterSequenceTypeNodePeer.allocationSize(value.`peers`) +
+            FfiConverterULong.allocationSize(value.`datagramsIn`) +
+            FfiConverterULong.allocationSize(value.`bytesIn`) +
+            FfiConverterULong.allocationSize(value.`datagramsOut`) +
+            FfiConverterULong.allocationSize(value.`bytesOut`) +
+            FfiConverterULong.allocationSize(value.`wakeups`) +
+            FfiConverterSequenceTypeNodeDropCount.allocationSize(value.`nodeDrops`) +
+            FfiConverterSequenceTypeNodeDropCount.allocationSize(value.`peerDrops`) +
+            FfiConverterULong.allocationSize(value.`eventsDropped`) +
+            FfiConverterULong.allocationSize(value.`eventsQueued`) +
+            FfiConverterULong.allocationSize(value.`stateSaves`) +
+            FfiConverterULong.allocationSize(value.`published`) +
+            FfiConverterULong.allocationSize(value.`delivered`) +
+            FfiConverterULong.allocationSize(value.`relayed`) +
+            FfiConverterOptionalString.allocationSize(value.`restoreError`)
+    )
+
+    override fun write(value: NodeStatus, buf: ByteBuffer) {
+            FfiConverterString.write(value.`peerId`, buf)
+            FfiConverterOptionalUByte.write(value.`nat`, buf)
+            FfiConverterOptionalString.write(value.`publicEndpoint`, buf)
+            FfiConverterString.write(value.`local`, buf)
+            FfiConverterString.write(value.`probe`, buf)
+            FfiConverterULong.write(value.`poolSockets`, buf)
+            FfiConverterSequenceTypeNodePeer.write(value.`peers`, buf)
+            FfiConverterULong.write(value.`datagramsIn`, buf)
+            FfiConverterULong.write(value.`bytesIn`, buf)
+            FfiConverterULong.write(value.`datagramsOut`, buf)
+            FfiConverterULong.write(value.`bytesOut`, buf)
+            FfiConverterULong.write(value.`wakeups`, buf)
+            FfiConverterSequenceTypeNodeDropCount.write(value.`nodeDrops`, buf)
+            FfiConverterSequenceTypeNodeDropCount.write(value.`peerDrops`, buf)
+            FfiConverterULong.write(value.`eventsDropped`, buf)
+            FfiConverterULong.write(value.`eventsQueued`, buf)
+            FfiConverterULong.write(value.`stateSaves`, buf)
+            FfiConverterULong.write(value.`published`, buf)
+            FfiConverterULong.write(value.`delivered`, buf)
+            FfiConverterULong.write(value.`relayed`, buf)
+            FfiConverterOptionalString.write(value.`restoreError`, buf)
     }
 }
 
@@ -5552,6 +7206,106 @@ public object FfiConverterTypeEviction: FfiConverterRustBuffer<Eviction> {
 
 
 /**
+ * What a `Node` tells the application.
+ */
+sealed class NodeEvent {
+    
+    /**
+     * An event of the Peer (pool-socket events never come: the node
+     * handles them). `PeerEvent.Closed` is the last event.
+     */
+    data class Peer(
+        /**
+         * The event.
+         */
+        val `event`: dev.streamrelay.uniffi.PeerEvent) : NodeEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Something the node could not do and carried on without (a pool
+     * socket that would not bind, a state file that could not be written).
+     */
+    data class Error(
+        /**
+         * What and why.
+         */
+        val `message`: kotlin.String) : NodeEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeEvent : FfiConverterRustBuffer<NodeEvent>{
+    override fun read(buf: ByteBuffer): NodeEvent {
+        return when(buf.getInt()) {
+            1 -> NodeEvent.Peer(
+                FfiConverterTypePeerEvent.read(buf),
+                )
+            2 -> NodeEvent.Error(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: NodeEvent): ULong = when(value) {
+        is NodeEvent.Peer -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypePeerEvent.allocationSize(value.`event`)
+            )
+        }
+        is NodeEvent.Error -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`message`)
+            )
+        }
+    }
+
+    override fun write(value: NodeEvent, buf: ByteBuffer) {
+        when(value) {
+            is NodeEvent.Peer -> {
+                buf.putInt(1)
+                FfiConverterTypePeerEvent.write(value.`event`, buf)
+                Unit
+            }
+            is NodeEvent.Error -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`message`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * What the peer tells the host (`poll_event`).
  */
 sealed class PeerEvent {
@@ -7007,6 +8761,35 @@ sealed class StreamRelayException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * `Node.start`: a socket would not bind, or the node's loop could not
+     * start (the OS refused).
+     */
+    class Io(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : StreamRelayException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * `Node.save` / `Node.close`: the state file could not be written.
+     */
+    class StateFile(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : StreamRelayException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -7077,6 +8860,12 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
                 )
             24 -> StreamRelayException.Busy()
             25 -> StreamRelayException.Callback(
+                FfiConverterString.read(buf),
+                )
+            26 -> StreamRelayException.Io(
+                FfiConverterString.read(buf),
+                )
+            27 -> StreamRelayException.StateFile(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -7199,6 +8988,16 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is StreamRelayException.Io -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is StreamRelayException.StateFile -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
         }
     }
 
@@ -7315,6 +9114,16 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
             }
             is StreamRelayException.Callback -> {
                 buf.putInt(25)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is StreamRelayException.Io -> {
+                buf.putInt(26)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is StreamRelayException.StateFile -> {
+                buf.putInt(27)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
@@ -7692,6 +9501,38 @@ public object FfiConverterOptionalTypeTransmit: FfiConverterRustBuffer<Transmit?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeNodeEvent: FfiConverterRustBuffer<NodeEvent?> {
+    override fun read(buf: ByteBuffer): NodeEvent? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeNodeEvent.read(buf)
+    }
+
+    override fun allocationSize(value: NodeEvent?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeNodeEvent.allocationSize(value)
+        }
+    }
+
+    override fun write(value: NodeEvent?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeNodeEvent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypePeerEvent: FfiConverterRustBuffer<PeerEvent?> {
     override fun read(buf: ByteBuffer): PeerEvent? {
         if (buf.get().toInt() == 0) {
@@ -7924,6 +9765,62 @@ public object FfiConverterSequenceTypeIntroducer: FfiConverterRustBuffer<List<In
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeNodeDropCount: FfiConverterRustBuffer<List<NodeDropCount>> {
+    override fun read(buf: ByteBuffer): List<NodeDropCount> {
+        val len = buf.getInt()
+        return List<NodeDropCount>(len) {
+            FfiConverterTypeNodeDropCount.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<NodeDropCount>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeNodeDropCount.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<NodeDropCount>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeNodeDropCount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeNodePeer: FfiConverterRustBuffer<List<NodePeer>> {
+    override fun read(buf: ByteBuffer): List<NodePeer> {
+        val len = buf.getInt()
+        return List<NodePeer>(len) {
+            FfiConverterTypeNodePeer.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<NodePeer>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeNodePeer.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<NodePeer>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeNodePeer.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeRemotePeerInfo: FfiConverterRustBuffer<List<RemotePeerInfo>> {
     override fun read(buf: ByteBuffer): List<RemotePeerInfo> {
         val len = buf.getInt()
@@ -8001,6 +9898,14 @@ public object FfiConverterSequenceTypeSocketId: FfiConverterRustBuffer<List<Sock
         }
     }
 }
+
+
+
+
+
+
+
+
         /**
          * `connectionStrategy(local, remote)` (`STRATEGY_*`, 0-4); a missing NAT
          * type is the reference's null.
