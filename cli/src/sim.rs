@@ -13,7 +13,7 @@ use streamrelay_sim::scenario::{Kind, Scenario, BUILTIN};
 fn load(name: &str, sets: &[String]) -> Result<Scenario, String> {
     Scenario::load(name, sets)
 }
-use streamrelay_sim::{matrix, plot, report, run_many};
+use streamrelay_sim::{matrix, plot, report, run_many_with_progress};
 
 /// Arguments of `streamrelay sim`.
 #[derive(Args, Debug)]
@@ -126,7 +126,12 @@ fn run_inner(a: &SimArgs) -> Result<(), String> {
     }
     let runs = if a.from_runs.is_empty() {
         let policies = streamrelay_sim::policies(&scn);
-        run_many(&scn, &seeds, &policies, threads)
+        let bar = progress_bar(a.json, (seeds.len() * policies.len()) as u64, &scn.name);
+        let runs = run_many_with_progress(&scn, &seeds, &policies, threads, &|done, _| {
+            bar.set_position(done as u64)
+        });
+        bar.finish_and_clear();
+        runs
     } else {
         let mut runs = Vec::new();
         for p in &a.from_runs {
@@ -174,6 +179,29 @@ fn run_inner(a: &SimArgs) -> Result<(), String> {
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Runs done of total, elapsed and an estimate, on stderr — only when
+/// stderr is a terminal and the output is not `--json`; hidden otherwise.
+fn progress_bar(json: bool, total: u64, name: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {bar:24} {pos}/{len} runs  elapsed {elapsed_precise}  left ~{eta_precise}",
+        )
+        .expect("a valid template"),
+    );
+    bar.set_message(name.to_string());
+    // A run can take minutes (`scale`): keep the elapsed time moving.
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Allocations per handled ping, counted with a global allocator. There is
-//! no zero-allocation promise for the Peer yet; this measures and reports
-//! the number, and fails if it grows past a ceiling.
+//! Allocations per handled ping, counted with a global allocator: the Ping
+//! is read without allocating (`PingFields::read`) and the Pong written
+//! straight to its JSON text (`PongReply`), which leaves the message text,
+//! the packet's placeholder and the datagram: 3 (47 before). Fails above 4.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -107,7 +108,7 @@ fn allocations_per_handled_ping() {
         assert!(per.windows(2).all(|w| w[0] == w[1]), "{per:?}");
         let (n, b) = per[0];
         report.push_str(&format!("{name}: {n} allocations, {b} bytes\n"));
-        assert!(n <= 64, "{name}: {n} allocations per ping");
+        assert!(n <= 4, "{name}: {n} allocations per ping");
     }
     println!("{report}");
 }

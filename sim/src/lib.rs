@@ -68,12 +68,26 @@ pub fn run_many(
     policies: &[FanoutPolicy],
     threads: usize,
 ) -> Vec<RunResult> {
+    run_many_with_progress(scn, seeds, policies, threads, &|_, _| {})
+}
+
+/// [`run_many`], calling `progress(done, total)` each time a run ends (from
+/// the worker thread that ran it; `done` counts up to `total`). The results
+/// do not depend on it.
+pub fn run_many_with_progress(
+    scn: &Scenario,
+    seeds: &[u64],
+    policies: &[FanoutPolicy],
+    threads: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<RunResult> {
     let jobs: Vec<(FanoutPolicy, u64)> = policies
         .iter()
         .flat_map(|p| seeds.iter().map(move |s| (*p, *s)))
         .collect();
     let threads = threads.clamp(1, jobs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let slots: Vec<std::sync::Mutex<Option<RunResult>>> =
         jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
     std::thread::scope(|s| {
@@ -85,6 +99,8 @@ pub fn run_many(
                 };
                 let r = run(scn, seed, p);
                 *slots[i].lock().expect("no poisoning") = Some(r);
+                let done = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(done, jobs.len());
             });
         }
     });

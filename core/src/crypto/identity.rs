@@ -291,6 +291,9 @@ pub fn create_id<'a>(seed: impl Into<Seed<'a>>) -> Result<String, KeyError> {
 /// The subclusterId of a shared key: the Ed25519 public key of the key pair
 /// seeded by it (spec §4.2).
 pub fn subcluster_id(shared_key: &SharedKey) -> [u8; KEY_BYTES] {
+    #[cfg(all(fuzzing, feature = "std"))]
+    return SubclusterKeys::from_shared_key(shared_key).subcluster_id();
+    #[allow(unreachable_code)]
     KeyPair::from_seed(shared_key.as_bytes()).public_key()
 }
 
@@ -362,6 +365,9 @@ impl fmt::Debug for SubclusterKeys {
 impl SubclusterKeys {
     /// `createKeyPair(sharedKey)` and its X25519 conversions.
     pub fn from_shared_key(shared_key: &SharedKey) -> Self {
+        #[cfg(all(fuzzing, feature = "std"))]
+        return fuzz_memo::from_shared_key(shared_key);
+        #[allow(unreachable_code)]
         Self::from_key_pair(KeyPair::from_seed(shared_key.as_bytes()))
     }
 
@@ -397,6 +403,39 @@ impl SubclusterKeys {
     /// X25519 secret key.
     pub fn x25519_secret_key(&self) -> &[u8; KEY_BYTES] {
         &self.x_secret
+    }
+}
+
+/// Fuzz builds only (`cfg(fuzzing)`, set by cargo-fuzz): the subcluster
+/// keys of the last few shared keys, so a fuzz input that joins, re-joins or
+/// restores a Peer does not pay two base-point multiplications each time.
+/// The derivation is a pure function of the shared key: the result is the
+/// same bytes, only sooner.
+#[cfg(all(fuzzing, feature = "std"))]
+mod fuzz_memo {
+    use super::{KeyPair, SharedKey, SubclusterKeys};
+    use std::cell::RefCell;
+    use std::vec::Vec;
+
+    const ENTRIES: usize = 8;
+
+    std::thread_local! {
+        static MEMO: RefCell<Vec<(SharedKey, SubclusterKeys)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn from_shared_key(shared_key: &SharedKey) -> SubclusterKeys {
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if let Some((_, k)) = m.iter().find(|(s, _)| s == shared_key) {
+                return k.clone();
+            }
+            let keys = SubclusterKeys::from_key_pair(KeyPair::from_seed(shared_key.as_bytes()));
+            if m.len() == ENTRIES {
+                m.remove(0);
+            }
+            m.push((shared_key.clone(), keys.clone()));
+            keys
+        })
     }
 }
 

@@ -15,7 +15,9 @@ use super::table::ConnInfo;
 use super::time::Instant;
 use super::timers::Timer;
 use super::Peer;
-use crate::wire::control::{Ping, Pong};
+use core::fmt::Write as _;
+
+use crate::wire::control::{Ping, PingFields, Pong, PongReply};
 use crate::wire::{Field, Packet, PacketRef};
 
 /// A ping to be sent again (Intro answers go out at 0, +500 and +2000 ms).
@@ -218,11 +220,27 @@ impl Peer {
     ) {
         self.metrics.received_by_type[p.packet_type as usize] += 1;
         self.last_update = Some(now);
-        let Ok(ping) = Ping::parse(p.message) else {
-            self.metrics.drop(DropReason::Malformed);
-            return;
+        // Read without allocating where the text allows it (a heartbeat
+        // always does), else through the parsed message.
+        let parsed;
+        let ping = match PingFields::read(p.message) {
+            Ok(Some(f)) => f,
+            Ok(None) => match Ping::parse(p.message) {
+                Ok(m) => {
+                    parsed = m;
+                    parsed.fields()
+                }
+                Err(_) => {
+                    self.metrics.drop(DropReason::Malformed);
+                    return;
+                }
+            },
+            Err(_) => {
+                self.metrics.drop(DropReason::Malformed);
+                return;
+            }
         };
-        let Some(requester_hex) = ping.requester_peer_id() else {
+        let Some(requester_hex) = ping.requester_peer_id else {
             self.metrics.drop(DropReason::Invalid);
             return;
         };
@@ -234,14 +252,14 @@ impl Peer {
             self.metrics.drop(DropReason::Own);
             return;
         }
-        let their_nat = ping.nat_type().filter(|n| n.0 != 0);
-        if ping.is_reflection() != Some(true) {
+        let their_nat = ping.nat_type.filter(|n| n.0 != 0);
+        if ping.is_reflection != Some(true) {
             let follow = self.config.behaviour.follow_moved_peers;
             let mut moved = None;
             if let Some(e) = self.peer_mut(&requester) {
                 if e.remote == remote {
                     e.last_ping_in = Some(now);
-                } else if follow && e.connected && ping.is_connection() != Some(true) {
+                } else if follow && e.connected && ping.is_connection != Some(true) {
                     moved = their_nat.or(e.nat);
                 }
             }
@@ -261,37 +279,19 @@ impl Peer {
         }
         let endpoint = remote.udp();
         // An IPv4 peer on a dual-stack socket arrives v4-mapped; it must
-        // learn its IPv4 address, not `::ffff:a.b.c.d`.
-        let address = endpoint.map(|a| alloc::format!("{}", a.ip().to_canonical()));
-        let mut pong = Pong::new();
-        if let (Some(e), Some(u)) = (self.peer_mut(&requester), ping.uptime()) {
+        // learn its IPv4 address, not `::ffff:a.b.c.d` (written on the
+        // stack: an IPv6 address is at most 39 characters).
+        let mut address = heapless::String::<48>::new();
+        if let Some(a) = endpoint {
+            let _ = write!(address, "{}", a.ip().to_canonical());
+        }
+        if let (Some(e), Some(u)) = (self.peer_mut(&requester), ping.uptime) {
             e.uptime_ms = Some(u.clamp(0.0, 9.0e15) as u64);
         }
-        pong.set_cache_size(self.store.len() as f64)
-            .set_uptime(self.uptime as f64)
-            .set_responder_peer_id(&self.peer_id_hex)
-            .set_requester_peer_id(requester_hex);
-        if let Some(a) = endpoint {
-            pong.set_port(a.port() as f64);
-        }
-        if let Some(b) = ping.is_probe() {
-            pong.set_is_probe(b);
-        }
-        if let Some(a) = &address {
-            pong.set_address(a);
-        }
-        if let Some(r) = ping.reflection_id().filter(|s| !s.is_empty()) {
-            pong.set_reflection_id(r);
-        }
-        if let Some(r) = ping.ping_id().filter(|s| !s.is_empty()) {
-            pong.set_ping_id(r);
-        }
-        if ping.is_reflection() == Some(true) {
-            pong.set_is_reflection(true);
-        } else if self.nat.is_some() {
-            pong.set_nat_type(self.nat);
-        }
-        if ping.is_connection() == Some(true) && their_nat.is_some() {
+        // What the answer reports, as it stands before the connection below.
+        let (cache_size, uptime, nat) = (self.store.len() as f64, self.uptime as f64, self.nat);
+        let connection = ping.is_connection == Some(true) && their_nat.is_some();
+        if connection {
             self.on_connection(
                 now,
                 ConnInfo {
@@ -304,28 +304,47 @@ impl Peer {
                 None,
                 Some(socket),
             );
-            pong.set_is_connection(true);
-            pong.remove("address").remove("port").remove("isProbe");
         }
-        let hash = core::mem::take(&mut self.summary_hash);
-        pong.set_cache_summary_hash(&hash);
-        self.summary_hash = hash;
-        let Ok(packet) = pong.to_packet() else {
+        let mut reply = PongReply {
+            cache_size,
+            uptime,
+            responder_peer_id: &self.peer_id_hex,
+            requester_peer_id: requester_hex,
+            port: endpoint.map(|a| a.port() as f64),
+            is_probe: ping.is_probe,
+            address: endpoint.map(|_| address.as_str()),
+            reflection_id: ping.reflection_id.filter(|s| !s.is_empty()),
+            ping_id: ping.ping_id.filter(|s| !s.is_empty()),
+            is_reflection: ping.is_reflection == Some(true),
+            nat_type: nat,
+            is_connection: connection,
+            cache_summary_hash: &self.summary_hash,
+            port_after: None,
+        };
+        let Ok(packet) = reply.to_packet() else {
             self.metrics.drop(DropReason::Invalid);
             return;
         };
-        self.send_packet(socket, remote, &packet);
         // Reflection stage 2: a second answer from our probe socket to the
         // asker's probe port.
         let pe = ping
-            .probe_external_port()
+            .probe_external_port
             .filter(|&n| crate::id::is_valid_port(n));
-        if let (Some(pe), Some(a)) = (pe, endpoint) {
-            pong.set_port(pe);
-            if let Ok(packet) = pong.to_packet() {
-                let to = Remote::Udp(core::net::SocketAddr::new(a.ip(), pe as u16));
-                self.send_packet(SocketId::Probe, to, &packet);
+        let second = match (pe, endpoint) {
+            (Some(pe), Some(a)) => {
+                reply.port_after = Some(pe);
+                reply.to_packet().ok().map(|pk| {
+                    (
+                        Remote::Udp(core::net::SocketAddr::new(a.ip(), pe as u16)),
+                        pk,
+                    )
+                })
             }
+            _ => None,
+        };
+        self.send_packet(socket, remote, &packet);
+        if let Some((to, packet)) = second {
+            self.send_packet(SocketId::Probe, to, &packet);
         }
     }
 

@@ -28,7 +28,7 @@
 
 use alloc::string::String;
 
-use super::json::{parse, JsObject, JsValue};
+use super::json::{escape_str, parse, write_number, JsObject, JsValue, Token, Tokenizer};
 use super::message::{validate_control_message, MessageError};
 use super::packet::{EncodeError, Packet, PacketType};
 use crate::nat::NatType;
@@ -332,6 +332,289 @@ impl Ping {
     }
 }
 
+/// The fields of a Ping that a Peer answers from, borrowed: read straight
+/// from the message text with the allocation-free [`Tokenizer`] when it can
+/// be ([`PingFields::read`]), else from a parsed [`Ping`]
+/// ([`Ping::fields`]). Both give what the [`Ping`] getters give.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PingFields<'a> {
+    /// `requesterPeerId` (a string).
+    pub requester_peer_id: Option<&'a str>,
+    /// `natType` (as [`Ping::nat_type`] reads it).
+    pub nat_type: Option<NatType>,
+    /// `uptime` (a number).
+    pub uptime: Option<f64>,
+    /// `isProbe` (a boolean).
+    pub is_probe: Option<bool>,
+    /// `reflectionId` (a string).
+    pub reflection_id: Option<&'a str>,
+    /// `pingId` (a string).
+    pub ping_id: Option<&'a str>,
+    /// `isReflection` (a boolean).
+    pub is_reflection: Option<bool>,
+    /// `isConnection` (a boolean).
+    pub is_connection: Option<bool>,
+    /// `probeExternalPort` (a number).
+    pub probe_external_port: Option<f64>,
+}
+
+impl Ping {
+    /// The fields a Peer answers from (see [`PingFields`]).
+    pub fn fields(&self) -> PingFields<'_> {
+        PingFields {
+            requester_peer_id: self.requester_peer_id(),
+            nat_type: self.nat_type(),
+            uptime: self.uptime(),
+            is_probe: self.is_probe(),
+            reflection_id: self.reflection_id(),
+            ping_id: self.ping_id(),
+            is_reflection: self.is_reflection(),
+            is_connection: self.is_connection(),
+            probe_external_port: self.probe_external_port(),
+        }
+    }
+}
+
+impl<'a> PingFields<'a> {
+    /// Reads a Ping message without allocating: the same validation and
+    /// verdict as [`Ping::parse`] (an error where it errs), and `Ok(None)`
+    /// when one of the fields is a string that needs decoding (escapes,
+    /// ill-formed UTF-8): then use `Ping::parse(message)?.fields()`.
+    /// Repeated keys: the last value counts, as in `JSON.parse`.
+    pub fn read(message: &'a [u8]) -> Result<Option<Self>, ControlError> {
+        validate_control_message(Ping::TYPE, message)?;
+        let mut tok = Tokenizer::new(message);
+        match tok.next_token()? {
+            Token::ObjectStart => {}
+            first => {
+                if first == Token::ArrayStart {
+                    tok.skip_rest_of_container()?;
+                }
+                tok.finish()?;
+                return Err(ControlError::NotAnObject);
+            }
+        }
+        let mut f = PingFields::default();
+        let mut needs_decoding = false;
+        loop {
+            let key = match tok.next_token()? {
+                Token::ObjectEnd => break,
+                Token::Key(k) => k,
+                _ => return Err(ControlError::NotAnObject),
+            };
+            let value = match tok.next_token()? {
+                Token::ObjectStart | Token::ArrayStart => {
+                    tok.skip_rest_of_container()?;
+                    None
+                }
+                t => Some(t),
+            };
+            let text = |v: Option<Token<'a>>, bad: &mut bool| match v {
+                Some(Token::Str(s)) => {
+                    let t = s.as_str();
+                    *bad |= t.is_none();
+                    t
+                }
+                _ => None,
+            };
+            let num = |v: Option<Token<'a>>| match v {
+                Some(Token::Number(n)) => Some(n),
+                _ => None,
+            };
+            let flag = |v: Option<Token<'a>>| match v {
+                Some(Token::Bool(b)) => Some(b),
+                _ => None,
+            };
+            if key.eq_str("requesterPeerId") {
+                f.requester_peer_id = text(value, &mut needs_decoding);
+            } else if key.eq_str("natType") {
+                f.nat_type = read_nat(num(value).map(JsValue::Number).as_ref());
+            } else if key.eq_str("uptime") {
+                f.uptime = num(value);
+            } else if key.eq_str("isProbe") {
+                f.is_probe = flag(value);
+            } else if key.eq_str("reflectionId") {
+                f.reflection_id = text(value, &mut needs_decoding);
+            } else if key.eq_str("pingId") {
+                f.ping_id = text(value, &mut needs_decoding);
+            } else if key.eq_str("isReflection") {
+                f.is_reflection = flag(value);
+            } else if key.eq_str("isConnection") {
+                f.is_connection = flag(value);
+            } else if key.eq_str("probeExternalPort") {
+                f.probe_external_port = num(value);
+            }
+        }
+        tok.finish()?;
+        Ok((!needs_decoding).then_some(f))
+    }
+}
+
+/// A Pong answering a Ping, field by field in the order the Peer sets them
+/// ([`PongReply::to_pong`] builds it with the [`Pong`] setters), written
+/// straight to JSON by [`PongReply::write_json`] with the same bytes and no
+/// intermediate object.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PongReply<'a> {
+    /// `cacheSize`.
+    pub cache_size: f64,
+    /// `uptime`.
+    pub uptime: f64,
+    /// `responderPeerId`.
+    pub responder_peer_id: &'a str,
+    /// `requesterPeerId`.
+    pub requester_peer_id: &'a str,
+    /// `port`.
+    pub port: Option<f64>,
+    /// `isProbe`.
+    pub is_probe: Option<bool>,
+    /// `address`.
+    pub address: Option<&'a str>,
+    /// `reflectionId`.
+    pub reflection_id: Option<&'a str>,
+    /// `pingId`.
+    pub ping_id: Option<&'a str>,
+    /// `isReflection: true`; else `natType` if it is set.
+    pub is_reflection: bool,
+    /// `natType` (only without `is_reflection`).
+    pub nat_type: Option<NatType>,
+    /// `isConnection: true`, and then no `address`, `port` or `isProbe`.
+    pub is_connection: bool,
+    /// `cacheSummaryHash`.
+    pub cache_summary_hash: &'a str,
+    /// A `port` set after all of the above (it replaces `port` in place
+    /// where there is one, else it comes last).
+    pub port_after: Option<f64>,
+}
+
+impl PongReply<'_> {
+    /// The [`Pong`] built with its setters, in this order.
+    pub fn to_pong(&self) -> Pong {
+        let mut pong = Pong::new();
+        pong.set_cache_size(self.cache_size)
+            .set_uptime(self.uptime)
+            .set_responder_peer_id(self.responder_peer_id)
+            .set_requester_peer_id(self.requester_peer_id);
+        if let Some(p) = self.port {
+            pong.set_port(p);
+        }
+        if let Some(b) = self.is_probe {
+            pong.set_is_probe(b);
+        }
+        if let Some(a) = self.address {
+            pong.set_address(a);
+        }
+        if let Some(r) = self.reflection_id {
+            pong.set_reflection_id(r);
+        }
+        if let Some(r) = self.ping_id {
+            pong.set_ping_id(r);
+        }
+        if self.is_reflection {
+            pong.set_is_reflection(true);
+        } else if self.nat_type.is_some() {
+            pong.set_nat_type(self.nat_type);
+        }
+        if self.is_connection {
+            pong.set_is_connection(true);
+            pong.remove("address").remove("port").remove("isProbe");
+        }
+        pong.set_cache_summary_hash(self.cache_summary_hash);
+        if let Some(p) = self.port_after {
+            pong.set_port(p);
+        }
+        pong
+    }
+
+    /// `to_pong().to_json()`, written directly into `out` (cleared first).
+    pub fn write_json(&self, out: &mut String) {
+        out.clear();
+        let mut w = ObjectWriter { out, first: true };
+        w.num("cacheSize", self.cache_size);
+        w.num("uptime", self.uptime);
+        w.str("responderPeerId", self.responder_peer_id);
+        w.str("requesterPeerId", self.requester_peer_id);
+        let port_in_place = !self.is_connection && self.port.is_some();
+        if !self.is_connection {
+            if let Some(p) = self.port {
+                w.num("port", self.port_after.unwrap_or(p));
+            }
+            if let Some(b) = self.is_probe {
+                w.bool("isProbe", b);
+            }
+            if let Some(a) = self.address {
+                w.str("address", a);
+            }
+        }
+        if let Some(r) = self.reflection_id {
+            w.str("reflectionId", r);
+        }
+        if let Some(r) = self.ping_id {
+            w.str("pingId", r);
+        }
+        if self.is_reflection {
+            w.bool("isReflection", true);
+        } else if let Some(n) = self.nat_type {
+            w.num("natType", f64::from(n.0));
+        }
+        if self.is_connection {
+            w.bool("isConnection", true);
+        }
+        w.str("cacheSummaryHash", self.cache_summary_hash);
+        if let (Some(p), false) = (self.port_after, port_in_place) {
+            w.num("port", p);
+        }
+        w.out.push('}');
+    }
+
+    /// The Pong packet (every other field at its default), as
+    /// `to_pong().to_packet()` makes it.
+    pub fn to_packet(&self) -> Result<Packet, EncodeError> {
+        let mut text = String::with_capacity(384);
+        self.write_json(&mut text);
+        if text.len() > super::packet::MESSAGE_BYTES {
+            return Err(EncodeError::FieldTooLong {
+                field: super::packet::Field::Message,
+                len: text.len(),
+                max: super::packet::MESSAGE_BYTES,
+            });
+        }
+        let mut p = Packet::new(Pong::TYPE);
+        p.message = text.into_bytes();
+        Ok(p)
+    }
+}
+
+/// Writes one JSON object member by member (keys are plain ASCII).
+struct ObjectWriter<'o> {
+    out: &'o mut String,
+    first: bool,
+}
+
+impl ObjectWriter<'_> {
+    fn key(&mut self, k: &str) {
+        self.out.push(if self.first { '{' } else { ',' });
+        self.first = false;
+        self.out.push('"');
+        self.out.push_str(k);
+        self.out.push_str("\":");
+    }
+    fn num(&mut self, k: &str, n: f64) {
+        self.key(k);
+        write_number(self.out, n);
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        self.out.push('"');
+        escape_str(self.out, v);
+        self.out.push('"');
+    }
+    fn bool(&mut self, k: &str, b: bool) {
+        self.key(k);
+        self.out.push_str(if b { "true" } else { "false" });
+    }
+}
+
 impl Pong {
     accessors! {
         /// The peer that sent the Ping.
@@ -544,6 +827,81 @@ mod tests {
     use alloc::format;
 
     const PEER: &str = "4e47ab7c1ae8082ea81572adab3cc0d162fc18319a9154f421a1f6881d86d35f";
+
+    #[test]
+    fn ping_fields_read_as_the_parsed_ping() {
+        let cases: &[&str] = &[
+            r#"{"requesterPeerId":"ab","natType":7,"uptime":60000,"timestamp":1700000000000}"#,
+            r#"{"requesterPeerId":"ab","isConnection":true,"pingId":"p1","natType":31}"#,
+            r#"{"requesterPeerId":"ab","reflectionId":"r","isReflection":true,"isProbe":false,"probeExternalPort":4000}"#,
+            // Repeated keys: the last value counts.
+            r#"{"requesterPeerId":"ab","natType":7,"natType":3,"requesterPeerId":"cd"}"#,
+            // Escaped keys are the same keys.
+            r#"{"requesterPeerId":"ab","natType":2}"#,
+            // Wrong types read as absent; nested values are skipped.
+            r#"{"requesterPeerId":1,"natType":"7","uptime":true,"isProbe":1,"pingId":{"a":[1,{"b":2}]},"isConnection":[true]}"#,
+            r#"{"requesterPeerId":"ab","natType":300}"#,
+            r#"{"requesterPeerId":"ab","natType":7.5,"probeExternalPort":-1e400}"#,
+            r#"{"requesterPeerId":"ab","natType":null,"reflectionId":""}"#,
+            // Strings that need decoding: read through the parse.
+            r#"{"requesterPeerId":"ab","natType":7}"#,
+            r#"{"requesterPeerId":"ab","pingId":"x"y"}"#,
+            // Refused.
+            r#"{"requesterPeerId":"ab","natType":7"#,
+            r#"{"requesterPeerId":"ab"} x"#,
+            r#"[1,2]"#,
+            r#""ab""#,
+            r#"7"#,
+            r#"{}"#,
+            "",
+        ];
+        for text in cases {
+            let fast = PingFields::read(text.as_bytes());
+            match Ping::parse(text.as_bytes()) {
+                Ok(ping) => match fast {
+                    Ok(Some(f)) => assert_eq!(f, ping.fields(), "{text}"),
+                    Ok(None) => assert!(text.contains('\\'), "{text}"),
+                    Err(e) => panic!("{text}: read refuses ({e}), parse accepts"),
+                },
+                Err(_) => assert!(fast.is_err(), "{text}: read accepts, parse refuses"),
+            }
+        }
+    }
+
+    #[test]
+    fn pong_reply_writes_what_the_setters_build() {
+        let strs = ["", "ab", "x\"y\\z\u{1}\u{7f}é"];
+        let mut n = 0;
+        for bits in 0u32..(1 << 10) {
+            let b = |i: u32| bits & (1 << i) != 0;
+            for port_after in [None, Some(4000.0)] {
+                let reply = PongReply {
+                    cache_size: if b(0) { 0.0 } else { 12345.0 },
+                    uptime: if b(0) { -0.0 } else { 1.5e21 },
+                    responder_peer_id: PEER,
+                    requester_peer_id: strs[n % 3],
+                    port: b(1).then_some(40000.0),
+                    is_probe: b(2).then_some(b(3)),
+                    address: b(4).then_some("203.0.113.5"),
+                    reflection_id: b(5).then_some(strs[(n + 1) % 3]),
+                    ping_id: b(6).then_some(strs[(n + 2) % 3]),
+                    is_reflection: b(7),
+                    nat_type: b(8).then_some(NatType::PORT_RESTRICTED),
+                    is_connection: b(9),
+                    cache_summary_hash: "0123456789abcdef0123456789abcdef01234567",
+                    port_after,
+                };
+                n += 1;
+                let mut text = String::new();
+                reply.write_json(&mut text);
+                assert_eq!(text, reply.to_pong().to_json(), "{reply:?}");
+                assert_eq!(
+                    reply.to_packet().unwrap(),
+                    reply.to_pong().to_packet().unwrap()
+                );
+            }
+        }
+    }
 
     #[test]
     fn join_text_of_section_2_9() {

@@ -984,7 +984,7 @@ impl From<JsObject> for JsValue {
     }
 }
 
-fn write_number(out: &mut String, n: f64) {
+pub(crate) fn write_number(out: &mut String, n: f64) {
     if n.is_finite() {
         out.push_str(ryu_js::Buffer::new().format_finite(n));
     } else {
@@ -995,7 +995,7 @@ fn write_number(out: &mut String, n: f64) {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// V8's JSON.stringify escaping of well-formed text (without the quotes).
-fn escape_str(out: &mut String, s: &str) {
+pub(crate) fn escape_str(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
