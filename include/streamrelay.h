@@ -72,7 +72,7 @@
 // Version of the C ABI described by this header. It changes whenever a
 // function, a struct layout or a constant changes incompatibly; compare it
 // with `sr_abi_version` at run time.
-#define SR_ABI_VERSION 2
+#define SR_ABI_VERSION 3
 
 // The largest datagram a peer asks the host to send (a full frame), so a
 // buffer of this size never gets `SR_STATUS_BUFFER_TOO_SMALL` from
@@ -589,6 +589,28 @@ enum SrFanoutPolicy
 typedef enum SrFanoutPolicy SrFanoutPolicy;
 #else
 typedef uint32_t SrFanoutPolicy;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// Values for `sr_config_set_profile`: which protocol behaviour the peer
+// follows where the protocol leaves room (docs/compat.md#profiles). Both
+// speak the same wire protocol and understand reference peers.
+enum SrProfile
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Reliable delivery at a fraction of the traffic (the default).
+  SR_PROFILE_IMPROVED = 0,
+  // The reference (`latica/` 0.6.0-rc.8) decision for decision: for
+  // conformance and comparison.
+  SR_PROFILE_REFERENCE = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum SrProfile SrProfile;
+#else
+typedef uint32_t SrProfile;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -1340,9 +1362,10 @@ const char *sr_status_name(int32_t status);
 // The number of live handles (tests: every handle made was freed).
 size_t sr_live_handles(void);
 
-// Makes a config for the peer `peer_id` (32 bytes) with the reference's
-// defaults: no cluster, not an introducer, NAT type found by reflection,
-// keepalive 30000 ms, no introducers. Free it with `sr_config_free`.
+// Makes a config for the peer `peer_id` (32 bytes) with the core's
+// defaults: the improved profile (`sr_config_set_profile`), the
+// reference's limits and timings, no cluster, not an introducer, NAT type
+// found by reflection, keepalive 30000 ms, no introducers. Free it with `sr_config_free`.
 //
 // Returns `SR_STATUS_INVALID_ARGUMENT` if `peer_id_len` is not 32.
 //
@@ -1502,6 +1525,19 @@ SrStatus sr_config_set_signing_keys(struct SrConfig *config,
 // # Safety
 // `config` must be NULL or a handle from `sr_config_new`.
 SrStatus sr_config_set_auto_sync(struct SrConfig *config, bool auto_sync);
+
+// Sets the protocol profile (`SR_PROFILE_IMPROVED`, the default, or
+// `SR_PROFILE_REFERENCE`): every behaviour switch takes that profile's
+// value. Other settings (limits, timings, fanout) are left as they are. An
+// unknown value is `SR_STATUS_INVALID_ARGUMENT` and changes nothing.
+//
+// ```c
+// sr_config_set_profile(config, SR_PROFILE_REFERENCE);
+// ```
+//
+// # Safety
+// `config` must be NULL or a handle from `sr_config_new`.
+SrStatus sr_config_set_profile(struct SrConfig *config, uint32_t profile);
 
 // Reads the fanout settings into `out_fanout` (`struct_size` set by the
 // caller).

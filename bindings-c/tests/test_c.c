@@ -1210,6 +1210,10 @@ static void test_data_plane_config(void) {
   EXPECT(sr_config_set_signing_keys(NULL, sk, 64), SR_STATUS_NULL_ARGUMENT);
   OK(sr_config_set_auto_sync(c, false));
   EXPECT(sr_config_set_auto_sync(NULL, false), SR_STATUS_NULL_ARGUMENT);
+  OK(sr_config_set_profile(c, SR_PROFILE_REFERENCE));
+  OK(sr_config_set_profile(c, SR_PROFILE_IMPROVED));
+  EXPECT(sr_config_set_profile(c, 2), SR_STATUS_INVALID_ARGUMENT);
+  EXPECT(sr_config_set_profile(NULL, SR_PROFILE_REFERENCE), SR_STATUS_NULL_ARGUMENT);
   SrFanout f;
   memset(&f, 0, sizeof f);
   f.struct_size = sizeof f;

@@ -4,11 +4,13 @@
  * and seed make an SrPeer, every input goes in at its time through
  * sr_peer_*, and what comes out (command result, transmits, events, next
  * deadline) is written in the flow format and compared byte for byte with
- * the recorded `expect`. The C config (sr_config_new) runs the core's
- * default profile and has no behaviour switches, so the flows replayed here
- * are the default-profile ones (`default-profile-*`); the reference-profile
- * flows go through sr_vectors_check_file (run_vectors). A command that
- * fails must fail here too; its error text is not compared.
+ * the recorded `expect`. Every flow: its behaviour switches are those of
+ * one profile (sr_config_set_profile; a switch the profile does not give
+ * would show as a different transmit), and the config fields the flows
+ * change from the defaults (limits.poolSize, timings.sprayPorts) are set.
+ * A command that fails must fail here too; its error text is not compared.
+ * An Unopenable event's error is an SrOpenError here: it is written as the
+ * core's text for the value the flows hold (a new one shows as a mismatch).
  *
  *   replay_flows vectors/flows.json      -> "N passed, N failed" (flows)
  */
@@ -62,6 +64,7 @@ static const char *skip(const char *p) {
 
 /* obj[key], or NULL. */
 static const char *get(const char *obj, const char *key) {
+  if (!obj) return NULL;
   const char *p = ws(obj);
   if (*p != '{') return NULL;
   p = ws(p + 1);
@@ -329,6 +332,40 @@ static void put_event(Out *o, const SrEvent *e) {
       puts_(o, "}");
       break;
     }
+    case SR_EVENT_KIND_UNVERIFIED:
+    case SR_EVENT_KIND_UNOPENABLE: {
+      int unverified = e->kind == SR_EVENT_KIND_UNVERIFIED;
+      const SrEventUnverified *u = &d->unverified;
+      const SrEventUnopenable *x = &d->unopenable;
+      puts_(o, unverified ? "{\"type\":\"Unverified\",\"clusterId\":" : "{\"type\":\"Unopenable\",\"clusterId\":");
+      put_hex(o, unverified ? u->cluster_id : x->cluster_id, 32);
+      puts_(o, ",\"subclusterId\":");
+      put_hex(o, unverified ? u->subcluster_id : x->subcluster_id, 32);
+      puts_(o, ",\"eventHash\":");
+      if (unverified) put_hex(o, u->event_hash.ptr, u->event_hash.len);
+      else put_hex(o, x->event_hash.ptr, x->event_hash.len);
+      puts_(o, ",\"packetId\":");
+      if (unverified) put_hex(o, u->packet_id.ptr, u->packet_id.len);
+      else put_hex(o, x->packet_id.ptr, x->packet_id.len);
+      puts_(o, ",\"from\":");
+      put_remote(o, unverified ? &u->from : &x->from);
+      puts_(o, ",\"streamFrom\":");
+      if (unverified ? u->has_stream_from : x->has_stream_from) put_hex(o, unverified ? u->stream_from : x->stream_from, 32);
+      else puts_(o, "null");
+      if (unverified) {
+        puts_(o, ",\"payload\":");
+        put_hex(o, u->payload.ptr, u->payload.len);
+        puts_(o, ",\"publisher\":");
+        put_hex(o, u->publisher.ptr, u->publisher.len);
+        puts_(o, u->reason == SR_UNVERIFIED_REASON_BAD_SIGNATURE ? ",\"reason\":\"BadSignature\"}"
+                                                                  : ",\"reason\":\"BadPublisherKey\"}");
+      } else if (x->error == SR_OPEN_ERROR_BOX_FORGED) {
+        puts_(o, ",\"error\":\"cannot open sealed box: sealed box does not open with this key\"}");
+      } else {
+        putf(o, ",\"error\":\"SrOpenError %llu\"}", (unsigned long long)x->error);
+      }
+      break;
+    }
     case SR_EVENT_KIND_SYNC_FINISHED:
       puts_(o, "{\"type\":\"SyncFinished\",\"remote\":");
       put_remote(o, &d->sync_finished.remote);
@@ -371,6 +408,19 @@ static SrConfig *config_of(const char *c) {
   sr_config_set_wall_clock_offset_ms(cfg, (int64_t)strtoll(get(c, "wallClockOffsetMs"), NULL, 10));
   sr_config_set_limit_exempt(cfg, strncmp(get(c, "limitExempt"), "true", 4) == 0);
   sr_config_set_auto_sync(cfg, strncmp(get(c, "autoSync"), "true", 4) == 0);
+  /* The reference floods a Join 16 hops; the improved profile 1. */
+  sr_config_set_profile(cfg, num(get(get(c, "behaviour"), "joinRelayHops")) == 16 ? SR_PROFILE_REFERENCE
+                                                                                  : SR_PROFILE_IMPROVED);
+  SrLimits l = {.struct_size = sizeof l};
+  SrTimings t = {.struct_size = sizeof t};
+  if (sr_config_get_limits(cfg, &l) == SR_STATUS_OK) {
+    l.pool_size = (uint16_t)num(get(get(c, "limits"), "poolSize"));
+    sr_config_set_limits(cfg, &l);
+  }
+  if (sr_config_get_timings(cfg, &t) == SR_STATUS_OK) {
+    t.spray_ports = (uint16_t)num(get(get(c, "timings"), "sprayPorts"));
+    sr_config_set_timings(cfg, &t);
+  }
   const char *list = ws(get(c, "introducers"));
   for (const char *p = ws(list + 1); *p == '{'; p = ws(p)) {
     uint8_t pid[32];
@@ -577,14 +627,12 @@ int main(int argc, char **argv) {
   for (const char *p = ws(ws(flows) + 1); *p == '{';) {
     char name[128];
     str(get(p, "name"), name, sizeof name);
-    if (strncmp(name, "default-profile-", 16) == 0) {
-      if (replay(p, name)) passed++;
-      else failed++;
-    }
+    if (replay(p, name)) passed++;
+    else failed++;
     p = ws(skip(p));
     if (*p == ',') p = ws(p + 1);
   }
   free(text);
   printf("%u passed, %u failed\n", passed, failed);
-  return failed || !passed ? 1 : 0;
+  return failed || passed < 20 ? 1 : 0;
 }

@@ -3,7 +3,7 @@
 use streamrelay::crypto::identity::KeyPair;
 use streamrelay::nat::NatType;
 use streamrelay::peer::{
-    Config, Expiry, Fanout, FanoutPolicy, Introducer, Limits, RateQuotas, Timings,
+    Config, Expiry, Fanout, FanoutPolicy, Introducer, Limits, Profile, RateQuotas, Timings,
 };
 
 use crate::handle::{free, guard, register, with, SrConfig};
@@ -173,6 +173,19 @@ pub enum SrFanoutPolicy {
     Weighted = 1,
 }
 
+/// Values for `sr_config_set_profile`: which protocol behaviour the peer
+/// follows where the protocol leaves room (docs/compat.md#profiles). Both
+/// speak the same wire protocol and understand reference peers.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SrProfile {
+    /// Reliable delivery at a fraction of the traffic (the default).
+    Improved = 0,
+    /// The reference (`latica/` 0.6.0-rc.8) decision for decision: for
+    /// conformance and comparison.
+    Reference = 1,
+}
+
 /// How a multicast picks its targets (`Config.fanout`). Extensible, as
 /// `SrLimits`.
 #[repr(C)]
@@ -242,9 +255,10 @@ streamrelay::timings_table!(c_face Timings <=> SrTimings, timings_to_c, timings_
 streamrelay::quotas_table!(c_face RateQuotas <=> SrRateQuotas, quotas_to_c, quotas_from_c, extra { reserved: [0; 4] });
 streamrelay::expiry_table!(c_face Expiry <=> SrExpiry, expiry_to_c, expiry_from_c, extra { reserved: [0; 4] });
 
-/// Makes a config for the peer `peer_id` (32 bytes) with the reference's
-/// defaults: no cluster, not an introducer, NAT type found by reflection,
-/// keepalive 30000 ms, no introducers. Free it with `sr_config_free`.
+/// Makes a config for the peer `peer_id` (32 bytes) with the core's
+/// defaults: the improved profile (`sr_config_set_profile`), the
+/// reference's limits and timings, no cluster, not an introducer, NAT type
+/// found by reflection, keepalive 30000 ms, no introducers. Free it with `sr_config_free`.
 ///
 /// Returns `SR_STATUS_INVALID_ARGUMENT` if `peer_id_len` is not 32.
 ///
@@ -612,6 +626,30 @@ pub unsafe extern "C" fn sr_config_set_auto_sync(
     })
 }
 
+/// Sets the protocol profile (`SR_PROFILE_IMPROVED`, the default, or
+/// `SR_PROFILE_REFERENCE`): every behaviour switch takes that profile's
+/// value. Other settings (limits, timings, fanout) are left as they are. An
+/// unknown value is `SR_STATUS_INVALID_ARGUMENT` and changes nothing.
+///
+/// ```c
+/// sr_config_set_profile(config, SR_PROFILE_REFERENCE);
+/// ```
+///
+/// # Safety
+/// `config` must be NULL or a handle from `sr_config_new`.
+#[no_mangle]
+pub unsafe extern "C" fn sr_config_set_profile(config: *mut SrConfig, profile: u32) -> SrStatus {
+    on_config(config, |c| {
+        let profile = match profile {
+            p if p == SrProfile::Improved as u32 => Profile::Improved,
+            p if p == SrProfile::Reference as u32 => Profile::Reference,
+            _ => return Err(SrStatus::InvalidArgument),
+        };
+        c.behaviour = profile.behaviour();
+        Ok(())
+    })
+}
+
 /// Reads the fanout settings into `out_fanout` (`struct_size` set by the
 /// caller).
 ///
@@ -671,4 +709,45 @@ pub unsafe extern "C" fn sr_config_set_fanout(
         };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use streamrelay::peer::Behaviour;
+
+    #[test]
+    fn the_profile_setter_sets_every_switch_and_refuses_unknown_values() {
+        let c = register::<SrConfig>(Config::new(&"ab".repeat(32), None));
+        let behaviour = || {
+            let mut b = None;
+            with(c, |cfg: &mut Config| {
+                b = Some(cfg.behaviour.clone());
+                Ok(())
+            })
+            .unwrap();
+            b.unwrap()
+        };
+        assert_eq!(behaviour(), Behaviour::improved());
+        // SAFETY: `c` is a live config handle.
+        unsafe {
+            assert_eq!(
+                sr_config_set_profile(c, SrProfile::Reference as u32),
+                SrStatus::Ok
+            );
+            assert_eq!(behaviour(), Behaviour::reference());
+            assert_eq!(sr_config_set_profile(c, 2), SrStatus::InvalidArgument);
+            assert_eq!(behaviour(), Behaviour::reference());
+            assert_eq!(
+                sr_config_set_profile(c, SrProfile::Improved as u32),
+                SrStatus::Ok
+            );
+            assert_eq!(behaviour(), Behaviour::improved());
+            assert_eq!(
+                sr_config_set_profile(core::ptr::null_mut(), 0),
+                SrStatus::NullArgument
+            );
+        }
+        assert_eq!(free(c), Ok(SrStatus::Ok));
+    }
 }

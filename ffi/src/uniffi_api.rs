@@ -26,7 +26,7 @@ use streamrelay::crypto::sign;
 use streamrelay::nat::{connection_strategy as core_strategy, NatType};
 use streamrelay::peer::{
     Config, ConfigError, DisconnectReason as CoreDisconnect, DropReason as CoreDrop, Event,
-    Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer, PeerError, PeerId,
+    Firewall, Instant, Introducer as CoreIntroducer, Peer as CorePeer, PeerError, PeerId, Profile,
     PublishOptions as CorePublishOptions, Remote as CoreRemote, RemotePeer as CoreRemotePeer,
     SocketId as CoreSocket, UnverifiedReason as CoreUnverified,
 };
@@ -348,6 +348,18 @@ pub struct Introducer {
     pub remote: Remote,
 }
 
+/// Which protocol behaviour a peer follows where the protocol leaves room
+/// (the core's `Profile`; docs/compat.md#profiles). Both speak the same
+/// wire protocol and understand reference peers.
+#[uniffi::remote(Enum)]
+pub enum Profile {
+    /// Reliable delivery at a fraction of the traffic (the default).
+    Improved,
+    /// The reference (`latica/` 0.6.0-rc.8) decision for decision: for
+    /// conformance and comparison.
+    Reference,
+}
+
 /// Everything the host configures (the core's `Config`). Checked by the
 /// core when a `Peer` is made from it: a zero limit is
 /// `StreamRelayError.ZeroLimit`, anything else refused
@@ -403,6 +415,10 @@ pub struct PeerConfig {
     /// Sync with a peer on first contact.
     #[uniffi(default = true)]
     pub auto_sync: bool,
+    /// The protocol profile; none is `Profile.improved` (UniFFI has no
+    /// enum defaults for records).
+    #[uniffi(default = None)]
+    pub profile: Option<Profile>,
 }
 
 impl PeerConfig {
@@ -413,7 +429,8 @@ impl PeerConfig {
             .as_deref()
             .map(|c| id32("cluster_id", c))
             .transpose()?;
-        let mut c = Config::new(&PeerId(id).to_hex(), cluster);
+        let profile = self.profile.unwrap_or_default();
+        let mut c = Config::with_profile(&PeerId(id).to_hex(), cluster, profile);
         c.indexed = self.indexed;
         c.nat_type = self.nat_type.map(NatType);
         c.public_address = match &self.public_address {
@@ -468,6 +485,7 @@ pub fn peer_config(peer_id: Vec<u8>) -> PeerConfig {
         timings: PeerTimings::from_core(&d.timings),
         fanout: PeerFanout::from_core(&d.fanout),
         auto_sync: d.auto_sync,
+        profile: None,
     }
 }
 

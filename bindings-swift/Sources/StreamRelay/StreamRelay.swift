@@ -3722,6 +3722,11 @@ public struct PeerConfig: Equatable, Hashable {
      * Sync with a peer on first contact.
      */
     public var autoSync: Bool
+    /**
+     * The protocol profile; none is `Profile.improved` (UniFFI has no
+     * enum defaults for records).
+     */
+    public var profile: Profile?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3775,7 +3780,11 @@ public struct PeerConfig: Equatable, Hashable {
          */fanout: PeerFanout = PeerFanout(), 
         /**
          * Sync with a peer on first contact.
-         */autoSync: Bool = true) {
+         */autoSync: Bool = true, 
+        /**
+         * The protocol profile; none is `Profile.improved` (UniFFI has no
+         * enum defaults for records).
+         */profile: Profile? = nil) {
         self.peerId = peerId
         self.clusterId = clusterId
         self.indexed = indexed
@@ -3792,6 +3801,7 @@ public struct PeerConfig: Equatable, Hashable {
         self.timings = timings
         self.fanout = fanout
         self.autoSync = autoSync
+        self.profile = profile
     }
 
     
@@ -3825,7 +3835,8 @@ public struct FfiConverterTypePeerConfig: FfiConverterRustBuffer {
                 expiry: FfiConverterTypePeerExpiry.read(from: &buf), 
                 timings: FfiConverterTypePeerTimings.read(from: &buf), 
                 fanout: FfiConverterTypePeerFanout.read(from: &buf), 
-                autoSync: FfiConverterBool.read(from: &buf)
+                autoSync: FfiConverterBool.read(from: &buf), 
+                profile: FfiConverterOptionTypeProfile.read(from: &buf)
         )
     }
 
@@ -3846,6 +3857,7 @@ public struct FfiConverterTypePeerConfig: FfiConverterRustBuffer {
         FfiConverterTypePeerTimings.write(value.timings, into: &buf)
         FfiConverterTypePeerFanout.write(value.fanout, into: &buf)
         FfiConverterBool.write(value.autoSync, into: &buf)
+        FfiConverterOptionTypeProfile.write(value.profile, into: &buf)
     }
 }
 
@@ -6920,6 +6932,84 @@ public func FfiConverterTypePeerEvent_lower(_ value: PeerEvent) -> RustBuffer {
 
 
 /**
+ * Which protocol behaviour a peer follows where the protocol leaves room
+ * (the core's `Profile`; docs/compat.md#profiles). Both speak the same
+ * wire protocol and understand reference peers.
+ */
+
+public enum Profile: Equatable, Hashable {
+    
+    /**
+     * Reliable delivery at a fraction of the traffic (the default).
+     */
+    case improved
+    /**
+     * The reference (`latica/` 0.6.0-rc.8) decision for decision: for
+     * conformance and comparison.
+     */
+    case reference
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Profile: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeProfile: FfiConverterRustBuffer {
+    typealias SwiftType = Profile
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Profile {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .improved
+        
+        case 2: return .reference
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Profile, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .improved:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .reference:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfile_lift(_ buf: RustBuffer) throws -> Profile {
+    return try FfiConverterTypeProfile.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeProfile_lower(_ value: Profile) -> RustBuffer {
+    return FfiConverterTypeProfile.lower(value)
+}
+
+
+
+/**
  * Where a datagram comes from or goes to.
  */
 
@@ -7972,6 +8062,30 @@ fileprivate struct FfiConverterOptionTypePeerEvent: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypePeerEvent.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeProfile: FfiConverterRustBuffer {
+    typealias SwiftType = Profile?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeProfile.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeProfile.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -5,11 +5,12 @@ import XCTest
 /// The flow vectors (vectors/flows.json, format streamrelay-flows/1) replayed
 /// through the Swift `Peer` itself: config, seed, then every input at its
 /// time, and the transmits, events, deadline and command results compared
-/// with the recorded ones. The binding's `PeerConfig` runs the default
-/// profile and has no behaviour switches, so the flows replayed here are the
-/// default-profile ones (`default-profile-*`); the others run the reference
-/// profile and are replayed by `vectorsCheck` (VectorsTests). A command that
-/// fails must fail here too; its error text is the binding's own.
+/// with the recorded ones. Every flow: a flow's behaviour switches are those
+/// of one profile (`PeerConfig.profile`; a switch set the profile does not
+/// give would show as a different transmit), and the config fields the
+/// flows change from the defaults (`limits.poolSize`, `timings.sprayPorts`)
+/// are set. A command that fails must fail here too; its error text is the
+/// binding's own.
 final class FlowsTests: XCTestCase {
     private func flowFile() -> URL {
         let dir = ProcessInfo.processInfo.environment["STREAMRELAY_VECTORS_DIR"]
@@ -86,8 +87,17 @@ final class FlowsTests: XCTestCase {
                     "message": message.hex, "from": text(from)]
         case let .syncFinished(remote, prefix):
             return ["type": "SyncFinished", "remote": text(remote), "prefix": prefix]
+        case let .unverified(clusterId, subclusterId, eventHash, payload, packetId, publisher, reason, from, streamFrom):
+            return ["type": "Unverified", "clusterId": clusterId.hex, "subclusterId": subclusterId.hex,
+                    "eventHash": eventHash.hex, "packetId": packetId.hex, "from": text(from),
+                    "streamFrom": hex(streamFrom), "payload": payload.hex, "publisher": publisher.hex,
+                    "reason": reason == .badSignature ? "BadSignature" : "BadPublisherKey"]
+        case let .unopenable(clusterId, subclusterId, eventHash, packetId, error, from, streamFrom):
+            return ["type": "Unopenable", "clusterId": clusterId.hex, "subclusterId": subclusterId.hex,
+                    "eventHash": eventHash.hex, "packetId": packetId.hex, "from": text(from),
+                    "streamFrom": hex(streamFrom), "error": error]
         default:
-            return ["type": "unexpected in the default-profile flows: \(e)"]
+            return ["type": "not in any flow yet: \(e)"]
         }
     }
 
@@ -96,6 +106,12 @@ final class FlowsTests: XCTestCase {
             Introducer(peerId: Data(hex: $0["peerId"] as! String)!, remote: remote($0["remote"] as! String))
         }
         let signing = try (c["signingSeed"] as? String).map { try createKeyPair(seed: .text(text: $0)).secretKey }
+        var limits = defaultLimits()
+        limits.poolSize = ((c["limits"] as! [String: Any])["poolSize"] as! NSNumber).uint16Value
+        var timings = defaultTimings()
+        timings.sprayPorts = ((c["timings"] as! [String: Any])["sprayPorts"] as! NSNumber).uint16Value
+        // The reference floods a Join 16 hops; the improved profile 1.
+        let hops = ((c["behaviour"] as! [String: Any])["joinRelayHops"] as! NSNumber).intValue
         return PeerConfig(
             peerId: Data(hex: c["peerId"] as! String)!,
             clusterId: (c["clusterId"] as? String).flatMap { Data(hex: $0) },
@@ -107,7 +123,10 @@ final class FlowsTests: XCTestCase {
             introducers: introducers,
             limitExempt: c["limitExempt"] as! Bool,
             signingSecretKey: signing,
-            autoSync: c["autoSync"] as! Bool
+            limits: limits,
+            timings: timings,
+            autoSync: c["autoSync"] as! Bool,
+            profile: hops == 16 ? .reference : .improved
         )
     }
 
@@ -119,11 +138,11 @@ final class FlowsTests: XCTestCase {
         return String(decoding: d, as: UTF8.self)
     }
 
-    func testDefaultProfileFlowsThroughThePeerApi() throws {
+    func testEveryFlowThroughThePeerApi() throws {
         let doc = try JSONSerialization.jsonObject(with: Data(contentsOf: flowFile())) as! [String: Any]
         XCTAssertEqual(doc["format"] as? String, "streamrelay-flows/1")
-        let flows = (doc["flows"] as! [[String: Any]]).filter { ($0["name"] as! String).hasPrefix("default-profile-") }
-        XCTAssertFalse(flows.isEmpty, "no default-profile flows")
+        let flows = doc["flows"] as! [[String: Any]]
+        XCTAssertGreaterThanOrEqual(flows.count, 20, "too few flows")
         var steps = 0
         for flow in flows {
             let name = flow["name"] as! String

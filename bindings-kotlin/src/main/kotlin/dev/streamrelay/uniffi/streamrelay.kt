@@ -5469,6 +5469,12 @@ data class PeerConfig (
      * Sync with a peer on first contact.
      */
     var `autoSync`: kotlin.Boolean = true 
+    , 
+    /**
+     * The protocol profile; none is `Profile.improved` (UniFFI has no
+     * enum defaults for records).
+     */
+    var `profile`: Profile? = null 
     
 ){
     
@@ -5501,6 +5507,7 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
             FfiConverterTypePeerTimings.read(buf),
             FfiConverterTypePeerFanout.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeProfile.read(buf),
         )
     }
 
@@ -5520,7 +5527,8 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
             FfiConverterTypePeerExpiry.allocationSize(value.`expiry`) +
             FfiConverterTypePeerTimings.allocationSize(value.`timings`) +
             FfiConverterTypePeerFanout.allocationSize(value.`fanout`) +
-            FfiConverterBoolean.allocationSize(value.`autoSync`)
+            FfiConverterBoolean.allocationSize(value.`autoSync`) +
+            FfiConverterOptionalTypeProfile.allocationSize(value.`profile`)
     )
 
     override fun write(value: PeerConfig, buf: ByteBuffer) {
@@ -5540,6 +5548,7 @@ public object FfiConverterTypePeerConfig: FfiConverterRustBuffer<PeerConfig> {
             FfiConverterTypePeerTimings.write(value.`timings`, buf)
             FfiConverterTypePeerFanout.write(value.`fanout`, buf)
             FfiConverterBoolean.write(value.`autoSync`, buf)
+            FfiConverterOptionalTypeProfile.write(value.`profile`, buf)
     }
 }
 
@@ -8152,6 +8161,52 @@ public object FfiConverterTypePeerEvent : FfiConverterRustBuffer<PeerEvent>{
 
 
 /**
+ * Which protocol behaviour a peer follows where the protocol leaves room
+ * (the core's `Profile`; docs/compat.md#profiles). Both speak the same
+ * wire protocol and understand reference peers.
+ */
+
+enum class Profile {
+    
+    /**
+     * Reliable delivery at a fraction of the traffic (the default).
+     */
+    IMPROVED,
+    /**
+     * The reference (`latica/` 0.6.0-rc.8) decision for decision: for
+     * conformance and comparison.
+     */
+    REFERENCE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeProfile: FfiConverterRustBuffer<Profile> {
+    override fun read(buf: ByteBuffer) = try {
+        Profile.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Profile) = 4UL
+
+    override fun write(value: Profile, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Where a datagram comes from or goes to.
  */
 sealed class Remote {
@@ -9555,6 +9610,38 @@ public object FfiConverterOptionalTypePeerEvent: FfiConverterRustBuffer<PeerEven
         } else {
             buf.put(1)
             FfiConverterTypePeerEvent.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeProfile: FfiConverterRustBuffer<Profile?> {
+    override fun read(buf: ByteBuffer): Profile? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeProfile.read(buf)
+    }
+
+    override fun allocationSize(value: Profile?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeProfile.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Profile?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeProfile.write(value, buf)
         }
     }
 }
