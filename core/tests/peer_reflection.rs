@@ -78,6 +78,36 @@ fn to_stage_one(peer: &mut Peer, log: &mut String) -> String {
     reflection_id(&t[0])
 }
 
+/// Stage 1 answered at 540 ms (probe port 6000): returns stage 2's
+/// transmits.
+fn to_stage_two(peer: &mut Peer) -> Vec<Transmit> {
+    let rid = to_stage_one(peer, &mut String::new());
+    peer.handle_datagram(
+        Instant(540),
+        SocketId::Probe,
+        udp(I1),
+        &reflection_pong(201, &rid, "203.0.113.5", 6000, true),
+    );
+    drain_transmits(peer, Instant(540))
+}
+
+/// Stage 2's answers on the main socket: I1 sees 203.0.113.5:40000 at
+/// 560 ms, I2 sees `address:port` at 561 ms.
+fn main_answers(peer: &mut Peer, rid2: &str, address: &str, port: u16) {
+    peer.handle_datagram(
+        Instant(560),
+        SocketId::Main,
+        udp(I1),
+        &reflection_pong(201, rid2, "203.0.113.5", 40000, false),
+    );
+    peer.handle_datagram(
+        Instant(561),
+        SocketId::Main,
+        udp(I2),
+        &reflection_pong(202, rid2, address, port, false),
+    );
+}
+
 #[test]
 fn discovers_addr_restricted() {
     let mut peer = new_peer();
@@ -145,27 +175,9 @@ fn classification_by_who_answers_the_probe() {
     ];
     for (same_port, probes, want) in cases {
         let mut peer = new_peer();
-        let rid = to_stage_one(&mut peer, &mut String::new());
-        peer.handle_datagram(
-            Instant(540),
-            SocketId::Probe,
-            udp(I1),
-            &reflection_pong(201, &rid, "203.0.113.5", 6000, true),
-        );
-        let rid2 = reflection_id(&drain_transmits(&mut peer, Instant(540))[0]);
+        let rid2 = reflection_id(&to_stage_two(&mut peer)[0]);
         let p2 = if *same_port { 40000 } else { 40001 };
-        peer.handle_datagram(
-            Instant(560),
-            SocketId::Main,
-            udp(I1),
-            &reflection_pong(201, &rid2, "203.0.113.5", 40000, false),
-        );
-        peer.handle_datagram(
-            Instant(561),
-            SocketId::Main,
-            udp(I2),
-            &reflection_pong(202, &rid2, "203.0.113.5", p2, false),
-        );
+        main_answers(&mut peer, &rid2, "203.0.113.5", p2);
         for (i, from) in probes.iter().enumerate() {
             let who = if from.starts_with("198.51.100.1") {
                 201
@@ -189,26 +201,8 @@ fn disagreeing_addresses_restart_instead_of_stalling() {
     // The reference returns early on the second answer and never clears its
     // reflection id: discovery stops for good (§10.37).
     let mut peer = new_peer();
-    let rid = to_stage_one(&mut peer, &mut String::new());
-    peer.handle_datagram(
-        Instant(540),
-        SocketId::Probe,
-        udp(I1),
-        &reflection_pong(201, &rid, "203.0.113.5", 6000, true),
-    );
-    let rid2 = reflection_id(&drain_transmits(&mut peer, Instant(540))[0]);
-    peer.handle_datagram(
-        Instant(560),
-        SocketId::Main,
-        udp(I1),
-        &reflection_pong(201, &rid2, "203.0.113.5", 40000, false),
-    );
-    peer.handle_datagram(
-        Instant(561),
-        SocketId::Main,
-        udp(I2),
-        &reflection_pong(202, &rid2, "203.0.113.99", 40000, false),
-    );
+    let rid2 = reflection_id(&to_stage_two(&mut peer)[0]);
+    main_answers(&mut peer, &rid2, "203.0.113.99", 40000);
     assert_eq!(peer.nat_type(), None);
     // A retry is scheduled and starts over at stage 1 with a new probe.
     let next = peer.poll_timeout().unwrap();
@@ -227,14 +221,7 @@ fn disagreeing_addresses_restart_instead_of_stalling() {
 #[test]
 fn duplicate_answer_from_the_same_introducer_is_not_a_second_opinion() {
     let mut peer = new_peer();
-    let rid = to_stage_one(&mut peer, &mut String::new());
-    peer.handle_datagram(
-        Instant(540),
-        SocketId::Probe,
-        udp(I1),
-        &reflection_pong(201, &rid, "203.0.113.5", 6000, true),
-    );
-    let rid2 = reflection_id(&drain_transmits(&mut peer, Instant(540))[0]);
+    let rid2 = reflection_id(&to_stage_two(&mut peer)[0]);
     let pong = reflection_pong(201, &rid2, "203.0.113.5", 40000, false);
     peer.handle_datagram(Instant(560), SocketId::Main, udp(I1), &pong);
     peer.handle_datagram(Instant(561), SocketId::Main, udp(I1), &pong);
@@ -303,4 +290,59 @@ fn reflection_answers_for_another_round_are_ignored() {
         .iter()
         .all(|e| !matches!(e, Event::NatChange { .. })));
     let _ = Remote::Link(0);
+}
+
+/// `reflection_repeats` (finding 5 of the NAT lab): the stage-2 question
+/// goes out again at `probe_wait_ms / 3` and `2/3` (2 repeats), and an
+/// answer to a repetition on the probe socket counts when the first was
+/// lost.
+/// The reference profile asks once and, with that answer lost, settles on a
+/// stricter filter than the NAT has.
+#[test]
+fn a_lost_probe_answer_is_asked_again() {
+    for repeat in [false, true] {
+        let repeats = if repeat { 2 } else { 0 };
+        let mut c = with_introducers(config(1), &[(201, I1), (202, I2)]);
+        c.wall_clock_offset_ms = WALL;
+        c.behaviour.reflection_repeats = repeats;
+        let mut peer = Peer::new(c, Instant::ZERO, [3; 32]).unwrap();
+        let first = to_stage_two(&mut peer);
+        assert_eq!(first.len(), 2, "stage 2 asks both introducers");
+        let rid2 = reflection_id(&first[0]);
+        // Both main answers arrive; the full-cone NAT's probe answers were
+        // both lost.
+        main_answers(&mut peer, &rid2, "203.0.113.5", 40000);
+        let at = Instant(540 + 512 / 3);
+        peer.handle_timeout(at);
+        let again = drain_transmits(&mut peer, at);
+        if !repeat {
+            assert!(again.is_empty(), "the reference asks once: {again:?}");
+            run_timers(&mut peer, Instant(3_000));
+            assert_eq!(peer.nat_type(), Some(NatType::PORT_RESTRICTED));
+            continue;
+        }
+        assert_eq!(again.len(), 2, "asked again: {again:?}");
+        for t in &again {
+            assert_eq!(t.socket, SocketId::Main);
+            assert_eq!(reflection_id(t), rid2, "the same round");
+            assert!(first.iter().all(|f| f.bytes != t.bytes), "a new packet");
+        }
+        // The second repetition goes out too, then none: the round is over
+        // once it is finalised.
+        let at2 = Instant(540 + 2 * (512 / 3));
+        assert_eq!(peer.poll_timeout(), Some(at2));
+        peer.handle_timeout(at2);
+        assert_eq!(drain_transmits(&mut peer, at2).len(), 2);
+        // The answers to the probe socket get through this time.
+        for (who, from) in [(201, I1_PROBE), (202, I2_PROBE)] {
+            peer.handle_datagram(
+                at2.add_ms(10),
+                SocketId::Probe,
+                udp(from),
+                &reflection_pong(who, &rid2, "203.0.113.5", 6000, false),
+            );
+        }
+        run_timers(&mut peer, Instant(3_000));
+        assert_eq!(peer.nat_type(), Some(NatType::UNRESTRICTED));
+    }
 }

@@ -39,7 +39,11 @@ fn heavy_loss_is_repaired_by_heartbeat_syncs() {
         .map(|seed| run(&lossy("reference"), seed, FanoutPolicy::Random).delivered_before_query)
         .fold(f64::MAX, f64::min);
     eprintln!("delivered before any query: default {worst}, reference {reference}");
-    assert!(worst >= 0.999, "default profile: {worst}");
+    // Over 20 seeds (`streamrelay sim idle --seeds 20` with these settings)
+    // the default profile delivers 99.8%, 99.2% without the summary-hash
+    // syncs, the reference profile 95.6%: a run may miss one delivery of
+    // its 400, not more.
+    assert!(worst >= 0.9975, "default profile: {worst}");
     assert!(
         reference < worst,
         "reference {reference} vs default {worst}"

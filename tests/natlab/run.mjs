@@ -42,7 +42,7 @@ const FULL = flag('--full')
 const TRIALS = Number(val('--trials', FULL ? 10 : 1))
 const BIRTHDAY = Number(val('--birthday', FULL ? 200 : 4))
 const SLOTS = Number(val('--slots', FULL ? 6 : 4))
-const ONLY = val('--only', 'selftest,classify,matrix,birthday,data,move,ipv6').split(',')
+const ONLY = val('--only', `selftest,classify,${FULL ? 'lossy,' : ''}matrix,birthday,data,move,ipv6`).split(',')
 const JSON_OUT = val('--json', null)
 const KEEP = flag('--keep')
 const PREFIX = process.env.NATLAB_PREFIX || `srnl${process.pid}`
@@ -277,6 +277,76 @@ async function classify () {
     check(`classification: reference behind ${r.kind} reports ${r.expected} (${r.ref.join(', ')})`, r.ref.every(n => n === r.expected))
   }
 }
+
+// ------------------------------------------------------------ classification under loss
+// Finding 5: a lost answer to the probe socket reads as a stricter filter.
+// Rounds of the classification with LOSSY_PCT% loss on every router and
+// public host, every slot at once: streamrelay on its default profile (which
+// repeats each reflection request, `reflection_repeats`), streamrelay
+// on the reference profile, and the reference itself. A peer may report a
+// stricter type than its router has (costs direct connections), never a
+// more open one.
+const LOSSY_ROUNDS = Number(val('--lossy-rounds', FULL ? 3 : 1))
+const LOSSY_PCT = 10
+const IMPLS = [['rust', []], ['rust-refprofile', ['--profile', 'reference']], ['ref', []]]
+async function lossy () {
+  console.log(`# classification under ${LOSSY_PCT}% loss: ${LOSSY_ROUNDS} round(s) × ${SLOTS} slots × 10 places × 3 implementations`)
+  const slots = [...Array(SLOTS).keys()]
+  const tally = Object.fromEntries(IMPLS.map(([k]) => [k, { exact: 0, stricter: 0, opener: 0, none: 0 }]))
+  lab.loss(LOSSY_PCT, slots)
+  try {
+    for (let round = 0; round < LOSSY_ROUNDS; round++) {
+      const procs = []
+      const intros = []
+      for (const slot of slots) {
+        const tag = `lo-${uniq()}`
+        const I = introducers(slot, tag, 20)
+        intros.push(...I.procs)
+        for (const kind of KINDS) {
+          for (const x of ['a', 'b']) {
+            const n = lab.place(slot, kind, x)
+            for (const [impl, extra] of IMPLS) {
+              const p = peer(impl === 'ref' ? 'ref' : 'rust', `s${slot}-${impl}-${kind}-${x}`, n,
+                ['--seed', `${tag}-${impl}-${kind}-${x}`, ...I.flags, ...extra], 14)
+              Object.assign(p, { impl: impl === 'ref' ? 'ref' : 'rust', variant: impl, kind, x })
+              procs.push(p)
+            }
+          }
+        }
+      }
+      await Promise.all(procs.map(p => p.waitFor(l => l.event === 'ready', 12000).catch(() => null)))
+      await sleep(1500)
+      await Promise.all(procs.map(p => p.stop()))
+      await Promise.all(intros.map(p => p.stop()))
+      countGuard(procs)
+      for (const p of procs) {
+        const got = last(p, 'ready')?.natType ?? null
+        const want = EXPECT_NAT[p.kind]
+        const t = tally[p.variant]
+        if (got === null) t.none++
+        else if (got === want) t.exact++
+        else if (openness(got) < openness(want)) t.stricter++
+        else t.opener++
+      }
+    }
+  } finally {
+    lab.loss(0, slots)
+  }
+  console.log('\n| implementation | exact | stricter than the router | more open than the router | not ready |')
+  console.log('|---|---:|---:|---:|---:|')
+  for (const [impl, t] of Object.entries(tally)) {
+    const n = t.exact + t.stricter + t.opener + t.none
+    console.log(`| ${impl} | ${t.exact}/${n} (${(100 * t.exact / n).toFixed(1)}%) | ${t.stricter} | ${t.opener} | ${t.none} |`)
+  }
+  console.log('')
+  results.lossy = tally
+  for (const [impl, t] of Object.entries(tally)) check(`lossy: ${impl} never reports a more open type than its router has (${t.opener})`, t.opener === 0)
+  const d = tally.rust
+  const r = tally['rust-refprofile']
+  check(`lossy: the default profile classifies at least as many peers exactly as the reference profile (${d.exact} vs ${r.exact})`, d.exact >= r.exact)
+}
+// How much a type lets in: the firewall bits count before the mapping bit.
+function openness (nat) { return ((nat >> 2) & 7) * 2 + ((nat >> 1) & 1) }
 
 // ------------------------------------------------------------------ pair trials
 const TRIAL_MAX_MS = 14000 // after B is ready: the traversal's 10.24 s + fallback
@@ -723,7 +793,7 @@ for (const f of [BIN, REF]) if (!fs.existsSync(f)) { console.log(`natlab: missin
 console.log(`natlab: ${FULL ? 'full' : 'short'} form: ${TRIALS} trial(s) per matrix cell, ${BIRTHDAY} birthday trials, ${SLOTS} slots; namespaces ${PREFIX}-*`)
 lab = new Lab(PREFIX, SLOTS).up()
 console.log(`natlab: topology up: ${lab.namespaces.length} namespaces in ${(lab.upMs / 1000).toFixed(1)} s`)
-const phases = { selftest, classify, matrix, birthday, data, move, ipv6 }
+const phases = { selftest, classify, lossy, matrix, birthday, data, move, ipv6 }
 for (const [name, fn] of Object.entries(phases)) {
   if (!ONLY.includes(name)) continue
   const t = now()

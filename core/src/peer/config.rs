@@ -470,6 +470,13 @@ pub struct Behaviour {
     /// new external port, which caps birthday success near 98%
     /// (tests/natlab/README.md, finding 4).
     pub fresh_pool_sockets: bool,
+    /// Each reflection request (the stage-1 probe, the stage-2 question to
+    /// two introducers) goes out this many more times, spread over the
+    /// round's wait, unless the round is over. The reference sends each
+    /// once (0), and one lost answer on the probe socket reads as a stricter
+    /// firewall than the NAT has (the NAT lab under loss, finding 5): never
+    /// wrong in the open direction, but it costs direct connections.
+    pub reflection_repeats: u32,
 }
 
 impl Behaviour {
@@ -493,6 +500,7 @@ impl Behaviour {
             detect_network_change: false,
             fanout_subcluster_members: 0,
             fresh_pool_sockets: false,
+            reflection_repeats: 0,
         }
     }
 
@@ -516,6 +524,7 @@ impl Behaviour {
             detect_network_change: true,
             fanout_subcluster_members: 4,
             fresh_pool_sockets: true,
+            reflection_repeats: 2,
         }
     }
 }

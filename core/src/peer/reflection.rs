@@ -51,6 +51,12 @@ pub(crate) struct Reflection {
     /// The stage-2 introducer our probe socket has talked to: an answer from
     /// its IP passes a "known IP" filter, one from elsewhere needs "any".
     peer1_ip: Option<IpAddr>,
+    /// Who this round's request went to, for its repetitions
+    /// (`Behaviour::reflection_repeats`).
+    asked: Vec<PeerId>,
+    /// Repetitions still to send, and the time between two.
+    repeats_left: u32,
+    repeat_every_ms: u64,
 }
 
 impl Default for Reflection {
@@ -65,6 +71,9 @@ impl Default for Reflection {
             first: None,
             probe_external_port: None,
             peer1_ip: None,
+            asked: Vec::new(),
+            repeats_left: 0,
+            repeat_every_ms: 0,
         }
     }
 }
@@ -83,6 +92,7 @@ impl Peer {
             Timer::ReflectionTimeout,
             Timer::FirstResponderTimeout,
             Timer::Finalise,
+            Timer::ReflectionRepeat,
         ] {
             self.timers.stop(t);
         }
@@ -143,7 +153,6 @@ impl Peer {
         self.reflection.retry = 1;
         let id = self.random_id12();
         self.reflection.id = Some(id.clone());
-        let wall = self.wall_ms(now);
         if self.reflection.stage == 0 {
             self.timers.stop(Timer::ReflectionTimeout);
             self.reflection.stage = 1;
@@ -158,14 +167,11 @@ impl Peer {
                 probed[self.below(probed.len())]
             };
             self.table[target].probed = Some(now);
-            let msg =
-                Ping::reflection(&self.peer_id_hex, &id, true, None, self.uptime as f64, wall);
-            if let Some(pk) = self.ping_packet(&msg, None) {
-                let (pid, remote) = (self.table[target].peer_id, self.table[target].remote);
-                self.send_ping(now, SocketId::Probe, remote, Some(pid), &pk, false);
-            }
+            self.reflection.asked = Vec::from([self.table[target].peer_id]);
+            self.send_reflection_request(now);
             let t = self.config.timings.probe_timeout_ms;
             self.timers.set(now.add_ms(t), Timer::ProbeTimeout);
+            self.schedule_reflection_repeats(now, t);
             return;
         }
         // Stage 1 → 2.
@@ -205,27 +211,63 @@ impl Peer {
         self.reflection.next_nat = 0;
         self.reflection.first = None;
         self.reflection.peer1_ip = self.table[peer1].remote.ip();
-        let msg = Ping::reflection(
-            &self.peer_id_hex,
-            &id,
-            false,
-            self.reflection.probe_external_port,
-            self.uptime as f64,
-            wall,
-        );
-        if let Some(pk) = self.ping_packet(&msg, None) {
-            for i in [peer1, peer2] {
-                let (pid, sock, remote) = (
-                    self.table[i].peer_id,
-                    self.table[i].socket,
-                    self.table[i].remote,
-                );
-                self.send_ping(now, sock, remote, Some(pid), &pk, false);
-            }
-        }
+        self.reflection.asked = Vec::from([self.table[peer1].peer_id, self.table[peer2].peer_id]);
+        self.send_reflection_request(now);
         self.timers.stop(Timer::ReflectionTimeout);
         let t = self.config.timings.reflection_timeout_ms;
         self.timers.set(now.add_ms(t), Timer::ReflectionTimeout);
+        // Within `probe_wait_ms`: `Finalise` comes that long after the
+        // second answer, so answers to the repetitions are still counted.
+        self.schedule_reflection_repeats(now, self.config.timings.probe_wait_ms);
+    }
+
+    /// The current round's request (stage 1: from the probe socket; stage
+    /// 2: from the main socket, with our probe port) to the peers it asks.
+    /// A repetition is a new packet (its timestamp differs), so the gates
+    /// on both sides let it through.
+    fn send_reflection_request(&mut self, now: Instant) {
+        let Some(id) = self.reflection.id.clone() else {
+            return;
+        };
+        let probe = self.reflection.stage == 1;
+        let port = if probe {
+            None
+        } else {
+            self.reflection.probe_external_port
+        };
+        let msg = Ping::reflection(
+            &self.peer_id_hex,
+            &id,
+            probe,
+            port,
+            self.uptime as f64,
+            self.wall_ms(now),
+        );
+        let Some(pk) = self.ping_packet(&msg, None) else {
+            return;
+        };
+        for pid in self.reflection.asked.clone() {
+            let Some(p) = self.table.iter().find(|p| p.peer_id == pid) else {
+                continue;
+            };
+            let sock = if probe { SocketId::Probe } else { p.socket };
+            let remote = p.remote;
+            self.send_ping(now, sock, remote, Some(pid), &pk, false);
+        }
+    }
+
+    /// `Behaviour::reflection_repeats` repetitions, evenly spread before
+    /// `within_ms` has passed.
+    fn schedule_reflection_repeats(&mut self, now: Instant, within_ms: u64) {
+        let n = self.config.behaviour.reflection_repeats;
+        self.reflection.repeats_left = n;
+        if n == 0 {
+            self.timers.stop(Timer::ReflectionRepeat);
+            return;
+        }
+        let every = (within_ms / (u64::from(n) + 1)).max(1);
+        self.reflection.repeat_every_ms = every;
+        self.timers.set(now.add_ms(every), Timer::ReflectionRepeat);
     }
 
     /// P2 to up to 32 introducers in random order: "answer me so I can ask
@@ -282,6 +324,27 @@ impl Peer {
             Timer::Finalise => {
                 self.finalise_reflection(now);
             }
+            Timer::ReflectionRepeat => {
+                // Only while the round it was set for is open (a stage-1
+                // answer or a new stage gives a new id and re-arms this
+                // timer; finalising clears the id). In stage 2 it goes out
+                // even when both answers on the main socket are in: the
+                // answers that matter are those to the probe socket, unless
+                // the most open filter was already seen.
+                let open = NatType(self.reflection.next_nat).is_firewall_defined()
+                    && self.reflection.next_nat & FIREWALL_ALLOW_ANY == FIREWALL_ALLOW_ANY;
+                if self.reflection.id.is_some()
+                    && !(self.reflection.stage == 2 && open)
+                    && self.reflection.repeats_left > 0
+                {
+                    self.send_reflection_request(now);
+                    self.reflection.repeats_left -= 1;
+                    if self.reflection.repeats_left > 0 {
+                        let every = self.reflection.repeat_every_ms;
+                        self.timers.set(now.add_ms(every), Timer::ReflectionRepeat);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -289,6 +352,7 @@ impl Peer {
     /// Back to stage 0 with a fresh probe; `backoff` waits instead of
     /// starting at once.
     fn restart_reflection(&mut self, now: Instant, backoff: bool) {
+        self.timers.stop(Timer::ReflectionRepeat);
         self.timers.stop(Timer::ReflectionTimeout);
         self.timers.stop(Timer::FirstResponderTimeout);
         self.timers.stop(Timer::Finalise);

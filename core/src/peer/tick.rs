@@ -22,7 +22,8 @@ impl Peer {
             | Timer::ProbeTimeout
             | Timer::ReflectionTimeout
             | Timer::FirstResponderTimeout
-            | Timer::Finalise => self.on_reflection_timer(now, t),
+            | Timer::Finalise
+            | Timer::ReflectionRepeat => self.on_reflection_timer(now, t),
             Timer::PingRetry { id, last } => self.on_ping_retry(now, id, last),
             Timer::IntroFallback(id) => self.on_intro_fallback(now, id),
             Timer::Traversal(id) => self.on_traversal_round(now, id),

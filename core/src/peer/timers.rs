@@ -40,6 +40,9 @@ pub(crate) enum Timer {
     PoolIdle,
     /// Incomplete chains: query for missing links, forget old ones.
     ChainCheck,
+    /// Ask the reflection round's introducers once more
+    /// (`Behaviour::repeat_reflection_requests`).
+    ReflectionRepeat,
 }
 
 /// Where a timer sits in the map: its deadline, then the order it was set.

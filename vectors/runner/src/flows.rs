@@ -198,6 +198,7 @@ json_struct!(Behaviour = (Behaviour::reference()) {
     "detectNetworkChange" => detect_network_change,
     "fanoutSubclusterMembers" => fanout_subcluster_members,
     "freshPoolSockets" => fresh_pool_sockets,
+    "reflectionRepeats" => reflection_repeats,
 });
 
 /// A flow's config. `signingSeed` names the publisher keys as
