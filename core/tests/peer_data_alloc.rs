@@ -252,3 +252,33 @@ fn relaying_allocates_nothing_in_steady_state() {
     zero_in_steady_state(FanoutPolicy::Random, 200, false);
     zero_in_steady_state(FanoutPolicy::Weighted, 200, true);
 }
+
+#[test]
+fn bytes_per_idle_peer() {
+    // A peer as a host makes it (default limits, two introducers, signing
+    // keys), then after its first tick (reflection and Join under way):
+    // what an idle Peer holds before any traffic.
+    let base = LIVE.with(Cell::get);
+    let mut p = data_peer(7, "203.0.113.7:1007", |c| {
+        for (n, a) in [(201u8, "198.51.100.1:9001"), (202, "198.51.100.2:9002")] {
+            c.introducers.push(streamrelay::peer::Introducer {
+                peer_id: streamrelay::peer::PeerId([n; 32]),
+                remote: Remote::Udp(a.parse().unwrap()),
+            });
+        }
+    });
+    let made = LIVE.with(Cell::get) - base;
+    p.handle_timeout(Instant(0));
+    let mut buf = [0u8; 1500];
+    while let Ok(Some(_)) = p.poll_transmit_into(Instant(0), &mut buf) {}
+    while p.poll_event().is_some() {}
+    let started = LIVE.with(Cell::get) - base;
+    println!(
+        "idle Peer: {} bytes inline, {made} heap bytes when made, {started} after its first tick",
+        std::mem::size_of::<Peer>()
+    );
+    // Nothing is preallocated to a limit (the cache's 16 MB, the gate's
+    // 8192 entries): an idle peer stays small.
+    assert!(started < 64 * 1024, "{started} heap bytes for an idle Peer");
+    drop(p);
+}
