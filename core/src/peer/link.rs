@@ -44,7 +44,9 @@ impl Peer {
     ///
     /// At most `limits.max_links` links are open at once; a new one past
     /// that is refused (counted as [`Eviction::LinkRefused`]) until another
-    /// goes down.
+    /// goes down. Links are not in a snapshot: after
+    /// [`restore`](Self::restore) the host calls `link_up` again for each
+    /// channel still open.
     ///
     /// ```
     /// use streamrelay::peer::{Config, Instant, Peer, Remote};
