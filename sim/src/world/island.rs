@@ -122,11 +122,14 @@ impl World {
         for i in 0..n {
             add(i, (i + 1) % n);
         }
-        let reach = (isl.reach.max(2) as usize).min(n.saturating_sub(1)).max(1);
+        // Chords 2..=reach positions along the ring (none in a tiny island).
+        let reach = (isl.reach as usize).min(n.saturating_sub(1));
         for i in 0..n {
             for _ in 0..isl.extra_links {
-                let d = rng.range(2, reach as u64 + 1) as usize;
-                add(i, (i + d) % n);
+                if reach >= 2 {
+                    let d = rng.range(2, reach as u64) as usize;
+                    add(i, (i + d) % n);
+                }
             }
         }
         let links = pairs
