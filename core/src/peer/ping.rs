@@ -29,6 +29,13 @@ pub(crate) struct PendingPing {
     bytes: Vec<u8>,
 }
 
+impl PendingPing {
+    /// Where it goes.
+    pub(crate) fn remote(&self) -> Remote {
+        self.remote
+    }
+}
+
 impl Peer {
     /// Builds a Ping packet: header `clusterId` = ours (the reference's ping
     /// helper always sets it), `subclusterId` as given.
@@ -104,6 +111,13 @@ impl Peer {
         }
     }
 
+    /// Forgets a scheduled retransmission and its timers.
+    pub(crate) fn drop_pending_ping(&mut self, id: u32) {
+        if self.pending_pings.remove(&id).is_some() {
+            self.stop_ping_retries(id);
+        }
+    }
+
     fn stop_ping_retries(&mut self, id: u32) {
         for last in [false, true] {
             self.timers.stop(Timer::PingRetry { id, last });
@@ -142,7 +156,11 @@ impl Peer {
             return;
         };
         let Ok(bytes) = packet.encode() else { return };
-        let chosen = self.heartbeat_targets(now);
+        let mut chosen = self.heartbeat_targets(now);
+        // Open links are greeted every tick instead (`greet_links`).
+        if !self.links.is_empty() {
+            chosen.retain(|&i| !self.is_open_link(self.table[i].remote));
+        }
         let targets: Vec<(SocketId, Remote)> = chosen
             .iter()
             .map(|&i| (self.table[i].socket, self.table[i].remote))
@@ -190,7 +208,8 @@ impl Peer {
         let mut rest: Vec<usize> = (0..self.table.len())
             .filter(|&i| {
                 let p = &self.table[i];
-                !p.indexed && p.proxy.is_none() && !pinged_us(p)
+                // Open links take no slot: they are greeted instead.
+                !p.indexed && p.proxy.is_none() && !pinged_us(p) && !self.is_open_link(p.remote)
             })
             .collect();
         let ours: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();
@@ -290,14 +309,17 @@ impl Peer {
         }
         // What the answer reports, as it stands before the connection below.
         let (cache_size, uptime, nat) = (self.store.len() as f64, self.uptime as f64, self.nat);
-        let connection = ping.is_connection == Some(true) && their_nat.is_some();
+        // Over an open link there is no NAT: a link-only peer connects
+        // without a type (docs/compat.md#link-remotes).
+        let conn_nat = self.connection_nat(remote, their_nat);
+        let connection = ping.is_connection == Some(true) && conn_nat.is_some();
         if connection {
             self.on_connection(
                 now,
                 ConnInfo {
                     cluster_id: p.cluster_id,
                     subcluster_id: p.subcluster_id,
-                    nat: their_nat,
+                    nat: conn_nat,
                 },
                 requester,
                 remote,
@@ -397,7 +419,7 @@ impl Peer {
         let info = ConnInfo {
             cluster_id: p.cluster_id,
             subcluster_id: p.subcluster_id,
-            nat: pong.nat_type(),
+            nat: self.connection_nat(remote, pong.nat_type()),
         };
         if pong.is_connection() == Some(true) {
             self.on_connection(now, info, responder, remote, None, Some(socket));

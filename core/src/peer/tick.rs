@@ -42,9 +42,14 @@ impl Peer {
         }
         self.uptime = self.uptime.saturating_add(self.config.keepalive_ms);
         self.heartbeat(now);
+        self.greet_links(now);
         // Until the NAT type is known nothing ages (as the reference); an
-        // introducer ages its state regardless (docs/compat.md#tick-when-indexed).
-        if !(self.nat.is_some_and(|n| n.is_valid()) || self.config.indexed) {
+        // introducer ages its state regardless (docs/compat.md#tick-when-indexed),
+        // and so does a peer with links (a link-only peer never learns a type).
+        if !(self.nat.is_some_and(|n| n.is_valid())
+            || self.config.indexed
+            || !self.links.is_empty())
+        {
             return;
         }
         self.gate.age();
@@ -96,11 +101,17 @@ impl Peer {
         true
     }
 
-    /// Connected, directly reached table peers seen in a subcluster.
+    /// Connected, directly reached table peers seen in a subcluster (over
+    /// UDP: link neighbours do not make a re-join on the Internet needless).
     pub(crate) fn connected_members(&self, cid: &[u8; 32], scid: &[u8; 32]) -> usize {
         self.table
             .iter()
-            .filter(|p| p.connected && p.proxy.is_none() && p.in_subcluster(cid, scid))
+            .filter(|p| {
+                p.connected
+                    && p.proxy.is_none()
+                    && p.in_subcluster(cid, scid)
+                    && !self.is_open_link(p.remote)
+            })
             .count()
     }
 }
