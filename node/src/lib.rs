@@ -119,12 +119,14 @@
 #![warn(missing_docs)]
 
 mod events;
+mod links;
 mod node;
 mod sockets;
 mod state;
 mod status;
 
 pub use events::NodeEvent;
+pub use links::{LinkId, LinkKind, LinkStatus, LinkWriter};
 pub use node::{Node, NodeBuilder, NodeError};
 pub use sockets::canonical;
 pub use status::{NodeDrops, Status};
