@@ -54,6 +54,8 @@ mod node_status;
 
 mod node_c;
 
+mod node_link;
+
 #[cfg(feature = "vectors")]
 mod vectors;
 
@@ -107,7 +109,7 @@ pub const SR_VERSION_PATCH: u32 = 0;
 /// Version of the C ABI described by this header. It changes whenever a
 /// function, a struct layout or a constant changes incompatibly; compare it
 /// with `sr_abi_version` at run time.
-pub const SR_ABI_VERSION: u32 = 2;
+pub const SR_ABI_VERSION: u32 = 3;
 
 /// The library's version as a static NUL-terminated string ("0.1.0"); never
 /// NULL, never to be freed.

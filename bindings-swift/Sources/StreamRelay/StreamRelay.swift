@@ -2896,6 +2896,187 @@ public func FfiConverterTypeNodeDropCount_lower(_ value: NodeDropCount) -> RustB
 
 
 /**
+ * One open link and its counters.
+ */
+public struct NodeLink: Equatable, Hashable {
+    /**
+     * Its number (`Remote::Link(id)`).
+     */
+    public var id: UInt64
+    /**
+     * "fd" (the node polls a file descriptor) or "pushed" (the
+     * application pushes bytes and writes what the node gives it).
+     */
+    public var kind: String
+    /**
+     * Bytes read from the stream (or pushed).
+     */
+    public var bytesIn: UInt64
+    /**
+     * Good frames handed to the Peer.
+     */
+    public var framesIn: UInt64
+    /**
+     * Bytes written to the stream.
+     */
+    public var bytesOut: UInt64
+    /**
+     * Frames queued for the stream.
+     */
+    public var framesOut: UInt64
+    /**
+     * Frames dropped because the outbound queue was full.
+     */
+    public var framesDropped: UInt64
+    /**
+     * Datagrams longer than the frame limit, not sent.
+     */
+    public var framesTooLarge: UInt64
+    /**
+     * Bytes waiting in the outbound queue.
+     */
+    public var queuedBytes: UInt64
+    /**
+     * Bytes received that were not part of a good frame.
+     */
+    public var skippedBytes: UInt64
+    /**
+     * Sync markers with a bad header.
+     */
+    public var badHeader: UInt64
+    /**
+     * Headers announcing more than the frame limit.
+     */
+    public var tooLarge: UInt64
+    /**
+     * Frames whose checksum failed.
+     */
+    public var badChecksum: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its number (`Remote::Link(id)`).
+         */id: UInt64, 
+        /**
+         * "fd" (the node polls a file descriptor) or "pushed" (the
+         * application pushes bytes and writes what the node gives it).
+         */kind: String, 
+        /**
+         * Bytes read from the stream (or pushed).
+         */bytesIn: UInt64, 
+        /**
+         * Good frames handed to the Peer.
+         */framesIn: UInt64, 
+        /**
+         * Bytes written to the stream.
+         */bytesOut: UInt64, 
+        /**
+         * Frames queued for the stream.
+         */framesOut: UInt64, 
+        /**
+         * Frames dropped because the outbound queue was full.
+         */framesDropped: UInt64, 
+        /**
+         * Datagrams longer than the frame limit, not sent.
+         */framesTooLarge: UInt64, 
+        /**
+         * Bytes waiting in the outbound queue.
+         */queuedBytes: UInt64, 
+        /**
+         * Bytes received that were not part of a good frame.
+         */skippedBytes: UInt64, 
+        /**
+         * Sync markers with a bad header.
+         */badHeader: UInt64, 
+        /**
+         * Headers announcing more than the frame limit.
+         */tooLarge: UInt64, 
+        /**
+         * Frames whose checksum failed.
+         */badChecksum: UInt64) {
+        self.id = id
+        self.kind = kind
+        self.bytesIn = bytesIn
+        self.framesIn = framesIn
+        self.bytesOut = bytesOut
+        self.framesOut = framesOut
+        self.framesDropped = framesDropped
+        self.framesTooLarge = framesTooLarge
+        self.queuedBytes = queuedBytes
+        self.skippedBytes = skippedBytes
+        self.badHeader = badHeader
+        self.tooLarge = tooLarge
+        self.badChecksum = badChecksum
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodeLink: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeLink: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeLink {
+        return
+            try NodeLink(
+                id: FfiConverterUInt64.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                bytesIn: FfiConverterUInt64.read(from: &buf), 
+                framesIn: FfiConverterUInt64.read(from: &buf), 
+                bytesOut: FfiConverterUInt64.read(from: &buf), 
+                framesOut: FfiConverterUInt64.read(from: &buf), 
+                framesDropped: FfiConverterUInt64.read(from: &buf), 
+                framesTooLarge: FfiConverterUInt64.read(from: &buf), 
+                queuedBytes: FfiConverterUInt64.read(from: &buf), 
+                skippedBytes: FfiConverterUInt64.read(from: &buf), 
+                badHeader: FfiConverterUInt64.read(from: &buf), 
+                tooLarge: FfiConverterUInt64.read(from: &buf), 
+                badChecksum: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodeLink, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterUInt64.write(value.bytesIn, into: &buf)
+        FfiConverterUInt64.write(value.framesIn, into: &buf)
+        FfiConverterUInt64.write(value.bytesOut, into: &buf)
+        FfiConverterUInt64.write(value.framesOut, into: &buf)
+        FfiConverterUInt64.write(value.framesDropped, into: &buf)
+        FfiConverterUInt64.write(value.framesTooLarge, into: &buf)
+        FfiConverterUInt64.write(value.queuedBytes, into: &buf)
+        FfiConverterUInt64.write(value.skippedBytes, into: &buf)
+        FfiConverterUInt64.write(value.badHeader, into: &buf)
+        FfiConverterUInt64.write(value.tooLarge, into: &buf)
+        FfiConverterUInt64.write(value.badChecksum, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeLink_lift(_ buf: RustBuffer) throws -> NodeLink {
+    return try FfiConverterTypeNodeLink.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeLink_lower(_ value: NodeLink) -> RustBuffer {
+    return FfiConverterTypeNodeLink.lower(value)
+}
+
+
+/**
  * How to start a `Node`. Only `config` is required.
  */
 public struct NodeOptions: Equatable, Hashable {
@@ -3255,6 +3436,14 @@ public struct NodeStatus: Equatable, Hashable {
      * started fresh and will overwrite it).
      */
     public var restoreError: String?
+    /**
+     * The open links (Bluetooth channels and other byte streams).
+     */
+    public var links: [NodeLink]
+    /**
+     * Links closed so far.
+     */
+    public var linksClosed: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3324,7 +3513,13 @@ public struct NodeStatus: Equatable, Hashable {
         /**
          * Why the state file was not restored at start (the node then
          * started fresh and will overwrite it).
-         */restoreError: String?) {
+         */restoreError: String?, 
+        /**
+         * The open links (Bluetooth channels and other byte streams).
+         */links: [NodeLink], 
+        /**
+         * Links closed so far.
+         */linksClosed: UInt64) {
         self.peerId = peerId
         self.nat = nat
         self.publicEndpoint = publicEndpoint
@@ -3346,6 +3541,8 @@ public struct NodeStatus: Equatable, Hashable {
         self.delivered = delivered
         self.relayed = relayed
         self.restoreError = restoreError
+        self.links = links
+        self.linksClosed = linksClosed
     }
 
     
@@ -3384,7 +3581,9 @@ public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
                 published: FfiConverterUInt64.read(from: &buf), 
                 delivered: FfiConverterUInt64.read(from: &buf), 
                 relayed: FfiConverterUInt64.read(from: &buf), 
-                restoreError: FfiConverterOptionString.read(from: &buf)
+                restoreError: FfiConverterOptionString.read(from: &buf), 
+                links: FfiConverterSequenceTypeNodeLink.read(from: &buf), 
+                linksClosed: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -3410,6 +3609,8 @@ public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.delivered, into: &buf)
         FfiConverterUInt64.write(value.relayed, into: &buf)
         FfiConverterOptionString.write(value.restoreError, into: &buf)
+        FfiConverterSequenceTypeNodeLink.write(value.links, into: &buf)
+        FfiConverterUInt64.write(value.linksClosed, into: &buf)
     }
 }
 
@@ -8171,6 +8372,31 @@ fileprivate struct FfiConverterSequenceTypeNodeDropCount: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeNodeDropCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeNodeLink: FfiConverterRustBuffer {
+    typealias SwiftType = [NodeLink]
+
+    public static func write(_ value: [NodeLink], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNodeLink.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NodeLink] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NodeLink]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNodeLink.read(from: &buf))
         }
         return seq
     }

@@ -4819,6 +4819,142 @@ public object FfiConverterTypeNodeDropCount: FfiConverterRustBuffer<NodeDropCoun
 
 
 /**
+ * One open link and its counters.
+ */
+data class NodeLink (
+    /**
+     * Its number (`Remote::Link(id)`).
+     */
+    var `id`: kotlin.ULong
+    , 
+    /**
+     * "fd" (the node polls a file descriptor) or "pushed" (the
+     * application pushes bytes and writes what the node gives it).
+     */
+    var `kind`: kotlin.String
+    , 
+    /**
+     * Bytes read from the stream (or pushed).
+     */
+    var `bytesIn`: kotlin.ULong
+    , 
+    /**
+     * Good frames handed to the Peer.
+     */
+    var `framesIn`: kotlin.ULong
+    , 
+    /**
+     * Bytes written to the stream.
+     */
+    var `bytesOut`: kotlin.ULong
+    , 
+    /**
+     * Frames queued for the stream.
+     */
+    var `framesOut`: kotlin.ULong
+    , 
+    /**
+     * Frames dropped because the outbound queue was full.
+     */
+    var `framesDropped`: kotlin.ULong
+    , 
+    /**
+     * Datagrams longer than the frame limit, not sent.
+     */
+    var `framesTooLarge`: kotlin.ULong
+    , 
+    /**
+     * Bytes waiting in the outbound queue.
+     */
+    var `queuedBytes`: kotlin.ULong
+    , 
+    /**
+     * Bytes received that were not part of a good frame.
+     */
+    var `skippedBytes`: kotlin.ULong
+    , 
+    /**
+     * Sync markers with a bad header.
+     */
+    var `badHeader`: kotlin.ULong
+    , 
+    /**
+     * Headers announcing more than the frame limit.
+     */
+    var `tooLarge`: kotlin.ULong
+    , 
+    /**
+     * Frames whose checksum failed.
+     */
+    var `badChecksum`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeLink: FfiConverterRustBuffer<NodeLink> {
+    override fun read(buf: ByteBuffer): NodeLink {
+        return NodeLink(
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodeLink) = (
+            FfiConverterULong.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterULong.allocationSize(value.`bytesIn`) +
+            FfiConverterULong.allocationSize(value.`framesIn`) +
+            FfiConverterULong.allocationSize(value.`bytesOut`) +
+            FfiConverterULong.allocationSize(value.`framesOut`) +
+            FfiConverterULong.allocationSize(value.`framesDropped`) +
+            FfiConverterULong.allocationSize(value.`framesTooLarge`) +
+            FfiConverterULong.allocationSize(value.`queuedBytes`) +
+            FfiConverterULong.allocationSize(value.`skippedBytes`) +
+            FfiConverterULong.allocationSize(value.`badHeader`) +
+            FfiConverterULong.allocationSize(value.`tooLarge`) +
+            FfiConverterULong.allocationSize(value.`badChecksum`)
+    )
+
+    override fun write(value: NodeLink, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`id`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterULong.write(value.`bytesIn`, buf)
+            FfiConverterULong.write(value.`framesIn`, buf)
+            FfiConverterULong.write(value.`bytesOut`, buf)
+            FfiConverterULong.write(value.`framesOut`, buf)
+            FfiConverterULong.write(value.`framesDropped`, buf)
+            FfiConverterULong.write(value.`framesTooLarge`, buf)
+            FfiConverterULong.write(value.`queuedBytes`, buf)
+            FfiConverterULong.write(value.`skippedBytes`, buf)
+            FfiConverterULong.write(value.`badHeader`, buf)
+            FfiConverterULong.write(value.`tooLarge`, buf)
+            FfiConverterULong.write(value.`badChecksum`, buf)
+    }
+}
+
+
+
+/**
  * How to start a `Node`. Only `config` is required.
  */
 data class NodeOptions (
@@ -5122,6 +5258,16 @@ data class NodeStatus (
      * started fresh and will overwrite it).
      */
     var `restoreError`: kotlin.String?
+    , 
+    /**
+     * The open links (Bluetooth channels and other byte streams).
+     */
+    var `links`: List<NodeLink>
+    , 
+    /**
+     * Links closed so far.
+     */
+    var `linksClosed`: kotlin.ULong
     
 ){
     
@@ -5159,6 +5305,8 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeNodeLink.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -5183,7 +5331,9 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.allocationSize(value.`published`) +
             FfiConverterULong.allocationSize(value.`delivered`) +
             FfiConverterULong.allocationSize(value.`relayed`) +
-            FfiConverterOptionalString.allocationSize(value.`restoreError`)
+            FfiConverterOptionalString.allocationSize(value.`restoreError`) +
+            FfiConverterSequenceTypeNodeLink.allocationSize(value.`links`) +
+            FfiConverterULong.allocationSize(value.`linksClosed`)
     )
 
     override fun write(value: NodeStatus, buf: ByteBuffer) {
@@ -5208,6 +5358,8 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.write(value.`delivered`, buf)
             FfiConverterULong.write(value.`relayed`, buf)
             FfiConverterOptionalString.write(value.`restoreError`, buf)
+            FfiConverterSequenceTypeNodeLink.write(value.`links`, buf)
+            FfiConverterULong.write(value.`linksClosed`, buf)
     }
 }
 
@@ -9783,6 +9935,34 @@ public object FfiConverterSequenceTypeNodeDropCount: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeNodeDropCount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeNodeLink: FfiConverterRustBuffer<List<NodeLink>> {
+    override fun read(buf: ByteBuffer): List<NodeLink> {
+        val len = buf.getInt()
+        return List<NodeLink>(len) {
+            FfiConverterTypeNodeLink.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<NodeLink>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeNodeLink.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<NodeLink>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeNodeLink.write(it, buf)
         }
     }
 }
