@@ -573,6 +573,8 @@ enum SrEviction
   SR_EVICTION_DELIVERED = 13,
   // A remembered last-sync time of an address.
   SR_EVICTION_SYNC_PEER = 14,
+  // A link could not be opened: `max_links` are open.
+  SR_EVICTION_LINK_REFUSED = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -704,8 +706,11 @@ typedef struct SrLimits {
   // 4096). 0 in `sr_config_set_limits`: keep the configured value. Was
   // `reserved[0]`.
   size_t max_sync_sends_per_window;
+  // Links open at once (32). 0 in `sr_config_set_limits`: keep the
+  // configured value. Was `reserved[0]`.
+  uint64_t max_links;
   // Zero: room to grow.
-  uint64_t reserved[7];
+  uint64_t reserved[6];
 } SrLimits;
 
 // Protocol timings in milliseconds (`Config.timings`). Extensible, as
@@ -1453,7 +1458,7 @@ SrStatus sr_config_add_introducer(struct SrConfig *config,
 SrStatus sr_config_get_limits(struct SrConfig *config, struct SrLimits *out_limits);
 
 // Sets every limit from `limits` (start from `sr_config_get_limits`). A
-// zero `max_sync_sends_per_window` keeps the configured value.
+// zero `max_sync_sends_per_window` or `max_links` keeps the configured value.
 //
 // # Safety
 // `config` must be NULL or a handle from `sr_config_new`; `limits` valid

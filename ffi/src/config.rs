@@ -70,8 +70,11 @@ pub struct SrLimits {
     /// 4096). 0 in `sr_config_set_limits`: keep the configured value. Was
     /// `reserved[0]`.
     pub max_sync_sends_per_window: usize,
+    /// Links open at once (32). 0 in `sr_config_set_limits`: keep the
+    /// configured value. Was `reserved[0]`.
+    pub max_links: u64,
     /// Zero: room to grow.
-    pub reserved: [u64; 7],
+    pub reserved: [u64; 6],
 }
 
 // `sizeof(SrLimits)` is fixed (the size before `max_sync_sends_per_window`
@@ -237,7 +240,7 @@ macro_rules! c_face {
     };
 }
 
-streamrelay::limits_table!(c_face Limits <=> SrLimits, limits_to_c, limits_from_c, extra { reserved0: 0, reserved: [0; 7] });
+streamrelay::limits_table!(c_face Limits <=> SrLimits, limits_to_c, limits_from_c, extra { reserved0: 0, reserved: [0; 6] });
 streamrelay::timings_table!(c_face Timings <=> SrTimings, timings_to_c, timings_from_c, extra { reserved0: [0; 3], reserved1: 0, reserved: [0; 8] });
 streamrelay::quotas_table!(c_face RateQuotas <=> SrRateQuotas, quotas_to_c, quotas_from_c, extra { reserved: [0; 4] });
 streamrelay::expiry_table!(c_face Expiry <=> SrExpiry, expiry_to_c, expiry_from_c, extra { reserved: [0; 4] });
@@ -437,7 +440,7 @@ pub unsafe extern "C" fn sr_config_get_limits(
 }
 
 /// Sets every limit from `limits` (start from `sr_config_get_limits`). A
-/// zero `max_sync_sends_per_window` keeps the configured value.
+/// zero `max_sync_sends_per_window` or `max_links` keeps the configured value.
 ///
 /// # Safety
 /// `config` must be NULL or a handle from `sr_config_new`; `limits` valid
@@ -451,10 +454,14 @@ pub unsafe extern "C" fn sr_config_set_limits(
         // SAFETY: the caller's contract for `limits`; all fields are integers.
         let l = unsafe { struct_size(limits).and_then(|_| get(limits)) }?;
         let keep = c.limits.max_sync_sends_per_window;
+        let keep_links = c.limits.max_links;
         c.limits = limits_from_c(&l);
         // 0 (an older caller's zeroed reserved room): kept as configured.
         if l.max_sync_sends_per_window == 0 {
             c.limits.max_sync_sends_per_window = keep;
+        }
+        if l.max_links == 0 {
+            c.limits.max_links = keep_links;
         }
         Ok(())
     })

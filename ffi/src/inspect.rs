@@ -113,6 +113,8 @@ pub enum SrEviction {
     Delivered = 13,
     /// A remembered last-sync time of an address.
     SyncPeer = 14,
+    /// A link could not be opened: `max_links` are open.
+    LinkRefused = 15,
 }
 
 /// Room in `SrMetrics::drops` (the core has fewer reasons today).

@@ -4337,6 +4337,13 @@ public struct PeerLimits: Equatable, Hashable {
      */
     public var maxSyncSendsPerWindow: UInt64
     /**
+     * Links open at once (`Peer::link_up`): Bluetooth channels and other
+     * host-defined links to one neighbour each. Past it a new link is
+     * refused until one goes down. (A `u64`: the C struct takes it from
+     * its reserved room at the same size on every target.)
+     */
+    public var maxLinks: UInt64
+    /**
      * Incomplete chains being reassembled at once.
      */
     public var reassemblyMaxChains: UInt64
@@ -4419,6 +4426,12 @@ public struct PeerLimits: Equatable, Hashable {
          * addresses (answers only go to table peers).
          */maxSyncSendsPerWindow: UInt64 = UInt64(4096), 
         /**
+         * Links open at once (`Peer::link_up`): Bluetooth channels and other
+         * host-defined links to one neighbour each. Past it a new link is
+         * refused until one goes down. (A `u64`: the C struct takes it from
+         * its reserved room at the same size on every target.)
+         */maxLinks: UInt64 = UInt64(32), 
+        /**
          * Incomplete chains being reassembled at once.
          */reassemblyMaxChains: UInt64 = UInt64(64), 
         /**
@@ -4443,6 +4456,7 @@ public struct PeerLimits: Equatable, Hashable {
         self.maxDelivered = maxDelivered
         self.maxSyncSends = maxSyncSends
         self.maxSyncSendsPerWindow = maxSyncSendsPerWindow
+        self.maxLinks = maxLinks
         self.reassemblyMaxChains = reassemblyMaxChains
         self.reassemblyMaxBytes = reassemblyMaxBytes
     }
@@ -4481,6 +4495,7 @@ public struct FfiConverterTypePeerLimits: FfiConverterRustBuffer {
                 maxDelivered: FfiConverterUInt64.read(from: &buf), 
                 maxSyncSends: FfiConverterUInt64.read(from: &buf), 
                 maxSyncSendsPerWindow: FfiConverterUInt64.read(from: &buf), 
+                maxLinks: FfiConverterUInt64.read(from: &buf), 
                 reassemblyMaxChains: FfiConverterUInt64.read(from: &buf), 
                 reassemblyMaxBytes: FfiConverterUInt64.read(from: &buf)
         )
@@ -4505,6 +4520,7 @@ public struct FfiConverterTypePeerLimits: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.maxDelivered, into: &buf)
         FfiConverterUInt64.write(value.maxSyncSends, into: &buf)
         FfiConverterUInt64.write(value.maxSyncSendsPerWindow, into: &buf)
+        FfiConverterUInt64.write(value.maxLinks, into: &buf)
         FfiConverterUInt64.write(value.reassemblyMaxChains, into: &buf)
         FfiConverterUInt64.write(value.reassemblyMaxBytes, into: &buf)
     }
@@ -6381,6 +6397,10 @@ public enum Eviction: Equatable, Hashable {
      * A remembered last-sync time of an address.
      */
     case syncPeer
+    /**
+     * A link could not be opened: `limits.max_links` are open.
+     */
+    case linkRefused
 
 
 
@@ -6431,6 +6451,8 @@ public struct FfiConverterTypeEviction: FfiConverterRustBuffer {
         case 14: return .delivered
         
         case 15: return .syncPeer
+        
+        case 16: return .linkRefused
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -6498,6 +6520,10 @@ public struct FfiConverterTypeEviction: FfiConverterRustBuffer {
         
         case .syncPeer:
             writeInt(&buf, Int32(15))
+        
+        
+        case .linkRefused:
+            writeInt(&buf, Int32(16))
         
         }
     }

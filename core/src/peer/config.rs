@@ -125,6 +125,11 @@ macro_rules! limits_table {
                 /// window back. The buckets are kept for at most `max_peers`
                 /// addresses (answers only go to table peers).
                 max_sync_sends_per_window: usize = 4096,
+                /// Links open at once (`Peer::link_up`): Bluetooth channels and other
+                /// host-defined links to one neighbour each. Past it a new link is
+                /// refused until one goes down. (A `u64`: the C struct takes it from
+                /// its reserved room at the same size on every target.)
+                max_links: u64 = 32,
             }
             nested
             /// Chains of our subclusters being reassembled from the cache, and the
@@ -263,6 +268,12 @@ trait Count {
 impl Count for usize {
     fn count(self) -> usize {
         self
+    }
+}
+
+impl Count for u64 {
+    fn count(self) -> usize {
+        usize::try_from(self).unwrap_or(usize::MAX)
     }
 }
 

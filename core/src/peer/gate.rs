@@ -71,6 +71,11 @@ impl<K: OrdKey + Clone, V> AgeingMap<K, V> {
         self.map.remove(k).map(|(_, (v, _))| v)
     }
 
+    /// Keeps the entries whose value passes `f`.
+    pub(crate) fn retain_values(&mut self, mut f: impl FnMut(&V) -> bool) {
+        self.map.retain(|_, e| f(&e.0));
+    }
+
     /// One tick: every entry loses one; those at zero go.
     pub(crate) fn age(&mut self) {
         self.map.retain(|_, e| {

@@ -140,6 +140,8 @@ macro_rules! evictions_table {
             Delivered = 13,
             /// A remembered last-sync time of an address.
             SyncPeer = 14,
+            /// A link could not be opened: `limits.max_links` are open.
+            LinkRefused = 15,
         }
     };
 }

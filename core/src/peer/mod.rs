@@ -17,6 +17,7 @@
 //! | `ping` | Ping/Pong, retries, the heartbeat (§6.7) |
 //! | `reflection` | NAT discovery with two introducers and the probe socket (§6.8) |
 //! | `join` | joins, subcluster membership, rendezvous, multicast (§6.9, §7.5) |
+//! | `link` | links: host-defined channels to one neighbour (Bluetooth), their members and bridging |
 //! | `intro` | introductions, the strategy table, hole punching, the spray (§6.10) |
 //! | `pool` | the hard-NAT socket pool |
 //! | `table` | connections, the peer table and its expiry (§6.11) |
@@ -62,6 +63,7 @@ mod firewall;
 mod gate;
 mod intro;
 mod join;
+mod link;
 mod metrics;
 mod ordmap;
 mod ping;
@@ -285,6 +287,8 @@ pub struct Peer {
     spare_buffers: Vec<Vec<u8>>,
     /// Scratch lists of the fanout (kept to avoid allocating per packet).
     fanout_scratch: Scratch,
+    /// Open links (`link_up` .. `link_down`), at most `limits.max_links`.
+    links: BTreeMap<u64, link::LinkState>,
 }
 
 /// Reusable scratch space of the relay path.
@@ -406,6 +410,7 @@ impl Peer {
             announced: None,
             spare_buffers: Vec::new(),
             fanout_scratch: Scratch::default(),
+            links: BTreeMap::new(),
             config,
         };
         peer.timers.add(now, Timer::Tick);
@@ -624,6 +629,7 @@ impl Peer {
             },
         );
         self.send_join(now, cluster_id, scid);
+        self.greet_links(now);
         Ok(scid)
     }
 

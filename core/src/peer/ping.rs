@@ -29,6 +29,13 @@ pub(crate) struct PendingPing {
     bytes: Vec<u8>,
 }
 
+impl PendingPing {
+    /// Where it goes.
+    pub(crate) fn remote(&self) -> Remote {
+        self.remote
+    }
+}
+
 impl Peer {
     /// Builds a Ping packet: header `clusterId` = ours (the reference's ping
     /// helper always sets it), `subclusterId` as given.
@@ -101,6 +108,13 @@ impl Peer {
             if self.pending_pings.remove(&id).is_some() {
                 self.stop_ping_retries(id);
             }
+        }
+    }
+
+    /// Forgets a scheduled retransmission and its timers.
+    pub(crate) fn drop_pending_ping(&mut self, id: u32) {
+        if self.pending_pings.remove(&id).is_some() {
+            self.stop_ping_retries(id);
         }
     }
 
@@ -290,14 +304,17 @@ impl Peer {
         }
         // What the answer reports, as it stands before the connection below.
         let (cache_size, uptime, nat) = (self.store.len() as f64, self.uptime as f64, self.nat);
-        let connection = ping.is_connection == Some(true) && their_nat.is_some();
+        // Over an open link there is no NAT: a link-only peer connects
+        // without a type (docs/compat.md#link-remotes).
+        let conn_nat = self.connection_nat(remote, their_nat);
+        let connection = ping.is_connection == Some(true) && conn_nat.is_some();
         if connection {
             self.on_connection(
                 now,
                 ConnInfo {
                     cluster_id: p.cluster_id,
                     subcluster_id: p.subcluster_id,
-                    nat: their_nat,
+                    nat: conn_nat,
                 },
                 requester,
                 remote,
@@ -397,7 +414,7 @@ impl Peer {
         let info = ConnInfo {
             cluster_id: p.cluster_id,
             subcluster_id: p.subcluster_id,
-            nat: pong.nat_type(),
+            nat: self.connection_nat(remote, pong.nat_type()),
         };
         if pong.is_connection() == Some(true) {
             self.on_connection(now, info, responder, remote, None, Some(socket));

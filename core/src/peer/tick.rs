@@ -41,9 +41,14 @@ impl Peer {
         }
         self.uptime = self.uptime.saturating_add(self.config.keepalive_ms);
         self.heartbeat(now);
+        self.greet_links(now);
         // Until the NAT type is known nothing ages (as the reference); an
-        // introducer ages its state regardless (docs/compat.md#tick-when-indexed).
-        if !(self.nat.is_some_and(|n| n.is_valid()) || self.config.indexed) {
+        // introducer ages its state regardless (docs/compat.md#tick-when-indexed),
+        // and so does a peer with links (a link-only peer never learns a type).
+        if !(self.nat.is_some_and(|n| n.is_valid())
+            || self.config.indexed
+            || !self.links.is_empty())
+        {
             return;
         }
         self.gate.age();

@@ -5931,6 +5931,14 @@ data class PeerLimits (
     var `maxSyncSendsPerWindow`: kotlin.ULong = 4096uL 
     , 
     /**
+     * Links open at once (`Peer::link_up`): Bluetooth channels and other
+     * host-defined links to one neighbour each. Past it a new link is
+     * refused until one goes down. (A `u64`: the C struct takes it from
+     * its reserved room at the same size on every target.)
+     */
+    var `maxLinks`: kotlin.ULong = 32uL 
+    , 
+    /**
      * Incomplete chains being reassembled at once.
      */
     var `reassemblyMaxChains`: kotlin.ULong = 64uL 
@@ -5976,6 +5984,7 @@ public object FfiConverterTypePeerLimits: FfiConverterRustBuffer<PeerLimits> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -5998,6 +6007,7 @@ public object FfiConverterTypePeerLimits: FfiConverterRustBuffer<PeerLimits> {
             FfiConverterULong.allocationSize(value.`maxDelivered`) +
             FfiConverterULong.allocationSize(value.`maxSyncSends`) +
             FfiConverterULong.allocationSize(value.`maxSyncSendsPerWindow`) +
+            FfiConverterULong.allocationSize(value.`maxLinks`) +
             FfiConverterULong.allocationSize(value.`reassemblyMaxChains`) +
             FfiConverterULong.allocationSize(value.`reassemblyMaxBytes`)
     )
@@ -6021,6 +6031,7 @@ public object FfiConverterTypePeerLimits: FfiConverterRustBuffer<PeerLimits> {
             FfiConverterULong.write(value.`maxDelivered`, buf)
             FfiConverterULong.write(value.`maxSyncSends`, buf)
             FfiConverterULong.write(value.`maxSyncSendsPerWindow`, buf)
+            FfiConverterULong.write(value.`maxLinks`, buf)
             FfiConverterULong.write(value.`reassemblyMaxChains`, buf)
             FfiConverterULong.write(value.`reassemblyMaxBytes`, buf)
     }
@@ -7327,7 +7338,11 @@ enum class Eviction {
     /**
      * A remembered last-sync time of an address.
      */
-    SYNC_PEER;
+    SYNC_PEER,
+    /**
+     * A link could not be opened: `limits.max_links` are open.
+     */
+    LINK_REFUSED;
 
     
 
