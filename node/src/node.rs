@@ -1006,9 +1006,9 @@ impl Core {
         self.write_links(q);
     }
 
-    /// A link came up: tell the Peer.
+    /// A link came up: the Peer greets whoever is at its other end.
     fn link_up(&mut self, now: Instant, id: u64) {
-        let _ = (now, id);
+        self.peer.link_up(now, id);
     }
 
     /// Write every link's queue as far as its stream takes it.
@@ -1034,6 +1034,8 @@ impl Core {
         }
         self.link_ready.remove(&id);
         self.links_closed += 1;
+        // The Peer forgets who was reached only through it.
+        self.peer.link_down(self.now(), id);
         q.push(NodeEvent::LinkClosed {
             link: LinkId(id),
             reason,

@@ -32,7 +32,8 @@ fn lonely() -> Node {
         .unwrap()
 }
 
-/// `a` learns `b` as a neighbour on `link` and pings it there.
+/// `a` is told of a neighbour `b` on `link` (as an introducer), so it
+/// keeps pinging it there.
 fn introduce(a: &Node, b: PeerId, link: LinkId) {
     a.with_peer(|p, _| p.add_introducer(b, Remote::Link(link.0)))
         .unwrap();
@@ -46,13 +47,12 @@ fn answered(a: &Node, b: PeerId) -> bool {
 }
 
 #[test]
-fn fd_link_carries_ping_and_a_stream_message() {
+fn fd_link_carries_a_stream_message_and_a_publish() {
     let (a, b) = (lonely(), lonely());
     let (left, right) = UnixStream::pair().unwrap();
+    // Neither knows the other: each greets whoever is at the other end.
     let la = a.add_link(left).unwrap();
     let lb = b.add_link(right).unwrap();
-    introduce(&a, b.peer_id(), la);
-    introduce(&b, a.peer_id(), lb);
     assert!(
         eventually(WAIT, || answered(&a, b.peer_id())
             && answered(&b, a.peer_id())),
@@ -68,6 +68,14 @@ fn fd_link_carries_ping_and_a_stream_message() {
     let got = wait_for(&b, WAIT, |e| matches!(e, Event::Packet { .. }));
     assert!(
         matches!(&got, Some(Event::Packet { payload, .. }) if payload == b"hello by bluetooth"),
+        "{got:?}"
+    );
+    // A subcluster message (publish, not addressed to anyone) crosses too.
+    b.publish(&room, "island news", b"published over the link")
+        .unwrap();
+    let got = wait_for(&a, WAIT, |e| matches!(e, Event::Packet { .. }));
+    assert!(
+        matches!(&got, Some(Event::Packet { payload, .. }) if payload == b"published over the link"),
         "{got:?}"
     );
     let s = a.status();
@@ -176,7 +184,6 @@ fn pushed_link_connects_two_nodes() {
     let lb = b.add_link_writer(Pipe(to_a)).unwrap();
     link_a_tx.send(la).unwrap();
     link_b_tx.send(lb).unwrap();
-    introduce(&a, b.peer_id(), la);
     assert!(
         eventually(WAIT, || answered(&a, b.peer_id())),
         "{:?}\n{:?}",
