@@ -147,6 +147,7 @@ fn run_inner(a: &SimArgs) -> Result<(), String> {
         println!("{}", report::json(&scn, &sums));
     } else {
         print!("{}", report::table(&scn, &sums));
+        print!("{}", report::island_table(&runs));
     }
     if let Some(p) = &a.json_out {
         std::fs::write(p, report::json(&scn, &sums) + "\n")

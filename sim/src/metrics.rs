@@ -334,6 +334,7 @@ impl Collector {
         }
 
         RunResult {
+            island: None,
             scenario: scn.name.clone(),
             seed: 0,
             policy: w.policy().name().into(),
@@ -529,6 +530,9 @@ pub struct RunResult {
     /// Times a peer's host wakes for `handle_timeout` per minute online,
     /// from `output.steady_from_ms` on.
     pub steady_wakeups_per_peer_min: f64,
+    /// The island's measurements (scenarios with `[island]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub island: Option<crate::world::IslandReport>,
 }
 
 /// Mean and standard deviation.

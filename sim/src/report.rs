@@ -245,3 +245,48 @@ pub fn summarize(runs: &[RunResult]) -> Vec<Summary> {
         })
         .collect()
 }
+
+/// The island's table (scenarios with `[island]`): one row per run.
+pub fn island_table(runs: &[RunResult]) -> String {
+    use std::fmt::Write as _;
+    let rows: Vec<(&RunResult, &crate::world::IslandReport)> = runs
+        .iter()
+        .filter_map(|r| r.island.as_ref().map(|i| (r, i)))
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let pct = |(d, n): (u64, u64)| {
+        if n == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.1}% ({d}/{n})", 100.0 * d as f64 / n as f64)
+        }
+    };
+    let mut s = String::from(
+        "\nisland: seed policy | internet->island | island->internet | inside island | p50/p99 ms (to island, to internet, inside) | bridge online s | link bytes mean/max | peak B/s | link drops\n",
+    );
+    for (r, i) in rows {
+        let _ = writeln!(
+            s,
+            "  {} {} | {} | {} | {} | {}/{}, {}/{}, {}/{} | {} | {}/{} | {} | {}",
+            r.seed,
+            r.policy,
+            pct(i.to_island),
+            pct(i.to_internet),
+            pct(i.inside),
+            i.to_island_ms.0,
+            i.to_island_ms.1,
+            i.to_internet_ms.0,
+            i.to_internet_ms.1,
+            i.inside_ms.0,
+            i.inside_ms.1,
+            i.bridge_online_ms / 1000,
+            i.link_bytes_mean,
+            i.link_bytes_max,
+            i.link_peak_rate,
+            i.link_drops,
+        );
+    }
+    s
+}

@@ -45,6 +45,9 @@ pub struct Scenario {
     pub matrix: Matrix,
     /// Sampling for plots.
     pub output: Output,
+    /// An offline island of phones on Bluetooth-like links (off unless
+    /// `island.phones` > 0).
+    pub island: Island,
 }
 
 impl Default for Scenario {
@@ -62,6 +65,70 @@ impl Default for Scenario {
             protocol: Protocol::default(),
             matrix: Matrix::default(),
             output: Output::default(),
+            island: Island::default(),
+        }
+    }
+}
+
+/// An island: phones with no Internet, linked to some neighbours over
+/// Bluetooth-like links (a bandwidth-limited queue per direction, latency,
+/// range churn), one of them (the bridge) also on the Internet now and then.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Island {
+    /// Phones in the island (0: no island).
+    pub phones: u32,
+    /// Extra links per phone beyond the ring that keeps the island
+    /// connected: each phone links to this many others of the nearest
+    /// (by position on the ring, within `reach`).
+    pub extra_links: u32,
+    /// How far (ring positions) an extra link may reach.
+    pub reach: u32,
+    /// Link bandwidth per direction (bytes/s; BLE: ~20 000).
+    pub bandwidth_bytes_per_s: u64,
+    /// Link latency (ms, one way).
+    pub latency_ms: u64,
+    /// At most this much backlog per direction (ms of bandwidth); more is
+    /// dropped.
+    pub max_backlog_ms: u64,
+    /// Range churn: a link stays up for an exponential time of this mean
+    /// (ms; 0: links never go down) …
+    pub link_up_mean_ms: u64,
+    /// … and down for an exponential time of this mean (ms).
+    pub link_down_mean_ms: u64,
+    /// The bridge (phone 0) is on the Internet first at this time (ms; 0:
+    /// never, the island has no bridge) …
+    pub bridge_first_ms: u64,
+    /// … for this long (ms) …
+    pub bridge_up_ms: u64,
+    /// … every this many ms.
+    pub bridge_every_ms: u64,
+    /// Messages published inside the island (by phones in turn, phone 0
+    /// last), the first at this time (ms) …
+    pub publish_at_ms: u64,
+    /// … this many …
+    pub messages: u32,
+    /// … this far apart (ms).
+    pub publish_every_ms: u64,
+}
+
+impl Default for Island {
+    fn default() -> Self {
+        Island {
+            phones: 0,
+            extra_links: 1,
+            reach: 3,
+            bandwidth_bytes_per_s: 20_000,
+            latency_ms: 30,
+            max_backlog_ms: 10_000,
+            link_up_mean_ms: 0,
+            link_down_mean_ms: 20_000,
+            bridge_first_ms: 0,
+            bridge_up_ms: 30_000,
+            bridge_every_ms: 120_000,
+            publish_at_ms: 10_000,
+            messages: 0,
+            publish_every_ms: 5_000,
         }
     }
 }
@@ -633,6 +700,13 @@ impl Scenario {
         self.protocol.resolved_behaviour()?;
         self.population.lifetime.check("population.lifetime")?;
         self.population.sleep.check("population.sleep")?;
+        let i = &self.island;
+        if i.phones > 0 && (i.bandwidth_bytes_per_s == 0 || i.bridge_every_ms < i.bridge_up_ms) {
+            return Err(
+                "island: bandwidth_bytes_per_s must be positive and bridge_every_ms at least bridge_up_ms"
+                    .into(),
+            );
+        }
         let p = &self.population;
         if self.kind == Kind::Network && p.introducers == 0 {
             return Err("population.introducers must be at least 1".into());

@@ -86,7 +86,12 @@ impl Peer {
         filter: impl Fn(&RemotePeer) -> bool,
     ) {
         let cid = packet.cluster_id.clone();
-        let targets = self.fanout(now, &cid, requester, ignore, filter);
+        let mut targets = self.fanout(now, &cid, requester, ignore, filter);
+        // Queries go over links too; Joins never (a link neighbour learns
+        // members from the link greeting, docs/compat.md#link-remotes).
+        if !self.links.is_empty() && packet.packet_type != crate::wire::PacketType::Join {
+            self.add_link_members(now, &cid, ignore, &mut targets);
+        }
         packet.hops = packet.hops.saturating_add(1);
         packet.finalize_packet_id();
         let pid = packet.packet_id.clone();

@@ -175,6 +175,31 @@ impl Peer {
         }
     }
 
+    /// Every fresh, connected neighbour on an open link seen in `cluster`
+    /// that the packet did not come from: a link carries every packet of
+    /// its neighbour's cluster (links are few, and the only way into an
+    /// island).
+    pub(crate) fn add_link_members(
+        &self,
+        now: Instant,
+        cluster: &[u8],
+        ignore: &[Remote],
+        targets: &mut Vec<usize>,
+    ) {
+        let fresh = self.config.keepalive_ms.saturating_mul(4);
+        for (i, p) in self.table.iter().enumerate() {
+            if p.connected
+                && self.is_open_link(p.remote)
+                && p.in_cluster(cluster)
+                && !ignore.contains(&p.remote)
+                && p.silent_for(now).is_some_and(|s| s <= fresh)
+                && !targets.contains(&i)
+            {
+                targets.push(i);
+            }
+        }
+    }
+
     /// Greets every open link (each tick, and after a join).
     pub(crate) fn greet_links(&mut self, now: Instant) {
         let links: Vec<u64> = self.links.keys().copied().collect();

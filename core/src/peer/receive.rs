@@ -52,7 +52,9 @@ impl Peer {
             PacketType::Pong => return self.on_pong(now, socket, remote, &p),
             _ => {}
         }
-        if self.nat.is_none() && !self.config.indexed {
+        // A link-only peer never learns a NAT type: what comes over an
+        // open link is taken regardless (docs/compat.md#link-remotes).
+        if self.nat.is_none() && !self.config.indexed && !self.is_open_link(remote) {
             self.metrics.drop(DropReason::NotReady);
             return;
         }

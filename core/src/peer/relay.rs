@@ -130,6 +130,9 @@ impl Peer {
         if let Some(sub) = sub {
             self.add_subcluster_members(now, &cluster, &sub, ignore, extra, &mut targets);
         }
+        if !self.links.is_empty() {
+            self.add_link_members(now, &cluster, ignore, &mut targets);
+        }
         let n = targets.len();
         if n == 0 {
             self.fanout_scratch.targets = targets;

@@ -344,6 +344,9 @@ impl Peer {
                 .enumerate()
                 .filter(|(_, p)| {
                     filter(p)
+                        // Link neighbours get every packet of their cluster
+                        // (`add_link_members`), never a Join or a random pick.
+                        && !matches!(p.remote, Remote::Link(_))
                         && !ignore.contains(&p.remote)
                         && p.silent_for(now).is_some_and(|s| s <= fresh)
                         && p.peer_id != self.peer_id

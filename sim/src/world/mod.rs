@@ -34,8 +34,10 @@ use crate::plane::{Ctx, FanoutPolicy, ModelPeer, Out};
 use crate::queue::EventQueue;
 use crate::rng::SimRng;
 use crate::scenario::{NatKind, PlaneKind, Scenario};
+pub use island::IslandReport;
 
 mod churn;
+mod island;
 mod network;
 mod plan;
 mod pump;
@@ -121,6 +123,9 @@ pub struct Host {
     pub participated: bool,
     /// Online and ready when the query phase began.
     pub at_query: bool,
+    /// No Internet: its UDP datagrams go nowhere (an island phone; the
+    /// bridge while it is off the Internet).
+    pub no_udp: bool,
 }
 
 impl Host {
@@ -160,6 +165,15 @@ enum Ev {
     PartitionStart(usize),
     PartitionHeal,
     Sweep,
+    LinkDgram {
+        link: u32,
+        to: u32,
+        bytes: Vec<u8>,
+    },
+    LinkUp(u32),
+    LinkDown(u32),
+    Bridge(bool),
+    IslandPublish(u32),
 }
 
 /// The plaintext a publisher sends: a recognisable text padded to the
@@ -175,6 +189,11 @@ pub fn message_index(payload: &[u8]) -> Option<usize> {
     let rest = payload.strip_prefix(b"streamrelay-sim message ")?;
     let end = rest.iter().position(|&b| b == b';')?;
     std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+}
+
+/// Messages in a run: the publisher's, then the island's.
+fn total_messages(scn: &Scenario) -> usize {
+    scn.workload.messages as usize + scn.island.messages as usize
 }
 
 /// The cluster every simulated app is in.
@@ -227,6 +246,8 @@ pub struct World {
     pub stats: Collector,
     end: u64,
     events_processed: u64,
+    /// The island, when the scenario has one.
+    island: Option<Box<island::IslandWorld>>,
 }
 
 impl World {
@@ -243,7 +264,7 @@ impl World {
         let topic_key = create_shared_key("streamrelay-sim topic").expect("static seed");
         let lobby_key = create_shared_key("streamrelay-sim lobby").expect("static seed");
         let topic = subcluster_id(&topic_key);
-        let n_msgs = scn.workload.messages as usize;
+        let n_msgs = total_messages(scn);
         World {
             scn: scn.clone(),
             policy,
@@ -271,6 +292,7 @@ impl World {
             stats: Collector::new(n_msgs),
             end: scn.workload.end_ms,
             events_processed: 0,
+            island: None,
         }
     }
 
@@ -319,6 +341,7 @@ impl World {
         }
         self.push(0, Ev::Sample);
         self.push(30_000, Ev::Sweep);
+        self.start_island();
     }
 
     /// Processes every event due at or before `until`.
@@ -390,6 +413,11 @@ impl World {
                     b.side = 0;
                 }
             }
+            Ev::LinkDgram { link, to, bytes } => self.arrive_link(link, to, bytes),
+            Ev::LinkUp(l) => self.set_link(l as usize, true),
+            Ev::LinkDown(l) => self.set_link(l as usize, false),
+            Ev::Bridge(up) => self.set_bridge(up),
+            Ev::IslandPublish(j) => self.island_publish(j as usize),
             Ev::Sweep => {
                 let now = self.now;
                 for b in &mut self.boxes {
@@ -419,9 +447,12 @@ impl World {
                 self.stats.absorb_peer(p.metrics(), p.clock());
             }
         }
+        let island = self.island_report();
         let mut stats = std::mem::replace(&mut self.stats, Collector::new(0));
         stats.events = self.events_processed;
-        stats.finish(&self)
+        let mut r = stats.finish(&self);
+        r.island = island;
+        r
     }
 
     /// The scenario.

@@ -62,6 +62,14 @@ impl World {
         let ty = ty.map_or(0, |t| t as usize);
         self.stats.sent_by_type[ty] += 1;
         self.stats.bytes_by_type[ty] += bytes.len() as u64;
+        if let Remote::Link(l) = remote {
+            self.send_link(h, l, bytes);
+            return;
+        }
+        if self.hosts[h].no_udp {
+            self.stats.net_drop(NetDrop::HostOffline);
+            return;
+        }
         let Remote::Udp(SocketAddr::V4(to)) = remote else {
             self.stats.net_drop(NetDrop::Unroutable);
             return;
@@ -191,7 +199,7 @@ impl World {
                 }
             }
         };
-        if !self.hosts[h].online {
+        if !self.hosts[h].online || self.hosts[h].no_udp {
             self.stats.net_drop(NetDrop::HostOffline);
             return;
         }

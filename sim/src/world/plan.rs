@@ -23,7 +23,7 @@ impl World {
 
     pub(super) fn plan_introducers(&mut self, rng: &mut SimRng) -> Vec<Introducer> {
         let scn = self.scn.clone();
-        let n_msgs = scn.workload.messages as usize;
+        let n_msgs = total_messages(&scn);
         let mut intro_list = Vec::new();
         for _ in 0..scn.population.introducers {
             let id = PeerId(rng.bytes32());
@@ -105,7 +105,7 @@ impl World {
         if role == Role::Publisher {
             c.signing_keys = Some(create_key_pair(&seed).expect("32-byte seed"));
         }
-        let n_msgs = self.scn.workload.messages as usize;
+        let n_msgs = total_messages(&self.scn);
         self.push_host(role, kind, site, c, seed, sessions, None, n_msgs);
     }
 
@@ -183,6 +183,7 @@ impl World {
             }
             self.plan_peer(rng, &intro_list, role, kind, site, sessions);
         }
+        self.plan_island(rng, &intro_list);
     }
 
     /// A world with the scenario's introducers and exactly these peers
@@ -261,6 +262,7 @@ impl World {
             got: vec![false; n_msgs],
             participated: false,
             at_query: false,
+            no_udp: false,
         });
     }
 
