@@ -39,13 +39,6 @@ fn introduce(a: &Node, b: PeerId, link: LinkId) {
         .unwrap();
 }
 
-fn answered(a: &Node, b: PeerId) -> bool {
-    a.status()
-        .peers
-        .iter()
-        .any(|p| p.peer_id == b && p.rtt_ms.is_some())
-}
-
 #[test]
 fn fd_link_carries_a_stream_message_and_a_publish() {
     let (a, b) = (lonely(), lonely());
@@ -54,8 +47,8 @@ fn fd_link_carries_a_stream_message_and_a_publish() {
     let la = a.add_link(left).unwrap();
     let lb = b.add_link(right).unwrap();
     assert!(
-        eventually(WAIT, || answered(&a, b.peer_id())
-            && answered(&b, a.peer_id())),
+        eventually(WAIT, || connected_to(&a, b.peer_id())
+            && connected_to(&b, a.peer_id())),
         "{:?}\n{:?}",
         a.status(),
         b.status()
@@ -185,7 +178,7 @@ fn pushed_link_connects_two_nodes() {
     link_a_tx.send(la).unwrap();
     link_b_tx.send(lb).unwrap();
     assert!(
-        eventually(WAIT, || answered(&a, b.peer_id())),
+        eventually(WAIT, || connected_to(&a, b.peer_id())),
         "{:?}\n{:?}",
         a.status(),
         b.status()
