@@ -93,7 +93,7 @@ class LinkTest {
         try {
             assertTrue(
                 "a hears b over the link",
-                eventually { a.status().peers.any { it.peerId == b.peerId().toHex() && it.rttMs != null } },
+                eventually { a.status().peers.any { it.peerId == b.peerId().toHex() && it.connected } },
             )
             b.publish(room, "island", "hello over bluetooth".toByteArray())
             assertTrue(
