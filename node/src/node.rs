@@ -783,7 +783,23 @@ impl Node {
     }
 
     /// Bytes read from a pushed link's input stream (any amount, any
-    /// split): the frames they complete go to the Peer now.
+    /// split): the frames they complete go to the Peer now. Garbage is
+    /// skipped and counted ([`LinkStatus::decoder`](crate::LinkStatus::decoder)).
+    ///
+    /// ```no_run
+    /// # use streamrelay_node::{LinkId, Node};
+    /// # fn f(node: &Node, link: LinkId, input: &mut dyn std::io::Read) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut buf = [0u8; 4096];
+    /// loop {
+    ///     let n = input.read(&mut buf)?; // the channel's input stream
+    ///     if n == 0 {
+    ///         node.remove_link(link);
+    ///         return Ok(());
+    ///     }
+    ///     node.link_input(link, &buf[..n])?;
+    /// }
+    /// # }
+    /// ```
     pub fn link_input(&self, link: LinkId, bytes: &[u8]) -> Result<(), NodeError> {
         {
             let mut core = self.inner().lock();
@@ -799,6 +815,13 @@ impl Node {
 
     /// The platform says a pushed link's output stream has space again:
     /// write what is queued now.
+    ///
+    /// ```no_run
+    /// # fn f(node: &streamrelay_node::Node, link: streamrelay_node::LinkId) -> Result<(), streamrelay_node::NodeError> {
+    /// // From the stream's "has space available" callback:
+    /// node.link_writable(link)?;
+    /// # Ok(()) }
+    /// ```
     pub fn link_writable(&self, link: LinkId) -> Result<(), NodeError> {
         let mut core = self.inner().lock();
         if !core.links.contains_key(&link.0) {
@@ -809,7 +832,16 @@ impl Node {
     }
 
     /// Closes a link (its descriptor too, for [`add_link`](Self::add_link)
-    /// links). `false` if there was no such link.
+    /// links) and queues [`NodeEvent::LinkClosed`]. `false` if there was no
+    /// such link.
+    ///
+    /// ```no_run
+    /// # fn f(node: &streamrelay_node::Node, link: streamrelay_node::LinkId) {
+    /// // The Bluetooth channel went out of range:
+    /// assert!(node.remove_link(link));
+    /// assert!(!node.remove_link(link)); // already gone
+    /// # }
+    /// ```
     pub fn remove_link(&self, link: LinkId) -> bool {
         let found = {
             let mut core = self.inner().lock();
