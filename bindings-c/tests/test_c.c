@@ -432,6 +432,14 @@ static void test_config_setters(void) {
   OK(sr_config_set_limits(c, &l2));
   OK(sr_config_get_limits(c, &l2));
   CHECK(l2.max_sync_sends_per_window == 5000 && l2.max_peers == 17);
+  /* max_links, the same way (a uint64_t: the size stays on every target). */
+  CHECK(l2.max_links == 32);
+  l2.max_links = 4;
+  OK(sr_config_set_limits(c, &l2));
+  l2.max_links = 0;
+  OK(sr_config_set_limits(c, &l2));
+  OK(sr_config_get_limits(c, &l2));
+  CHECK(l2.max_links == 4);
   l2.struct_size = 8;
   EXPECT(sr_config_get_limits(c, &l2), SR_STATUS_INVALID_ARGUMENT);
   EXPECT(sr_config_set_limits(c, &l2), SR_STATUS_INVALID_ARGUMENT);

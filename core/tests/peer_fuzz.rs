@@ -124,7 +124,14 @@ proptest! {
                     b[usize::from(*i) % n] = *v;
                 }
                 now += 37;
-                let from = if k % 3 == 0 { Remote::Link(u64::from(*k)) } else { udp("198.51.100.1:9001") };
+                // Links open and close under the input too (issue 18).
+                if k % 7 == 0 {
+                    p.link_up(Instant(now), u64::from(*k % 4));
+                }
+                if k % 11 == 0 {
+                    p.link_down(Instant(now), u64::from(*k % 4));
+                }
+                let from = if k % 3 == 0 { Remote::Link(u64::from(*k % 4)) } else { udp("198.51.100.1:9001") };
                 p.handle_datagram(Instant(now), socket(*k), from, &b);
                 if k % 5 == 0 {
                     p.handle_timeout(Instant(now + 3_000));

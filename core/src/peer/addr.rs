@@ -3,8 +3,9 @@
 //! The protocol speaks of `address` and `port` in its JSON messages; here a
 //! remote is either a UDP socket address or a host-defined link (a Bluetooth
 //! channel, say) that has no IP address at all. The wire only ever sees UDP
-//! endpoints: a link peer can ping, be pinged and be connected, but it is
-//! never described in an Intro or a Join (see docs/compat.md#link-remotes).
+//! endpoints: a link neighbour (announced by `Peer::link_up`) is a full
+//! member over its link, but it is never described in an Intro or a Join
+//! (see docs/compat.md#link-remotes).
 
 use alloc::string::String;
 use core::fmt;

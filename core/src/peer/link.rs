@@ -44,7 +44,9 @@ impl Peer {
     ///
     /// At most `limits.max_links` links are open at once; a new one past
     /// that is refused (counted as [`Eviction::LinkRefused`]) until another
-    /// goes down.
+    /// goes down. Links are not in a snapshot: after
+    /// [`restore`](Self::restore) the host calls `link_up` again for each
+    /// channel still open.
     ///
     /// ```
     /// use streamrelay::peer::{Config, Instant, Peer, Remote};
@@ -248,6 +250,16 @@ mod tests {
         n
     }
 
+    /// Two phones on one link (a's link 1 is b's link 9), greeted.
+    fn linked_pair() -> (Peer, Peer, Instant) {
+        let (mut a, mut b) = (phone(0xa1), phone(0xb2));
+        let now = Instant::from_millis(10);
+        a.link_up(now, 1);
+        b.link_up(now, 9);
+        shuttle(now, &mut a, 1, &mut b, 9);
+        (a, b, now)
+    }
+
     #[test]
     fn link_up_connects_two_phones_and_announces_subclusters() {
         let (mut a, mut b) = (phone(0xa1), phone(0xb2));
@@ -274,11 +286,7 @@ mod tests {
 
     #[test]
     fn link_down_forgets_the_neighbour_and_sends_nothing_more() {
-        let (mut a, mut b) = (phone(0xa1), phone(0xb2));
-        let now = Instant::from_millis(10);
-        a.link_up(now, 1);
-        b.link_up(now, 9);
-        shuttle(now, &mut a, 1, &mut b, 9);
+        let (mut a, mut b, now) = linked_pair();
         assert!(a.peer(&b.peer_id()).is_some());
         // Something is queued for the link when it goes.
         a.link_up(now, 1);
@@ -318,5 +326,25 @@ mod tests {
         a.link_down(Instant::ZERO, 3);
         a.link_up(Instant::ZERO, 50_000);
         assert!(a.links().any(|l| l == 50_000));
+    }
+
+    #[test]
+    fn a_link_neighbour_also_heard_over_udp_stays_on_the_link() {
+        let (mut a, b, now) = linked_pair();
+        let ping = crate::wire::control::Ping::nat_announcement(
+            &b.peer_id().to_hex(),
+            Some(crate::nat::NatType::UNRESTRICTED),
+            0.0,
+            0.0,
+            0.0,
+        );
+        let bytes = ping.to_packet().unwrap().encode().unwrap();
+        let udp = Remote::Udp("192.0.2.8:4000".parse().unwrap());
+        a.handle_datagram(now, SocketId::Main, udp, &bytes);
+        assert_eq!(a.peer(&b.peer_id()).unwrap().remote, Remote::Link(1));
+        // Once the link is gone, UDP reaches it again.
+        a.link_down(now, 1);
+        a.handle_datagram(now, SocketId::Main, udp, &bytes);
+        assert_eq!(a.peer(&b.peer_id()).unwrap().remote, udp);
     }
 }

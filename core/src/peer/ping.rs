@@ -156,7 +156,11 @@ impl Peer {
             return;
         };
         let Ok(bytes) = packet.encode() else { return };
-        let chosen = self.heartbeat_targets(now);
+        let mut chosen = self.heartbeat_targets(now);
+        // Open links are greeted every tick instead (`greet_links`).
+        if !self.links.is_empty() {
+            chosen.retain(|&i| !self.is_open_link(self.table[i].remote));
+        }
         let targets: Vec<(SocketId, Remote)> = chosen
             .iter()
             .map(|&i| (self.table[i].socket, self.table[i].remote))
@@ -204,7 +208,8 @@ impl Peer {
         let mut rest: Vec<usize> = (0..self.table.len())
             .filter(|&i| {
                 let p = &self.table[i];
-                !p.indexed && p.proxy.is_none() && !pinged_us(p)
+                // Open links take no slot: they are greeted instead.
+                !p.indexed && p.proxy.is_none() && !pinged_us(p) && !self.is_open_link(p.remote)
             })
             .collect();
         let ours: Vec<([u8; 32], [u8; 32])> = self.subclusters.keys().copied().collect();

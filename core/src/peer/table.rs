@@ -168,6 +168,9 @@ impl Peer {
         let max_clusters = self.config.limits.max_clusters_per_peer;
         let old_socket;
         let old_remote = self.table[idx].remote;
+        // A neighbour on an open link stays reached over it when it also
+        // shows up over UDP (no flapping between the two; links only).
+        let keep_link = self.is_open_link(old_remote) && !self.is_open_link(remote);
         let (was_connected, had_proxy, new_cluster) = {
             let p = &mut self.table[idx];
             let was = p.connected;
@@ -175,7 +178,9 @@ impl Peer {
             old_socket = p.socket;
             p.connected = true;
             p.last_update = Some(now);
-            p.remote = remote;
+            if !keep_link {
+                p.remote = remote;
+            }
             p.nat = Some(nat);
             match proxy {
                 Some(px) => p.proxy = Some(px),
@@ -183,7 +188,7 @@ impl Peer {
                 // needed.
                 None => p.proxy = None,
             }
-            if let Some(s) = socket {
+            if let Some(s) = socket.filter(|_| !keep_link) {
                 p.socket = s;
             }
             let cid = IdField::from_slice(info.cluster_id).unwrap_or_default();
@@ -234,6 +239,7 @@ impl Peer {
             // what we could not publish yet.
             self.on_contact(now, peer_id);
         } else if old_remote != remote
+            && !keep_link
             && proxy.is_none()
             && self.config.behaviour.follow_moved_peers
         {

@@ -100,11 +100,17 @@ impl Peer {
         true
     }
 
-    /// Connected, directly reached table peers seen in a subcluster.
+    /// Connected, directly reached table peers seen in a subcluster (over
+    /// UDP: link neighbours do not make a re-join on the Internet needless).
     pub(crate) fn connected_members(&self, cid: &[u8; 32], scid: &[u8; 32]) -> usize {
         self.table
             .iter()
-            .filter(|p| p.connected && p.proxy.is_none() && p.in_subcluster(cid, scid))
+            .filter(|p| {
+                p.connected
+                    && p.proxy.is_none()
+                    && p.in_subcluster(cid, scid)
+                    && !self.is_open_link(p.remote)
+            })
             .count()
     }
 }

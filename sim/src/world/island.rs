@@ -428,8 +428,7 @@ impl World {
             r.link_bytes_max = r.link_bytes_max.max(b);
             r.link_drops += link.dropped[0] + link.dropped[1];
             let up_ms = link.up_ms + if link.up { self.now - link.up_since } else { 0 };
-            if up_ms > 0 {
-                let rate = link.bytes[0].max(link.bytes[1]) * 1000 / up_ms;
+            if let Some(rate) = (link.bytes[0].max(link.bytes[1]) * 1000).checked_div(up_ms) {
                 r.link_peak_rate = r.link_peak_rate.max(rate);
             }
         }

@@ -163,6 +163,7 @@ json_struct!(Limits {
     "maxCachePackets" => max_cache_packets, "maxUnpublished" => max_unpublished,
     "maxPendingQueries" => max_pending_queries, "maxDelivered" => max_delivered,
     "maxSyncSends" => max_sync_sends, "maxSyncSendsPerWindow" => max_sync_sends_per_window,
+    "maxLinks" => max_links,
     "reassemblyMaxChains" => reassembly.max_chains, "reassemblyMaxBytes" => reassembly.max_bytes,
 });
 json_struct!(RateQuotas {
