@@ -17,7 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-all=(decode json control peer reassembly sealed_open ffi)
+all=(decode json control peer reassembly sealed_open ffi link)
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=("${all[@]}")

@@ -11,8 +11,9 @@
 #   reassembly   15                the chain Reassembler
 #   sealed_open  10                sealed boxes, ese::open, verify, unpack
 #   ffi          20                the C ABI entry points
+#   link         10                link framing and fragment reassembly
 #
-# 130 s of fuzzing; with the one build of all targets about 3-4 minutes on
+# 140 s of fuzzing; with the one build of all targets about 3-4 minutes on
 # 2 cores (plus installing cargo-fuzz the first time). Override a target's
 # time with <TARGET>_SECS (DECODE_SECS=60 ...), or run some targets only:
 #
@@ -33,10 +34,11 @@ declare -A secs=(
   [reassembly]="${REASSEMBLY_SECS:-15}"
   [sealed_open]="${SEALED_OPEN_SECS:-10}"
   [ffi]="${FFI_SECS:-20}"
+  [link]="${LINK_SECS:-10}"
 )
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(decode json control peer reassembly sealed_open ffi)
+  targets=(decode json control peer reassembly sealed_open ffi link)
 fi
 
 if ! cargo +nightly --version >/dev/null 2>&1; then

@@ -148,7 +148,9 @@ enum SrStatus
   SR_STATUS_NO_CLUSTER = -13,
   // `sr_peer_join`: already in `max_subclusters` subclusters.
   SR_STATUS_TOO_MANY_SUBCLUSTERS = -14,
-  // `sr_peer_add_introducer`: the peer table is full of introducers.
+  // `sr_peer_add_introducer`: the peer table is full of introducers;
+  // `sr_node_add_link_fd` / `sr_node_add_link_writer`: the node has its
+  // maximum of links open.
   SR_STATUS_TABLE_FULL = -15,
   // `sr_peer_add_introducer`: that is this peer's own id.
   SR_STATUS_OWN_ID = -16,
@@ -194,6 +196,9 @@ enum SrStatus
   // `sr_node_save` / `sr_node_close`: the state file could not be
   // written (the node carries on, or closed, without it).
   SR_STATUS_STATE_FILE = -31,
+  // `sr_node_link_input` / `sr_node_remove_link` / ...: no open link
+  // with that id (it was removed, or closed at end of stream).
+  SR_STATUS_UNKNOWN_LINK = -32,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -366,6 +371,10 @@ enum SrNodeEventKind
   // without (a pool socket that would not bind, a state file that could
   // not be written), as UTF-8 text.
   SR_NODE_EVENT_KIND_ERROR = 2,
+  // `link_id` is set: that link ended (end of stream, an error, or
+  // `sr_node_remove_link`) and the node closed its descriptor; `error`
+  // says why, as UTF-8 text.
+  SR_NODE_EVENT_KIND_LINK_CLOSED = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1316,11 +1325,22 @@ typedef struct SrNodeEvent {
   // `SR_NODE_EVENT_KIND_PEER`: the event (its `struct_size` is set by
   // the library).
   struct SrEvent event;
-  // `SR_NODE_EVENT_KIND_ERROR`: what went wrong.
+  // `SR_NODE_EVENT_KIND_ERROR`: what went wrong;
+  // `SR_NODE_EVENT_KIND_LINK_CLOSED`: why the link closed.
   struct SrBytes error;
+  // `SR_NODE_EVENT_KIND_LINK_CLOSED`: the link's id.
+  uint64_t link_id;
   // Zero: room to grow.
-  uint64_t reserved[4];
+  uint64_t reserved[3];
 } SrNodeEvent;
+
+// Called by the node to write a pushed link's frames: write a prefix of
+// `bytes[0..len]` to the channel and return its length (0 to `len`);
+// what is not taken stays queued and is offered again at the next turn of
+// the node's loop, or at once after `sr_node_link_writable`. It runs on the
+// node's loop thread (or the thread of an `sr_node_*` call) with the node
+// locked: it must not call any `sr_node_*` function and should not block.
+typedef size_t (*SrLinkWriteCallback)(void *context, const uint8_t *bytes, size_t len);
 
 #if defined(STREAMRELAY_VECTORS)
 // Receives one report line (a failure or a deviation): `len` bytes of
@@ -2425,6 +2445,75 @@ SrStatus sr_node_event_fd(const struct SrNode *node, int *out_fd);
 SrStatus sr_node_next_event(const struct SrNode *node,
                             uint32_t timeout_ms,
                             struct SrNodeEvent *out_event);
+
+// Hands the node a link: `fd` is a connected stream socket (an L2CAP
+// socket, one end of a `socketpair(AF_UNIX, SOCK_STREAM)`, TCP) whose
+// other end speaks the same framing. On `SR_STATUS_OK` the node owns `fd`
+// (it works on a duplicate and has closed `fd`; do not use or close it),
+// makes it non-blocking, polls it on its loop thread, and closes it at
+// `sr_node_remove_link`, at end of stream or on an error; `*out_link` is
+// the link's id, the `link_id` of `SR_REMOTE_KIND_LINK` remotes in the
+// node's events and peer table. On any other status the caller still owns
+// `fd`. `SR_STATUS_TABLE_FULL` when the node has its maximum of links (16)
+// open; `SR_STATUS_INVALID_ARGUMENT` for a negative `fd` or on a platform
+// without file descriptors.
+//
+// ```c
+// int sv[2];
+// socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+// uint64_t la, lb;
+// sr_node_add_link_fd(a, sv[0], &la);
+// sr_node_add_link_fd(b, sv[1], &lb);
+// ```
+//
+// # Safety
+// `node` must be NULL or a node handle; `out_link` valid for writing;
+// `fd` an open descriptor the caller owns.
+SrStatus sr_node_add_link_fd(const struct SrNode *node, int fd, uint64_t *out_link);
+
+// Hands the node a link whose bytes the application moves (a channel
+// with input and output streams): push what the channel yields with
+// `sr_node_link_input`; the node writes frames with `write(context, ..)`
+// (see `SrLinkWriteCallback`). `*out_link` is the link's id.
+// `SR_STATUS_NULL_ARGUMENT` without a callback; `SR_STATUS_TABLE_FULL`
+// when the node has its maximum of links open.
+//
+// # Safety
+// `node` must be NULL or a node handle; `out_link` valid for writing;
+// `write` and `context` usable from any thread until the link is removed
+// or the node freed.
+SrStatus sr_node_add_link_writer(const struct SrNode *node,
+                                 SrLinkWriteCallback write,
+                                 void *context,
+                                 uint64_t *out_link);
+
+// Bytes read from a pushed link's channel (any amount, split anywhere):
+// the frames they complete go to the Peer now, and what it answers is
+// written through the link's callbacks. Garbage is skipped and counted
+// (`sr_node_status_json`, `links[].skipped_bytes`).
+// `SR_STATUS_UNKNOWN_LINK` if the link is not open.
+//
+// # Safety
+// `node` must be NULL or a node handle; `bytes` NULL with `len` 0, or
+// `len` readable bytes.
+SrStatus sr_node_link_input(const struct SrNode *node,
+                            uint64_t link,
+                            const uint8_t *bytes,
+                            size_t len);
+
+// A pushed link's channel has room again: the node writes what it has
+// queued now. `SR_STATUS_UNKNOWN_LINK` if the link is not open.
+//
+// # Safety
+// `node` must be NULL or a node handle.
+SrStatus sr_node_link_writable(const struct SrNode *node, uint64_t link);
+
+// Closes a link (and its descriptor, for an fd link).
+// `SR_STATUS_UNKNOWN_LINK` if it was not open.
+//
+// # Safety
+// `node` must be NULL or a node handle.
+SrStatus sr_node_remove_link(const struct SrNode *node, uint64_t link);
 
 #if defined(STREAMRELAY_VECTORS)
 // Runs every case of the vector file at `path` (UTF-8, `path_len` bytes)

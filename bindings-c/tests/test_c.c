@@ -287,11 +287,11 @@ static void test_status_names(void) {
   CHECK(strcmp(sr_status_name(SR_STATUS_BUSY), "SR_STATUS_BUSY") == 0);
   CHECK(strcmp(sr_status_name(SR_STATUS_VECTOR_FILE),
                "SR_STATUS_VECTOR_FILE") == 0);
-  for (int s = SR_STATUS_STATE_FILE; s <= SR_STATUS_EMPTY; s++)
+  for (int s = SR_STATUS_UNKNOWN_LINK; s <= SR_STATUS_EMPTY; s++)
     CHECK(strncmp(sr_status_name(s), "SR_STATUS_", 10) == 0 &&
           strcmp(sr_status_name(s), "SR_STATUS_UNKNOWN") != 0);
   CHECK(strcmp(sr_status_name(2), "SR_STATUS_UNKNOWN") == 0);
-  CHECK(strcmp(sr_status_name(SR_STATUS_STATE_FILE - 1), "SR_STATUS_UNKNOWN") == 0);
+  CHECK(strcmp(sr_status_name(SR_STATUS_UNKNOWN_LINK - 1), "SR_STATUS_UNKNOWN") == 0);
   CHECK(strcmp(sr_status_name(-1000), "SR_STATUS_UNKNOWN") == 0);
   CHECK(strcmp(sr_status_name(INT32_MIN), "SR_STATUS_UNKNOWN") == 0);
 }

@@ -11,7 +11,11 @@
  *   subcluster); a file that is not a state file is reported and replaced;
  * - threads: commands from four threads at once (never BUSY), one event
  *   reader at a time (a second one is told BUSY), a node freed while
- *   another thread waits for ever on it (the wait ends).
+ *   another thread waits for ever on it (the wait ends);
+ * - links: two nodes with no UDP path reach each other over a socketpair
+ *   (an L2CAP channel's stand-in) and a subcluster message crosses it;
+ *   garbage and a bad frame on another link are skipped and counted; a
+ *   link whose other end closes is reported (SR_NODE_EVENT_KIND_LINK_CLOSED).
  *
  * Every wait is bounded (20 s). Ends with "N passed, N failed" (one count
  * per test function) and exits non-zero on any failure.
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -489,6 +494,148 @@ static void test_threads(void) {
   OK(sr_node_free(intro));
 }
 
+/* A node on 127.0.0.1 with id `own` that knows no one: no UDP path to
+ * anyone. A link greets whoever is at its other end. */
+static SrNode *start_link_node(const uint8_t own[32]) {
+  uint8_t zero[32] = {0}, cluster[32];
+  SrConfig *c = NULL;
+  SrNodeBuilder *b = NULL;
+  SrNode *n = NULL;
+  SrRemote bind = loopback(0);
+  REQUIRE(sr_config_new(zero, 32, &c) == SR_STATUS_OK);
+  OK(sr_config_set_nat_type(c, SR_NAT_TYPE_UNRESTRICTED));
+  OK(sr_config_set_keepalive_ms(c, 1000));
+  text_key(sr_create_cluster_id, "c node tests", cluster);
+  OK(sr_config_set_cluster_id(c, cluster, 32));
+  REQUIRE(sr_node_builder_new(&b) == SR_STATUS_OK);
+  OK(sr_node_builder_set_config(b, c));
+  OK(sr_node_builder_set_bind(b, &bind));
+  OK(sr_node_builder_set_peer_id(b, own, 32));
+  REQUIRE(sr_node_start(b, &n) == SR_STATUS_OK);
+  OK(sr_node_builder_free(b));
+  OK(sr_config_free(c));
+  return n;
+}
+
+/* The status JSON of `n` into `json` (NUL-terminated); its length. */
+static size_t status_of(const SrNode *n, char *json, size_t cap) {
+  size_t len = 0;
+  if (sr_node_status_json(n, (uint8_t *)json, cap - 1, &len) != SR_STATUS_OK)
+    return 0;
+  json[len] = 0;
+  return len;
+}
+
+/* Waits until `n`'s status contains every needle (and not `absent`). */
+static int status_until(const SrNode *n, const char *needle, const char *needle2,
+                        const char *absent) {
+  static char json[32768];
+  uint64_t end = now_ms() + WAIT_MS;
+  while (now_ms() < end) {
+    size_t len = status_of(n, json, sizeof json);
+    if (len && contains(json, len, needle) &&
+        (!needle2 || contains(json, len, needle2)) &&
+        (!absent || !contains(json, len, absent)))
+      return 1;
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  printf("  status: %s\n", json);
+  return 0;
+}
+
+/* Waits for a node event of `kind` (and, for a packet, that payload). */
+static int event_until(const SrNode *n, SrNodeEventKind kind, SrEventKind peer_kind,
+                       const char *payload, SrNodeEvent *out) {
+  uint64_t end = now_ms() + WAIT_MS;
+  while (now_ms() < end) {
+    *out = new_event();
+    SrStatus st = sr_node_next_event(n, 200, out);
+    if (st == SR_STATUS_CLOSED)
+      return 0;
+    if (st != SR_STATUS_OK || out->kind != kind)
+      continue;
+    if (kind != SR_NODE_EVENT_KIND_PEER)
+      return 1;
+    if (out->event.kind != peer_kind)
+      continue;
+    const SrEventPacket *p = &out->event.data.packet;
+    if (p->payload.len == strlen(payload) &&
+        memcmp(p->payload.ptr, payload, p->payload.len) == 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* Two nodes with no UDP path reach each other over a socketpair (standing
+ * in for a Bluetooth L2CAP channel); a subcluster message goes over it;
+ * hostile bytes on another link are skipped and counted; a link whose
+ * other end closes is reported. */
+static void test_link_over_socketpair(void) {
+  uint8_t a_id[32], b_id[32], room[32];
+  char b_hex[65];
+  memset(a_id, 0xa1, 32);
+  memset(b_id, 0xb2, 32);
+  hex(b_id, 32, b_hex);
+  SrNode *a = start_link_node(a_id);
+  SrNode *b = start_link_node(b_id);
+  int sv[2], bad[2];
+  uint64_t la = 0, lb = 0, lbad = 0;
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  /* Hostile arguments first. */
+  EXPECT(sr_node_add_link_fd(a, -1, &la), SR_STATUS_INVALID_ARGUMENT);
+  EXPECT(sr_node_add_link_fd(a, sv[0], NULL), SR_STATUS_NULL_ARGUMENT);
+  EXPECT(sr_node_add_link_fd(NULL, sv[0], &la), SR_STATUS_NULL_ARGUMENT);
+  EXPECT(sr_node_add_link_writer(a, NULL, NULL, &la), SR_STATUS_NULL_ARGUMENT);
+  EXPECT(sr_node_remove_link(a, 99), SR_STATUS_UNKNOWN_LINK);
+  EXPECT(sr_node_link_input(a, 99, (const uint8_t *)"x", 1), SR_STATUS_UNKNOWN_LINK);
+  EXPECT(sr_node_link_writable(a, 99), SR_STATUS_UNKNOWN_LINK);
+
+  OK(sr_node_add_link_fd(a, sv[0], &la));
+  OK(sr_node_add_link_fd(b, sv[1], &lb));
+  CHECK(la == 1 && lb == 1);
+  /* Each greets the other over the link and hears the answer. */
+  CHECK(status_until(a, b_hex, "\"connected\":true", NULL));
+  text_key(sr_create_shared_key, "c link room", room);
+  OK(sr_node_join(a, room, 32, NULL));
+  OK(sr_node_join(b, room, 32, NULL));
+  OK(sr_node_stream(a, b_id, 32, room, 32, (const uint8_t *)"island", 6,
+                    (const uint8_t *)"hello over the link", 19));
+  SrNodeEvent ev;
+  CHECK(event_until(b, SR_NODE_EVENT_KIND_PEER, SR_EVENT_KIND_PACKET,
+                    "hello over the link", &ev));
+  /* Nothing went over UDP. */
+  CHECK(status_until(a, "\"datagrams_out\":0,", "\"frames_dropped\":0", NULL));
+  CHECK(status_until(a, "\"kind\":\"fd\"", NULL, NULL));
+
+  /* Hostile bytes on a second link: 1000 bytes of garbage, then a frame
+   * whose checksum is wrong. */
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, bad) == 0);
+  OK(sr_node_add_link_fd(a, bad[0], &lbad));
+  CHECK(lbad == 2);
+  {
+    uint8_t junk[1000 + 14];
+    memset(junk, 'x', 1000);
+    /* A5 5C, length 5, CRC-8 0x74 ("hello"'s header), "hello", bad CRC-32. */
+    const uint8_t frame[14] = {0xA5, 0x5C, 0x00, 0x05, 0x74, 'h', 'e',
+                               'l',  'l',  'o',  0,    0,    0,    0};
+    memcpy(junk + 1000, frame, sizeof frame);
+    CHECK(write(bad[1], junk, sizeof junk) == (ssize_t)sizeof junk);
+  }
+  CHECK(status_until(a, "\"skipped_bytes\":1014", "\"bad_checksum\":1", NULL));
+  close(bad[1]);
+  CHECK(event_until(a, SR_NODE_EVENT_KIND_LINK_CLOSED, 0, NULL, &ev));
+  CHECK(ev.link_id == lbad && ev.error.len > 0);
+  CHECK(status_until(a, "\"links_closed\":1", NULL, NULL));
+  /* The first link still works. */
+  OK(sr_node_remove_link(a, la));
+  EXPECT(sr_node_remove_link(a, la), SR_STATUS_UNKNOWN_LINK);
+  CHECK(event_until(b, SR_NODE_EVENT_KIND_LINK_CLOSED, 0, NULL, &ev));
+  CHECK(ev.link_id == lb);
+  OK(sr_node_free(a));
+  OK(sr_node_free(b));
+}
+
 int main(void) {
   struct {
     const char *name;
@@ -498,6 +645,7 @@ int main(void) {
       {"exchange_over_udp", test_exchange_over_udp},
       {"restart_keeps_identity", test_restart_keeps_identity},
       {"threads", test_threads},
+      {"link_over_socketpair", test_link_over_socketpair},
   };
   int passed = 0, failed = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -133,6 +133,7 @@ extern crate std;
 pub mod cache;
 pub mod crypto;
 pub mod id;
+pub mod link;
 pub mod nat;
 pub mod peer;
 pub mod wire;

@@ -54,6 +54,8 @@ mod node_status;
 
 mod node_c;
 
+mod node_link;
+
 #[cfg(feature = "vectors")]
 mod vectors;
 

@@ -191,6 +191,8 @@ impl From<NodeError> for SrStatus {
             NodeError::Peer(e) => e.into(),
             NodeError::State { .. } => SrStatus::StateFile,
             NodeError::Closed => SrStatus::Closed,
+            NodeError::UnknownLink(_) => SrStatus::UnknownLink,
+            NodeError::TooManyLinks { .. } => SrStatus::TableFull,
             _ => SrStatus::Io,
         }
     }
@@ -209,7 +211,10 @@ fn node_of(node: *const SrNode) -> Result<Node, SrStatus> {
     with_shared(node, |s| s.node.clone())
 }
 
-fn on_node(node: *const SrNode, f: impl FnOnce(&Node) -> Result<SrStatus, SrStatus>) -> SrStatus {
+pub(crate) fn on_node(
+    node: *const SrNode,
+    f: impl FnOnce(&Node) -> Result<SrStatus, SrStatus>,
+) -> SrStatus {
     guard(|| f(&node_of(node)?))
 }
 
@@ -911,6 +916,10 @@ pub enum SrNodeEventKind {
     /// without (a pool socket that would not bind, a state file that could
     /// not be written), as UTF-8 text.
     Error = 2,
+    /// `link_id` is set: that link ended (end of stream, an error, or
+    /// `sr_node_remove_link`) and the node closed its descriptor; `error`
+    /// says why, as UTF-8 text.
+    LinkClosed = 3,
 }
 
 /// One node event. Set `struct_size` to `sizeof(SrNodeEvent)` before
@@ -927,10 +936,13 @@ pub struct SrNodeEvent {
     /// `SR_NODE_EVENT_KIND_PEER`: the event (its `struct_size` is set by
     /// the library).
     pub event: SrEvent,
-    /// `SR_NODE_EVENT_KIND_ERROR`: what went wrong.
+    /// `SR_NODE_EVENT_KIND_ERROR`: what went wrong;
+    /// `SR_NODE_EVENT_KIND_LINK_CLOSED`: why the link closed.
     pub error: SrBytes,
+    /// `SR_NODE_EVENT_KIND_LINK_CLOSED`: the link's id.
+    pub link_id: u64,
     /// Zero: room to grow.
-    pub reserved: [u64; 4],
+    pub reserved: [u64; 3],
 }
 
 /// The next event, waiting up to `timeout_ms` (0: do not wait;
@@ -986,6 +998,13 @@ pub unsafe extern "C" fn sr_node_next_event(
         };
         let r = &mut *r;
         let ev = r.event.insert(ev);
+        // The `event` member of a node event that is not a Peer event.
+        let no_event = || SrEvent {
+            struct_size: core::mem::size_of::<SrEvent>() as u32,
+            kind: SrEventKind::Unknown,
+            data: SrEventData { reserved: [0; 48] },
+        };
+        let mut link_id = 0;
         let (kind, event, error) = match ev {
             NodeEvent::Peer(pe) => {
                 r.closed = matches!(pe, Event::Closed);
@@ -999,23 +1018,19 @@ pub unsafe extern "C" fn sr_node_next_event(
             }
             NodeEvent::Error(text) => (
                 SrNodeEventKind::Error,
-                SrEvent {
-                    struct_size: core::mem::size_of::<SrEvent>() as u32,
-                    kind: SrEventKind::Unknown,
-                    data: SrEventData { reserved: [0; 48] },
-                },
+                no_event(),
                 SrBytes::of(text.as_bytes()),
             ),
+            NodeEvent::LinkClosed { link, reason } => {
+                link_id = link.0;
+                (
+                    SrNodeEventKind::LinkClosed,
+                    no_event(),
+                    SrBytes::of(reason.as_bytes()),
+                )
+            }
             // A newer node's event this ABI cannot describe.
-            _ => (
-                SrNodeEventKind::Peer,
-                SrEvent {
-                    struct_size: core::mem::size_of::<SrEvent>() as u32,
-                    kind: SrEventKind::Unknown,
-                    data: SrEventData { reserved: [0; 48] },
-                },
-                SrBytes::of(&[]),
-            ),
+            _ => (SrNodeEventKind::Peer, no_event(), SrBytes::of(&[])),
         };
         // SAFETY: checked by `struct_size` above; writable (caller).
         unsafe {
@@ -1024,7 +1039,8 @@ pub unsafe extern "C" fn sr_node_next_event(
                 kind,
                 event,
                 error,
-                reserved: [0; 4],
+                link_id,
+                reserved: [0; 3],
             })
         }?;
         Ok(SrStatus::Ok)

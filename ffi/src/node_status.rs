@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use streamrelay::peer::RemotePeer;
-use streamrelay_node::Node;
+use streamrelay_node::{LinkKind, LinkStatus, Node};
 
 /// A value that writes itself as JSON.
 pub(crate) trait Json {
@@ -164,6 +164,41 @@ records! {
         /// Why the state file was not restored at start (the node then
         /// started fresh and will overwrite it).
         restore_error: Option<String>,
+        /// The open links (Bluetooth channels and other byte streams).
+        links: Vec<NodeLink>,
+        /// Links closed so far.
+        links_closed: u64,
+    }
+
+    /// One open link and its counters.
+    struct NodeLink {
+        /// Its number (`Remote::Link(id)`).
+        id: u64,
+        /// "fd" (the node polls a file descriptor) or "pushed" (the
+        /// application pushes bytes and writes what the node gives it).
+        kind: String,
+        /// Bytes read from the stream (or pushed).
+        bytes_in: u64,
+        /// Good frames handed to the Peer.
+        frames_in: u64,
+        /// Bytes written to the stream.
+        bytes_out: u64,
+        /// Frames queued for the stream.
+        frames_out: u64,
+        /// Frames dropped because the outbound queue was full.
+        frames_dropped: u64,
+        /// Datagrams longer than the frame limit, not sent.
+        frames_too_large: u64,
+        /// Bytes waiting in the outbound queue.
+        queued_bytes: u64,
+        /// Bytes received that were not part of a good frame.
+        skipped_bytes: u64,
+        /// Sync markers with a bad header.
+        bad_header: u64,
+        /// Headers announcing more than the frame limit.
+        too_large: u64,
+        /// Frames whose checksum failed.
+        bad_checksum: u64,
     }
 
     /// One entry of a Node's peer table.
@@ -204,6 +239,31 @@ impl NodePeer {
             indexed: p.indexed,
             proxy: p.proxy.as_ref().map(|x| x.to_hex()),
             rtt_ms: p.rtt_ms,
+        }
+    }
+}
+
+impl NodeLink {
+    fn of(l: &LinkStatus) -> Self {
+        let d = &l.decoder;
+        NodeLink {
+            id: l.id.0,
+            kind: match l.kind {
+                LinkKind::Fd => "fd",
+                _ => "pushed",
+            }
+            .into(),
+            bytes_in: l.bytes_in,
+            frames_in: l.frames_in,
+            bytes_out: l.bytes_out,
+            frames_out: l.frames_out,
+            frames_dropped: l.frames_dropped,
+            frames_too_large: l.frames_too_large,
+            queued_bytes: l.queued_bytes as u64,
+            skipped_bytes: d.skipped_bytes,
+            bad_header: d.bad_header,
+            too_large: d.too_large,
+            bad_checksum: d.bad_checksum,
         }
     }
 }
@@ -251,6 +311,8 @@ impl NodeStatus {
             delivered: s.metrics.delivered,
             relayed: s.metrics.relayed,
             restore_error: node.restore_error().map(str::to_string),
+            links: s.links.iter().map(NodeLink::of).collect(),
+            links_closed: s.links_closed,
         }
     }
 

@@ -23,7 +23,9 @@ use std::time::Duration;
 use streamrelay::crypto::identity::KeyPair as CoreKeyPair;
 use streamrelay::peer::{Event, PeerId};
 use streamrelay::wire::control::QueryQuestion;
-use streamrelay_node::{Node as CoreNode, NodeError, NodeEvent as CoreNodeEvent};
+use streamrelay_node::{
+    LinkId, LinkWriter as CoreLinkWriter, Node as CoreNode, NodeError, NodeEvent as CoreNodeEvent,
+};
 
 use super::{id32, invalid, PeerConfig, PeerEvent, Remote, Res, StreamRelayError};
 use crate::node_status::NodeStatus;
@@ -34,6 +36,8 @@ impl From<NodeError> for StreamRelayError {
             NodeError::Config(e) => e.into(),
             NodeError::Peer(e) => e.into(),
             NodeError::Closed => StreamRelayError::Closed,
+            NodeError::UnknownLink(l) => StreamRelayError::UnknownLink { link: l.0 },
+            NodeError::TooManyLinks { .. } => StreamRelayError::TableFull,
             NodeError::State { .. } => StreamRelayError::StateFile {
                 reason: e.to_string(),
             },
@@ -98,6 +102,13 @@ pub enum NodeEvent {
         /// What and why.
         message: String,
     },
+    /// A link ended (end of stream, an error, `remove_link`).
+    LinkClosed {
+        /// Its id.
+        link: u64,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl NodeEvent {
@@ -107,10 +118,36 @@ impl NodeEvent {
                 event: PeerEvent::from_core(ev),
             },
             CoreNodeEvent::Error(message) => NodeEvent::Error { message },
+            CoreNodeEvent::LinkClosed { link, reason } => NodeEvent::LinkClosed {
+                link: link.0,
+                reason,
+            },
             other => NodeEvent::Error {
                 message: format!("{other:?}"),
             },
         }
+    }
+}
+
+/// Where a node writes a pushed link's frames (`Node.addLinkWriter`): the
+/// output side of a Bluetooth channel (`CBL2CAPChannel.outputStream`,
+/// `BluetoothSocket.outputStream`). Called on a thread of the node's with
+/// the node locked: it must not call the node, and should not block long.
+#[uniffi::export(with_foreign)]
+pub trait LinkWriter: Send + Sync {
+    /// Write a prefix of `bytes` to the channel; return its length (0 to
+    /// `bytes.len`). What is not taken stays queued and is offered again
+    /// at the node's next turn, or at once after `Node.linkWritable`.
+    fn write(&self, bytes: Vec<u8>) -> u64;
+}
+
+/// The foreign writer as the node crate's.
+struct ForeignWriter(Arc<dyn LinkWriter>);
+
+impl CoreLinkWriter for ForeignWriter {
+    fn write(&mut self, bytes: &[u8]) -> usize {
+        let n = self.0.write(bytes.to_vec());
+        usize::try_from(n).unwrap_or(usize::MAX).min(bytes.len())
     }
 }
 
@@ -336,6 +373,63 @@ impl Node {
     /// `shutdown()` and start a new node from the state file.
     pub fn network_changed(&self) {
         self.node.network_changed();
+    }
+
+    /// Hands the node a link whose bytes the application moves: a
+    /// Bluetooth L2CAP channel's streams (`CBL2CAPChannel` on Apple,
+    /// `BluetoothSocket` from `createL2capChannel` on Android). Read the
+    /// input stream and pass what it yields to `link_input`; the node
+    /// writes frames through `writer`. Returns the link's id (the
+    /// `Remote.Link` of its peers). Throws `TableFull` when the node has
+    /// its maximum of links (16) open.
+    pub fn add_link_writer(&self, writer: Arc<dyn LinkWriter>) -> Res<u64> {
+        Ok(self.node.add_link_writer(ForeignWriter(writer))?.0)
+    }
+
+    /// Bytes read from a pushed link's input stream (any amount, split
+    /// anywhere). Garbage is skipped and counted (`NodeStatus.links`).
+    pub fn link_input(&self, link: u64, bytes: Vec<u8>) -> Res<()> {
+        Ok(self.node.link_input(LinkId(link), &bytes)?)
+    }
+
+    /// A pushed link's output stream has room again
+    /// (`NSStreamEvent.hasSpaceAvailable`): write what is queued now.
+    pub fn link_writable(&self, link: u64) -> Res<()> {
+        Ok(self.node.link_writable(LinkId(link))?)
+    }
+
+    /// Hands the node a connected stream socket's file descriptor (a Unix
+    /// socketpair, an L2CAP socket): the node polls it itself. On success
+    /// the node owns it (it works on a duplicate and has closed `fd`); on
+    /// an error the caller still owns it. Throws `InvalidArgument` for a
+    /// negative `fd` or where there are no file descriptors.
+    pub fn add_link_fd(&self, fd: i32) -> Res<u64> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+            if fd < 0 {
+                return Err(invalid("fd: negative"));
+            }
+            // SAFETY: the caller owns `fd`, open for the duration of this call.
+            let dup = unsafe { BorrowedFd::borrow_raw(fd) }
+                .try_clone_to_owned()
+                .map_err(|e| invalid(format!("fd: {e}")))?;
+            let link = self.node.add_link(dup)?;
+            // SAFETY: handed over on success; the node works on its duplicate.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            Ok(link.0)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = fd;
+            Err(invalid("fd: no file descriptors on this platform"))
+        }
+    }
+
+    /// Closes a link (its descriptor too, for `add_link_fd`). `false` if it
+    /// was not open.
+    pub fn remove_link(&self, link: u64) -> bool {
+        self.node.remove_link(LinkId(link))
     }
 
     /// Counters and the peer table.

@@ -56,7 +56,9 @@ pub enum SrStatus {
     NoCluster = -13,
     /// `sr_peer_join`: already in `max_subclusters` subclusters.
     TooManySubclusters = -14,
-    /// `sr_peer_add_introducer`: the peer table is full of introducers.
+    /// `sr_peer_add_introducer`: the peer table is full of introducers;
+    /// `sr_node_add_link_fd` / `sr_node_add_link_writer`: the node has its
+    /// maximum of links open.
     TableFull = -15,
     /// `sr_peer_add_introducer`: that is this peer's own id.
     OwnId = -16,
@@ -102,6 +104,9 @@ pub enum SrStatus {
     /// `sr_node_save` / `sr_node_close`: the state file could not be
     /// written (the node carries on, or closed, without it).
     StateFile = -31,
+    /// `sr_node_link_input` / `sr_node_remove_link` / ...: no open link
+    /// with that id (it was removed, or closed at end of stream).
+    UnknownLink = -32,
 }
 
 impl From<ConfigError> for SrStatus {
@@ -147,7 +152,7 @@ impl From<KeyError> for SrStatus {
 }
 
 /// Every code, for the name table and the tests.
-const ALL: [(SrStatus, &str); 33] = [
+const ALL: [(SrStatus, &str); 34] = [
     (SrStatus::Ok, "SR_STATUS_OK\0"),
     (SrStatus::Empty, "SR_STATUS_EMPTY\0"),
     (SrStatus::NullArgument, "SR_STATUS_NULL_ARGUMENT\0"),
@@ -187,6 +192,7 @@ const ALL: [(SrStatus, &str); 33] = [
     (SrStatus::InvalidJson, "SR_STATUS_INVALID_JSON\0"),
     (SrStatus::Io, "SR_STATUS_IO\0"),
     (SrStatus::StateFile, "SR_STATUS_STATE_FILE\0"),
+    (SrStatus::UnknownLink, "SR_STATUS_UNKNOWN_LINK\0"),
 ];
 
 /// The name of a status code ("SR_STATUS_BUSY") as a static NUL-terminated

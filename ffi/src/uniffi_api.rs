@@ -148,6 +148,12 @@ pub enum StreamRelayError {
         /// Why.
         reason: String,
     },
+    /// `Node.linkInput` / `Node.removeLink` / ...: no open link with that
+    /// id (removed, or closed at end of stream).
+    UnknownLink {
+        /// The id.
+        link: u64,
+    },
 }
 
 impl std::fmt::Display for StreamRelayError {
@@ -181,6 +187,7 @@ impl std::fmt::Display for StreamRelayError {
             Callback { reason } => write!(f, "callback failed: {reason}"),
             Io { reason } => write!(f, "I/O: {reason}"),
             StateFile { reason } => write!(f, "state file: {reason}"),
+            UnknownLink { link } => write!(f, "no link {link}"),
         }
     }
 }

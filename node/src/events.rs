@@ -27,6 +27,15 @@ pub enum NodeEvent {
     /// that would not bind, a state file that could not be written or
     /// read). The text says what and why.
     Error(String),
+    /// A link ended (end of stream, a read or write error, or
+    /// [`Node::remove_link`](crate::Node::remove_link)); the Node closed
+    /// its file descriptor, if it had one.
+    LinkClosed {
+        /// Which link.
+        link: crate::LinkId,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// A callback run (on the loop thread) when the queue goes from empty to

@@ -83,6 +83,16 @@
 //!   local addresses, the peers with RTT and whether direct or proxied,
 //!   datagrams and bytes in and out, wake-ups, the Node's drops by cause
 //!   ([`NodeDrops`]) and the Peer's ([`Status::peer_drops`]).
+//! * **Links.** Bluetooth L2CAP channels and other byte streams with no
+//!   IP path: [`Node::add_link`] takes a stream's file descriptor (the
+//!   loop polls it), [`Node::add_link_writer`] +
+//!   [`Node::link_input`] suit channels that are input/output streams
+//!   (`CBL2CAPChannel`, Android's `BluetoothSocket`). Datagrams to and from
+//!   `Remote::Link(id)` travel as the core's frames
+//!   ([`streamrelay::link::framing`]); garbage is skipped and counted, each
+//!   link's outbound queue is bounded ([`NodeBuilder::link_queue_bytes`]),
+//!   its counters are in [`Status::links`], and its end comes as
+//!   [`NodeEvent::LinkClosed`].
 //! * **Clean shutdown.** [`Node::close`] (or dropping the last handle)
 //!   saves the state, closes the Peer and the sockets and joins the thread.
 //! * **Bounded, no panics on input.** Every queue and table is bounded (the
@@ -119,12 +129,14 @@
 #![warn(missing_docs)]
 
 mod events;
+mod links;
 mod node;
 mod sockets;
 mod state;
 mod status;
 
 pub use events::NodeEvent;
+pub use links::{LinkId, LinkKind, LinkStatus, LinkWriter};
 pub use node::{Node, NodeBuilder, NodeError};
 pub use sockets::canonical;
 pub use status::{NodeDrops, Status};

@@ -1,6 +1,6 @@
 //! `Node` and its builder; the loop thread.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
-use mio::{Events, Poll, Registry, Waker};
+use mio::{Events, Interest, Poll, Registry, Waker};
 use streamrelay::crypto::identity::{KeyPair, SharedKey};
+use streamrelay::link::framing::FramingConfig;
 use streamrelay::nat::NatType;
 use streamrelay::peer::{
     BufferTooSmall, Config, ConfigError, Event, Instant, Introducer, Peer, PeerError, PeerId,
@@ -19,6 +20,7 @@ use streamrelay::wire::control::QueryQuestion;
 use streamrelay::wire::packet::{IdField, PacketId};
 
 use crate::events::{EventQueue, NodeEvent, Notify};
+use crate::links::{Health, Io, Link, LinkId, LinkWriter};
 use crate::sockets::{self, canonical, Sockets};
 use crate::state;
 use crate::status::{NodeDrops, Status};
@@ -27,6 +29,8 @@ use crate::status::{NodeDrops, Status};
 const RECV_BATCH: usize = 256;
 /// Largest UDP payload.
 const MAX_DATAGRAM: usize = 65_536;
+/// Reads from one link per turn before the others get theirs.
+const LINK_BATCH: usize = 16;
 
 /// Why a Node call failed.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,15 @@ pub enum NodeError {
     /// The Node is closed.
     #[error("the node is closed")]
     Closed,
+    /// No open link has this number.
+    #[error("no link {}", .0 .0)]
+    UnknownLink(LinkId),
+    /// [`NodeBuilder::max_links`] links are open.
+    #[error("too many links (at most {max})")]
+    TooManyLinks {
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// Builds a [`Node`]: every setting has a default except the cluster.
@@ -84,6 +97,9 @@ pub struct NodeBuilder {
     event_capacity: usize,
     notify: Option<Notify>,
     seed: Option<[u8; 32]>,
+    link_framing: FramingConfig,
+    link_queue_bytes: usize,
+    max_links: usize,
 }
 
 impl std::fmt::Debug for NodeBuilder {
@@ -110,6 +126,9 @@ impl Default for NodeBuilder {
             event_capacity: 1024,
             notify: None,
             seed: None,
+            link_framing: FramingConfig::default(),
+            link_queue_bytes: 64 * 1024,
+            max_links: 16,
         }
     }
 }
@@ -235,6 +254,27 @@ impl NodeBuilder {
         self
     }
 
+    /// The largest datagram a link frame carries (default 2048, which
+    /// holds any datagram the Peer sends; both ends of a link should
+    /// agree). See `docs/link-framing.md`.
+    pub fn link_max_frame(mut self, bytes: usize) -> Self {
+        self.link_framing.max_frame = bytes.clamp(1, usize::from(u16::MAX));
+        self
+    }
+
+    /// Framed bytes queued per link before new datagrams are dropped and
+    /// counted (default 64 KiB: about 3 s of a 20 KB/s Bluetooth link).
+    pub fn link_queue_bytes(mut self, bytes: usize) -> Self {
+        self.link_queue_bytes = bytes;
+        self
+    }
+
+    /// Links open at once (default 16); [`Node::add_link`] refuses more.
+    pub fn max_links(mut self, n: usize) -> Self {
+        self.max_links = n;
+        self
+    }
+
     /// Binds the sockets, restores the state file if there is one, and
     /// starts the loop thread.
     pub fn start(self) -> Result<Node, NodeError> {
@@ -322,6 +362,14 @@ struct Core {
     close_result: Option<Result<(), NodeError>>,
     net_changed: bool,
     counters: Counters,
+    links: BTreeMap<u64, Link>,
+    link_ready: BTreeSet<u64>,
+    next_link: u64,
+    link_framing: FramingConfig,
+    link_queue_bytes: usize,
+    max_links: usize,
+    links_closed: u64,
+    frame_buf: Vec<u8>,
 }
 
 #[derive(Default)]
@@ -445,6 +493,14 @@ impl Node {
             close_result: None,
             net_changed: false,
             counters: Counters::default(),
+            links: BTreeMap::new(),
+            link_ready: BTreeSet::new(),
+            next_link: 1,
+            link_framing: b.link_framing,
+            link_queue_bytes: b.link_queue_bytes,
+            max_links: b.max_links,
+            links_closed: 0,
+            frame_buf: Vec::new(),
         };
         let inner = Arc::new(Inner {
             core: Mutex::new(core),
@@ -638,8 +694,165 @@ impl Node {
             events_dropped: self.inner().events.dropped(),
             events_queued: self.inner().events.len(),
             state_saves: c.state_saves,
+            links: core.links.iter().map(|(id, l)| l.status(*id)).collect(),
+            links_closed: core.links_closed,
             metrics: core.peer.metrics().clone(),
         }
+    }
+
+    /// Hands the Node a link: a connected stream socket (a Unix
+    /// socketpair, an L2CAP socket, TCP) whose other end runs the same
+    /// framing. The Node owns the descriptor from now on: it makes it
+    /// non-blocking, polls it on its loop, and closes it at
+    /// [`remove_link`](Self::remove_link), at end of stream or on an error
+    /// ([`NodeEvent::LinkClosed`]). Datagrams from and to
+    /// `Remote::Link(id.0)` travel on it as frames.
+    ///
+    /// ```no_run
+    /// use std::os::unix::net::UnixStream;
+    /// # let (a, b) = (streamrelay_node::Node::builder().cluster_seed("x").start()?, streamrelay_node::Node::builder().cluster_seed("x").start()?);
+    /// let (left, right) = UnixStream::pair()?; // stands in for a Bluetooth channel
+    /// let link = a.add_link(left)?;
+    /// b.add_link(right)?;
+    /// assert!(a.status().links.iter().any(|l| l.id == link));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn add_link(&self, stream: impl Into<std::os::fd::OwnedFd>) -> Result<LinkId, NodeError> {
+        let std = std::os::unix::net::UnixStream::from(stream.into());
+        std.set_nonblocking(true)?;
+        let stream = mio::net::UnixStream::from_std(std);
+        self.add_io(Io::Fd(stream))
+    }
+
+    /// Hands the Node a link whose bytes the application moves: it pushes
+    /// what it reads with [`link_input`](Self::link_input), and the Node
+    /// writes frames through `writer` (see [`LinkWriter`]). For channels
+    /// that are input/output streams (`CBL2CAPChannel`, Android's
+    /// `BluetoothSocket`).
+    ///
+    /// ```no_run
+    /// use streamrelay_node::LinkWriter;
+    /// struct Out(std::sync::mpsc::Sender<Vec<u8>>);
+    /// impl LinkWriter for Out {
+    ///     fn write(&mut self, bytes: &[u8]) -> usize {
+    ///         self.0.send(bytes.to_vec()).map_or(0, |_| bytes.len())
+    ///     }
+    /// }
+    /// # let node = streamrelay_node::Node::builder().cluster_seed("x").start()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let link = node.add_link_writer(Out(tx))?;
+    /// // What the channel's input stream yields:
+    /// node.link_input(link, &[0xA5, 0x5C])?;
+    /// # drop(rx);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_link_writer(&self, writer: impl LinkWriter + 'static) -> Result<LinkId, NodeError> {
+        self.add_io(Io::Pushed(Box::new(writer)))
+    }
+
+    fn add_io(&self, mut io: Io) -> Result<LinkId, NodeError> {
+        if self.is_closed() {
+            return Err(NodeError::Closed);
+        }
+        let id = {
+            let mut core = self.inner().lock();
+            if core.links.len() >= core.max_links {
+                return Err(NodeError::TooManyLinks {
+                    max: core.max_links,
+                });
+            }
+            let id = core.next_link;
+            if let Io::Fd(s) = &mut io {
+                core.registry.register(
+                    s,
+                    sockets::link_token(id),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                core.link_ready.insert(id);
+            }
+            core.next_link += 1;
+            let link = Link::new(io, core.link_framing, core.link_queue_bytes);
+            core.links.insert(id, link);
+            let now = core.now();
+            core.link_up(now, id);
+            id
+        };
+        let _ = self.inner().waker.wake();
+        Ok(LinkId(id))
+    }
+
+    /// Bytes read from a pushed link's input stream (any amount, any
+    /// split): the frames they complete go to the Peer now. Garbage is
+    /// skipped and counted ([`LinkStatus::decoder`](crate::LinkStatus::decoder)).
+    ///
+    /// ```no_run
+    /// # use streamrelay_node::{LinkId, Node};
+    /// # fn f(node: &Node, link: LinkId, input: &mut dyn std::io::Read) -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut buf = [0u8; 4096];
+    /// loop {
+    ///     let n = input.read(&mut buf)?; // the channel's input stream
+    ///     if n == 0 {
+    ///         node.remove_link(link);
+    ///         return Ok(());
+    ///     }
+    ///     node.link_input(link, &buf[..n])?;
+    /// }
+    /// # }
+    /// ```
+    pub fn link_input(&self, link: LinkId, bytes: &[u8]) -> Result<(), NodeError> {
+        {
+            let mut core = self.inner().lock();
+            if !core.links.contains_key(&link.0) {
+                return Err(NodeError::UnknownLink(link));
+            }
+            let now = core.now();
+            core.link_data(now, link.0, bytes, &self.inner().events);
+        }
+        let _ = self.inner().waker.wake();
+        Ok(())
+    }
+
+    /// The platform says a pushed link's output stream has space again:
+    /// write what is queued now.
+    ///
+    /// ```no_run
+    /// # fn f(node: &streamrelay_node::Node, link: streamrelay_node::LinkId) -> Result<(), streamrelay_node::NodeError> {
+    /// // From the stream's "has space available" callback:
+    /// node.link_writable(link)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn link_writable(&self, link: LinkId) -> Result<(), NodeError> {
+        let mut core = self.inner().lock();
+        if !core.links.contains_key(&link.0) {
+            return Err(NodeError::UnknownLink(link));
+        }
+        core.write_links(&self.inner().events);
+        Ok(())
+    }
+
+    /// Closes a link (its descriptor too, for [`add_link`](Self::add_link)
+    /// links) and queues [`NodeEvent::LinkClosed`]. `false` if there was no
+    /// such link.
+    ///
+    /// ```no_run
+    /// # fn f(node: &streamrelay_node::Node, link: streamrelay_node::LinkId) {
+    /// // The Bluetooth channel went out of range:
+    /// assert!(node.remove_link(link));
+    /// assert!(!node.remove_link(link)); // already gone
+    /// # }
+    /// ```
+    pub fn remove_link(&self, link: LinkId) -> bool {
+        let found = {
+            let mut core = self.inner().lock();
+            let found = core.links.contains_key(&link.0);
+            if found {
+                core.close_link(link.0, "removed".into(), &self.inner().events);
+            }
+            found
+        };
+        let _ = self.inner().waker.wake();
+        found
     }
 
     /// Stops the node: writes the state file, closes the Peer and every
@@ -662,6 +875,8 @@ fn run(inner: &Inner, mut poll: Poll) {
             for ev in events.iter() {
                 if let Some(id) = sockets::socket_of(ev.token()) {
                     core.readable.insert(id);
+                } else if let Some(id) = sockets::link_of(ev.token()) {
+                    core.link_ready.insert(id);
                 }
             }
             match core.turn(&inner.events) {
@@ -698,6 +913,7 @@ impl Core {
             self.on_network_changed(now, q);
         }
         self.receive(now, q);
+        self.service_links(now, q);
         if self.peer.poll_timeout().is_some_and(|t| t <= now) {
             self.peer.handle_timeout(now);
         }
@@ -711,7 +927,7 @@ impl Core {
                 q.push(NodeEvent::Error(e.to_string()));
             }
         }
-        if !self.readable.is_empty() {
+        if !self.readable.is_empty() || !self.link_ready.is_empty() {
             return Some(Some(Duration::ZERO));
         }
         let peer_deadline = self
@@ -797,6 +1013,13 @@ impl Core {
                     continue;
                 }
             };
+            if let Remote::Link(id) = remote {
+                match self.links.get_mut(&id) {
+                    Some(link) => link.enqueue(&self.send_buf[..n]),
+                    None => self.counters.drops.no_socket += 1,
+                }
+                continue;
+            }
             let (Some(b), Some(to)) = (self.sockets.get(socket), remote.udp()) else {
                 self.counters.drops.no_socket += 1;
                 continue;
@@ -812,6 +1035,110 @@ impl Core {
                 Err(_) => self.counters.drops.send_failed += 1,
             }
         }
+        self.write_links(q);
+    }
+
+    /// A link came up: the Peer greets whoever is at its other end.
+    fn link_up(&mut self, now: Instant, id: u64) {
+        self.peer.link_up(now, id);
+    }
+
+    /// Write every link's queue as far as its stream takes it.
+    fn write_links(&mut self, q: &EventQueue) {
+        let mut closed = Vec::new();
+        for (id, link) in &mut self.links {
+            if let Health::Closed(reason) = link.write_out() {
+                closed.push((*id, reason));
+            }
+        }
+        for (id, reason) in closed {
+            self.close_link(id, reason, q);
+        }
+    }
+
+    /// Forget a link (closing its descriptor) and say so.
+    fn close_link(&mut self, id: u64, reason: String, q: &EventQueue) {
+        let Some(mut link) = self.links.remove(&id) else {
+            return;
+        };
+        if let Io::Fd(s) = &mut link.io {
+            let _ = self.registry.deregister(s);
+        }
+        self.link_ready.remove(&id);
+        self.links_closed += 1;
+        // The Peer forgets who was reached only through it.
+        self.peer.link_down(self.now(), id);
+        q.push(NodeEvent::LinkClosed {
+            link: LinkId(id),
+            reason,
+        });
+    }
+
+    /// Bytes from link `id`: each frame they complete goes to the Peer,
+    /// and what it answers goes out before the next frame.
+    fn link_data(&mut self, now: Instant, id: u64, mut input: &[u8], q: &EventQueue) {
+        loop {
+            let Some(link) = self.links.get_mut(&id) else {
+                return;
+            };
+            let n = link.decoder.feed(input);
+            input = &input[n..];
+            loop {
+                let Some(link) = self.links.get_mut(&id) else {
+                    return;
+                };
+                let Some(frame) = link.decoder.next_frame() else {
+                    break;
+                };
+                self.frame_buf.clear();
+                self.frame_buf.extend_from_slice(frame);
+                self.peer
+                    .handle_datagram(now, SocketId::Main, Remote::Link(id), &self.frame_buf);
+                self.flush(now, q);
+            }
+            if input.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Reads what the ready fd links hold (a batch each) and writes what
+    /// they have queued.
+    fn service_links(&mut self, now: Instant, q: &EventQueue) {
+        let ready: Vec<u64> = self.link_ready.iter().copied().collect();
+        for id in ready {
+            let mut drained = false;
+            let mut closed = None;
+            for _ in 0..LINK_BATCH {
+                let Some(link) = self.links.get_mut(&id) else {
+                    drained = true;
+                    break;
+                };
+                match link.read_chunk(&mut self.recv_buf) {
+                    Ok(Some(n)) => {
+                        let buf = std::mem::take(&mut self.recv_buf);
+                        self.link_data(now, id, &buf[..n], q);
+                        self.recv_buf = buf;
+                    }
+                    Ok(None) => {
+                        drained = true;
+                        break;
+                    }
+                    Err(reason) => {
+                        closed = Some(reason);
+                        break;
+                    }
+                }
+            }
+            if let Some(reason) = closed {
+                self.close_link(id, reason, q);
+                continue;
+            }
+            if drained {
+                self.link_ready.remove(&id);
+            }
+        }
+        self.write_links(q);
     }
 
     fn on_network_changed(&mut self, now: Instant, q: &EventQueue) {
@@ -863,6 +1190,13 @@ impl Core {
         let ids: Vec<u16> = self.sockets.pool.keys().copied().collect();
         for i in ids {
             self.sockets.close_pool(i, &self.registry);
+        }
+        // The links' descriptors close here (the Peer's goodbyes were
+        // written above, as far as the streams took them).
+        for (_, mut link) in std::mem::take(&mut self.links) {
+            if let Io::Fd(s) = &mut link.io {
+                let _ = self.registry.deregister(s);
+            }
         }
         self.close_result = Some(saved);
     }

@@ -22,6 +22,8 @@ const MAIN: Token = Token(1);
 const PROBE: Token = Token(2);
 /// Pool socket `i` is token `POOL_BASE + i`.
 const POOL_BASE: usize = 16;
+/// Link `n` is token `LINK_BASE + n` (above every pool token).
+const LINK_BASE: usize = 1 << 20;
 /// Receive buffer asked for each socket.
 const RECV_BUFFER: usize = 4 << 20;
 
@@ -39,9 +41,21 @@ pub(crate) fn socket_of(t: Token) -> Option<SocketId> {
     match t {
         MAIN => Some(SocketId::Main),
         PROBE => Some(SocketId::Probe),
-        Token(n) if n >= POOL_BASE => u16::try_from(n - POOL_BASE).ok().map(SocketId::Pool),
+        Token(n) if (POOL_BASE..LINK_BASE).contains(&n) => {
+            u16::try_from(n - POOL_BASE).ok().map(SocketId::Pool)
+        }
         _ => None,
     }
+}
+
+/// The token of link `n`.
+pub(crate) fn link_token(n: u64) -> Token {
+    Token(LINK_BASE.saturating_add(usize::try_from(n).unwrap_or(usize::MAX)))
+}
+
+/// The link of a token.
+pub(crate) fn link_of(t: Token) -> Option<u64> {
+    t.0.checked_sub(LINK_BASE).map(|n| n as u64)
 }
 
 /// `::ffff:a.b.c.d` → `a.b.c.d`; everything else as it is.

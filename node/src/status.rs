@@ -43,6 +43,11 @@ pub struct Status {
     pub events_queued: usize,
     /// State-file writes that succeeded.
     pub state_saves: u64,
+    /// The open links (see [`Node::add_link`](crate::Node::add_link)),
+    /// each with its counters.
+    pub links: Vec<crate::LinkStatus>,
+    /// Links closed so far.
+    pub links_closed: u64,
     /// The Peer's counters (received and sent by type, drops by
     /// [`DropReason`], evictions, data plane).
     pub metrics: Metrics,
@@ -68,7 +73,7 @@ pub struct NodeDrops {
     /// A send the OS would not queue (its buffer was full): UDP drops it.
     pub send_would_block: u64,
     /// A transmit on a socket the Node does not have (a pool socket that
-    /// would not bind), or to a remote that is not UDP.
+    /// would not bind), or to a link the Node does not have.
     pub no_socket: u64,
     /// A receive error other than "nothing more" (ICMP port unreachable
     /// reported on the socket, say).

@@ -1,13 +1,16 @@
 //! Event-queue overflow is counted; a hostile flood neither panics the
 //! Node nor grows it. Every datagram goes to loopback.
 
+mod support;
+
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use streamrelay::nat::NatType;
 use streamrelay::peer::Event;
 use streamrelay::wire::control::Ping;
 use streamrelay_node::{Node, NodeEvent};
+use support::eventually;
 
 const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -20,18 +23,6 @@ fn p5(n: u32) -> Vec<u8> {
         .unwrap()
         .encode()
         .unwrap()
-}
-
-/// Waits until `f` holds (or `within` passes).
-fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + within;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
 }
 
 #[test]

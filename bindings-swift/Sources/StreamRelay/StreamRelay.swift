@@ -656,12 +656,253 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * Where a node writes a pushed link's frames (`Node.addLinkWriter`): the
+ * output side of a Bluetooth channel (`CBL2CAPChannel.outputStream`,
+ * `BluetoothSocket.outputStream`). Called on a thread of the node's with
+ * the node locked: it must not call the node, and should not block long.
+ */
+public protocol LinkWriter: AnyObject, Sendable {
+    
+    /**
+     * Write a prefix of `bytes` to the channel; return its length (0 to
+     * `bytes.len`). What is not taken stays queued and is offered again
+     * at the node's next turn, or at once after `Node.linkWritable`.
+     */
+    func write(bytes: Data)  -> UInt64
+    
+}
+/**
+ * Where a node writes a pushed link's frames (`Node.addLinkWriter`): the
+ * output side of a Bluetooth channel (`CBL2CAPChannel.outputStream`,
+ * `BluetoothSocket.outputStream`). Called on a thread of the node's with
+ * the node locked: it must not call the node, and should not block long.
+ */
+open class LinkWriterImpl: LinkWriter, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_streamrelay_fn_clone_linkwriter(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_streamrelay_fn_free_linkwriter(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Write a prefix of `bytes` to the channel; return its length (0 to
+     * `bytes.len`). What is not taken stays queued and is offered again
+     * at the node's next turn, or at once after `Node.linkWritable`.
+     */
+open func write(bytes: Data) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_linkwriter_write(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLinkWriter {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLinkWriter = UniffiVTableCallbackInterfaceLinkWriter(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLinkWriter.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LinkWriter: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLinkWriter.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LinkWriter: handle missing in uniffiClone")
+            }
+        },
+        write: { (
+            uniffiHandle: UInt64,
+            bytes: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<UInt64>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> UInt64 in
+                guard let uniffiObj = try? FfiConverterTypeLinkWriter.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.write(
+                     bytes: try FfiConverterData.lift(bytes)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterUInt64.lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLinkWriter> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLinkWriter>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLinkWriter() {
+    uniffi_streamrelay_fn_init_callback_vtable_linkwriter(UniffiCallbackInterfaceLinkWriter.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLinkWriter: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LinkWriter>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LinkWriter
+
+    public static func lift(_ handle: UInt64) throws -> LinkWriter {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LinkWriterImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LinkWriter) -> UInt64 {
+         if let rustImpl = value as? LinkWriterImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LinkWriter {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LinkWriter, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkWriter_lift(_ handle: UInt64) throws -> LinkWriter {
+    return try FfiConverterTypeLinkWriter.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLinkWriter_lower(_ value: LinkWriter) -> UInt64 {
+    return FfiConverterTypeLinkWriter.lower(value)
+}
+
+
+
+
+
+
+/**
  * A running Stream Relay peer on UDP sockets: it owns the sockets, one
  * loop thread and a state file (the ready host; `Peer` is the sans-IO
  * state machine for hosts that own their loop). Thread-safe. Closing (or
  * dropping the last reference) saves the state file.
  */
 public protocol NodeProtocol: AnyObject, Sendable {
+    
+    /**
+     * Hands the node a connected stream socket's file descriptor (a Unix
+     * socketpair, an L2CAP socket): the node polls it itself. On success
+     * the node owns it (it works on a duplicate and has closed `fd`); on
+     * an error the caller still owns it. Throws `InvalidArgument` for a
+     * negative `fd` or where there are no file descriptors.
+     */
+    func addLinkFd(fd: Int32) throws  -> UInt64
+    
+    /**
+     * Hands the node a link whose bytes the application moves: a
+     * Bluetooth L2CAP channel's streams (`CBL2CAPChannel` on Apple,
+     * `BluetoothSocket` from `createL2capChannel` on Android). Read the
+     * input stream and pass what it yields to `link_input`; the node
+     * writes frames through `writer`. Returns the link's id (the
+     * `Remote.Link` of its peers). Throws `TableFull` when the node has
+     * its maximum of links (16) open.
+     */
+    func addLinkWriter(writer: LinkWriter) throws  -> UInt64
     
     /**
      * Joins the subcluster of the 32-byte `shared_key`; returns its id.
@@ -672,6 +913,18 @@ public protocol NodeProtocol: AnyObject, Sendable {
      * Leaves a subcluster (its 32-byte id); `true` if we were in it.
      */
     func leave(subclusterId: Data) throws  -> Bool
+    
+    /**
+     * Bytes read from a pushed link's input stream (any amount, split
+     * anywhere). Garbage is skipped and counted (`NodeStatus.links`).
+     */
+    func linkInput(link: UInt64, bytes: Data) throws 
+    
+    /**
+     * A pushed link's output stream has room again
+     * (`NSStreamEvent.hasSpaceAvailable`): write what is queued now.
+     */
+    func linkWritable(link: UInt64) throws 
     
     /**
      * Where the main socket is bound.
@@ -718,6 +971,12 @@ public protocol NodeProtocol: AnyObject, Sendable {
      * the query id.
      */
     func query(questionJson: String) throws  -> Data
+    
+    /**
+     * Closes a link (its descriptor too, for `add_link_fd`). `false` if it
+     * was not open.
+     */
+    func removeLink(link: UInt64)  -> Bool
     
     /**
      * Writes the state file now (atomically); `false` without one.
@@ -839,6 +1098,42 @@ public static func start(options: NodeOptions)throws  -> Node  {
 
     
     /**
+     * Hands the node a connected stream socket's file descriptor (a Unix
+     * socketpair, an L2CAP socket): the node polls it itself. On success
+     * the node owns it (it works on a duplicate and has closed `fd`); on
+     * an error the caller still owns it. Throws `InvalidArgument` for a
+     * negative `fd` or where there are no file descriptors.
+     */
+open func addLinkFd(fd: Int32)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_add_link_fd(
+            self.uniffiCloneHandle(),
+        FfiConverterInt32.lower(fd),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Hands the node a link whose bytes the application moves: a
+     * Bluetooth L2CAP channel's streams (`CBL2CAPChannel` on Apple,
+     * `BluetoothSocket` from `createL2capChannel` on Android). Read the
+     * input stream and pass what it yields to `link_input`; the node
+     * writes frames through `writer`. Returns the link's id (the
+     * `Remote.Link` of its peers). Throws `TableFull` when the node has
+     * its maximum of links (16) open.
+     */
+open func addLinkWriter(writer: LinkWriter)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_add_link_writer(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLinkWriter_lower(writer),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Joins the subcluster of the 32-byte `shared_key`; returns its id.
      */
 open func join(sharedKey: Data)throws  -> Data  {
@@ -862,6 +1157,33 @@ open func leave(subclusterId: Data)throws  -> Bool  {
         FfiConverterData.lower(subclusterId),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Bytes read from a pushed link's input stream (any amount, split
+     * anywhere). Garbage is skipped and counted (`NodeStatus.links`).
+     */
+open func linkInput(link: UInt64, bytes: Data)throws   {try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_link_input(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(link),
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * A pushed link's output stream has room again
+     * (`NSStreamEvent.hasSpaceAvailable`): write what is queued now.
+     */
+open func linkWritable(link: UInt64)throws   {try rustCallWithError(FfiConverterTypeStreamRelayError_lift) {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_link_writable(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(link),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -959,6 +1281,20 @@ open func query(questionJson: String)throws  -> Data  {
     uniffi_streamrelay_fn_method_node_query(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(questionJson),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Closes a link (its descriptor too, for `add_link_fd`). `false` if it
+     * was not open.
+     */
+open func removeLink(link: UInt64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_streamrelay_fn_method_node_remove_link(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(link),uniffiCallStatus
     )
 })
 }
@@ -2896,6 +3232,187 @@ public func FfiConverterTypeNodeDropCount_lower(_ value: NodeDropCount) -> RustB
 
 
 /**
+ * One open link and its counters.
+ */
+public struct NodeLink: Equatable, Hashable {
+    /**
+     * Its number (`Remote::Link(id)`).
+     */
+    public var id: UInt64
+    /**
+     * "fd" (the node polls a file descriptor) or "pushed" (the
+     * application pushes bytes and writes what the node gives it).
+     */
+    public var kind: String
+    /**
+     * Bytes read from the stream (or pushed).
+     */
+    public var bytesIn: UInt64
+    /**
+     * Good frames handed to the Peer.
+     */
+    public var framesIn: UInt64
+    /**
+     * Bytes written to the stream.
+     */
+    public var bytesOut: UInt64
+    /**
+     * Frames queued for the stream.
+     */
+    public var framesOut: UInt64
+    /**
+     * Frames dropped because the outbound queue was full.
+     */
+    public var framesDropped: UInt64
+    /**
+     * Datagrams longer than the frame limit, not sent.
+     */
+    public var framesTooLarge: UInt64
+    /**
+     * Bytes waiting in the outbound queue.
+     */
+    public var queuedBytes: UInt64
+    /**
+     * Bytes received that were not part of a good frame.
+     */
+    public var skippedBytes: UInt64
+    /**
+     * Sync markers with a bad header.
+     */
+    public var badHeader: UInt64
+    /**
+     * Headers announcing more than the frame limit.
+     */
+    public var tooLarge: UInt64
+    /**
+     * Frames whose checksum failed.
+     */
+    public var badChecksum: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its number (`Remote::Link(id)`).
+         */id: UInt64, 
+        /**
+         * "fd" (the node polls a file descriptor) or "pushed" (the
+         * application pushes bytes and writes what the node gives it).
+         */kind: String, 
+        /**
+         * Bytes read from the stream (or pushed).
+         */bytesIn: UInt64, 
+        /**
+         * Good frames handed to the Peer.
+         */framesIn: UInt64, 
+        /**
+         * Bytes written to the stream.
+         */bytesOut: UInt64, 
+        /**
+         * Frames queued for the stream.
+         */framesOut: UInt64, 
+        /**
+         * Frames dropped because the outbound queue was full.
+         */framesDropped: UInt64, 
+        /**
+         * Datagrams longer than the frame limit, not sent.
+         */framesTooLarge: UInt64, 
+        /**
+         * Bytes waiting in the outbound queue.
+         */queuedBytes: UInt64, 
+        /**
+         * Bytes received that were not part of a good frame.
+         */skippedBytes: UInt64, 
+        /**
+         * Sync markers with a bad header.
+         */badHeader: UInt64, 
+        /**
+         * Headers announcing more than the frame limit.
+         */tooLarge: UInt64, 
+        /**
+         * Frames whose checksum failed.
+         */badChecksum: UInt64) {
+        self.id = id
+        self.kind = kind
+        self.bytesIn = bytesIn
+        self.framesIn = framesIn
+        self.bytesOut = bytesOut
+        self.framesOut = framesOut
+        self.framesDropped = framesDropped
+        self.framesTooLarge = framesTooLarge
+        self.queuedBytes = queuedBytes
+        self.skippedBytes = skippedBytes
+        self.badHeader = badHeader
+        self.tooLarge = tooLarge
+        self.badChecksum = badChecksum
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NodeLink: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNodeLink: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NodeLink {
+        return
+            try NodeLink(
+                id: FfiConverterUInt64.read(from: &buf), 
+                kind: FfiConverterString.read(from: &buf), 
+                bytesIn: FfiConverterUInt64.read(from: &buf), 
+                framesIn: FfiConverterUInt64.read(from: &buf), 
+                bytesOut: FfiConverterUInt64.read(from: &buf), 
+                framesOut: FfiConverterUInt64.read(from: &buf), 
+                framesDropped: FfiConverterUInt64.read(from: &buf), 
+                framesTooLarge: FfiConverterUInt64.read(from: &buf), 
+                queuedBytes: FfiConverterUInt64.read(from: &buf), 
+                skippedBytes: FfiConverterUInt64.read(from: &buf), 
+                badHeader: FfiConverterUInt64.read(from: &buf), 
+                tooLarge: FfiConverterUInt64.read(from: &buf), 
+                badChecksum: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NodeLink, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.id, into: &buf)
+        FfiConverterString.write(value.kind, into: &buf)
+        FfiConverterUInt64.write(value.bytesIn, into: &buf)
+        FfiConverterUInt64.write(value.framesIn, into: &buf)
+        FfiConverterUInt64.write(value.bytesOut, into: &buf)
+        FfiConverterUInt64.write(value.framesOut, into: &buf)
+        FfiConverterUInt64.write(value.framesDropped, into: &buf)
+        FfiConverterUInt64.write(value.framesTooLarge, into: &buf)
+        FfiConverterUInt64.write(value.queuedBytes, into: &buf)
+        FfiConverterUInt64.write(value.skippedBytes, into: &buf)
+        FfiConverterUInt64.write(value.badHeader, into: &buf)
+        FfiConverterUInt64.write(value.tooLarge, into: &buf)
+        FfiConverterUInt64.write(value.badChecksum, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeLink_lift(_ buf: RustBuffer) throws -> NodeLink {
+    return try FfiConverterTypeNodeLink.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNodeLink_lower(_ value: NodeLink) -> RustBuffer {
+    return FfiConverterTypeNodeLink.lower(value)
+}
+
+
+/**
  * How to start a `Node`. Only `config` is required.
  */
 public struct NodeOptions: Equatable, Hashable {
@@ -3255,6 +3772,14 @@ public struct NodeStatus: Equatable, Hashable {
      * started fresh and will overwrite it).
      */
     public var restoreError: String?
+    /**
+     * The open links (Bluetooth channels and other byte streams).
+     */
+    public var links: [NodeLink]
+    /**
+     * Links closed so far.
+     */
+    public var linksClosed: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3324,7 +3849,13 @@ public struct NodeStatus: Equatable, Hashable {
         /**
          * Why the state file was not restored at start (the node then
          * started fresh and will overwrite it).
-         */restoreError: String?) {
+         */restoreError: String?, 
+        /**
+         * The open links (Bluetooth channels and other byte streams).
+         */links: [NodeLink], 
+        /**
+         * Links closed so far.
+         */linksClosed: UInt64) {
         self.peerId = peerId
         self.nat = nat
         self.publicEndpoint = publicEndpoint
@@ -3346,6 +3877,8 @@ public struct NodeStatus: Equatable, Hashable {
         self.delivered = delivered
         self.relayed = relayed
         self.restoreError = restoreError
+        self.links = links
+        self.linksClosed = linksClosed
     }
 
     
@@ -3384,7 +3917,9 @@ public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
                 published: FfiConverterUInt64.read(from: &buf), 
                 delivered: FfiConverterUInt64.read(from: &buf), 
                 relayed: FfiConverterUInt64.read(from: &buf), 
-                restoreError: FfiConverterOptionString.read(from: &buf)
+                restoreError: FfiConverterOptionString.read(from: &buf), 
+                links: FfiConverterSequenceTypeNodeLink.read(from: &buf), 
+                linksClosed: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -3410,6 +3945,8 @@ public struct FfiConverterTypeNodeStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.delivered, into: &buf)
         FfiConverterUInt64.write(value.relayed, into: &buf)
         FfiConverterOptionString.write(value.restoreError, into: &buf)
+        FfiConverterSequenceTypeNodeLink.write(value.links, into: &buf)
+        FfiConverterUInt64.write(value.linksClosed, into: &buf)
     }
 }
 
@@ -6381,6 +6918,17 @@ public enum NodeEvent: Equatable, Hashable {
          * What and why.
          */message: String
     )
+    /**
+     * A link ended (end of stream, an error, `remove_link`).
+     */
+    case linkClosed(
+        /**
+         * Its id.
+         */link: UInt64, 
+        /**
+         * Why.
+         */reason: String
+    )
 
 
 
@@ -6408,6 +6956,9 @@ public struct FfiConverterTypeNodeEvent: FfiConverterRustBuffer {
         case 2: return .error(message: try FfiConverterString.read(from: &buf)
         )
         
+        case 3: return .linkClosed(link: try FfiConverterUInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -6424,6 +6975,12 @@ public struct FfiConverterTypeNodeEvent: FfiConverterRustBuffer {
         case let .error(message):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(message, into: &buf)
+            
+        
+        case let .linkClosed(link,reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt64.write(link, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
             
         }
     }
@@ -7488,6 +8045,15 @@ enum StreamRelayError: Swift.Error, Equatable, Hashable, Foundation.LocalizedErr
          * Why.
          */reason: String
     )
+    /**
+     * `Node.linkInput` / `Node.removeLink` / ...: no open link with that
+     * id (removed, or closed at end of stream).
+     */
+    case UnknownLink(
+        /**
+         * The id.
+         */link: UInt64
+    )
 
     
 
@@ -7575,6 +8141,9 @@ public struct FfiConverterTypeStreamRelayError: FfiConverterRustBuffer {
             )
         case 27: return .StateFile(
             reason: try FfiConverterString.read(from: &buf)
+            )
+        case 28: return .UnknownLink(
+            link: try FfiConverterUInt64.read(from: &buf)
             )
 
          default: throw UniffiInternalError.unexpectedEnumCase
@@ -7710,6 +8279,11 @@ public struct FfiConverterTypeStreamRelayError: FfiConverterRustBuffer {
         case let .StateFile(reason):
             writeInt(&buf, Int32(27))
             FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .UnknownLink(link):
+            writeInt(&buf, Int32(28))
+            FfiConverterUInt64.write(link, into: &buf)
             
         }
     }
@@ -8311,6 +8885,31 @@ fileprivate struct FfiConverterSequenceTypeNodeDropCount: FfiConverterRustBuffer
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeNodeDropCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeNodeLink: FfiConverterRustBuffer {
+    typealias SwiftType = [NodeLink]
+
+    public static func write(_ value: [NodeLink], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNodeLink.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [NodeLink] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [NodeLink]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNodeLink.read(from: &buf))
         }
         return seq
     }
@@ -8950,10 +9549,25 @@ private let initializationResult: InitializationResult = {
     if (uniffi_streamrelay_checksum_method_peerfirewall_allow() != 47974) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_streamrelay_checksum_method_linkwriter_write() != 18751) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_add_link_fd() != 28229) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_add_link_writer() != 43864) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_streamrelay_checksum_method_node_join() != 40689) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_node_leave() != 51452) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_link_input() != 56142) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_link_writable() != 10162) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_node_local_address() != 27011) {
@@ -8975,6 +9589,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_node_query() != 37916) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_streamrelay_checksum_method_node_remove_link() != 23439) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_streamrelay_checksum_method_node_save() != 57677) {
@@ -9011,6 +9628,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitLinkWriter()
     uniffiCallbackInitNodeListener()
     uniffiCallbackInitPeerFirewall()
     return InitializationResult.ok

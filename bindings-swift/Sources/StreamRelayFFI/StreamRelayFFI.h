@@ -250,6 +250,13 @@ typedef void (*UniffiCallbackInterfacePeerFirewallMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LINK_WRITER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LINK_WRITER_METHOD0
+typedef void (*UniffiCallbackInterfaceLinkWriterMethod0)(uint64_t, RustBuffer, uint64_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_NODE_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceNodeListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -264,6 +271,15 @@ typedef struct UniffiVTableCallbackInterfacePeerFirewall {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfacePeerFirewallMethod0 _Nonnull allow;
 } UniffiVTableCallbackInterfacePeerFirewall;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LINK_WRITER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LINK_WRITER
+typedef struct UniffiVTableCallbackInterfaceLinkWriter {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLinkWriterMethod0 _Nonnull write;
+} UniffiVTableCallbackInterfaceLinkWriter;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_NODE_LISTENER
@@ -505,6 +521,26 @@ void uniffi_streamrelay_fn_init_callback_vtable_peerfirewall(const UniffiVTableC
 int8_t uniffi_streamrelay_fn_method_peerfirewall_allow(uint64_t ptr, RustBuffer packet, RustBuffer remote, RustBuffer socket, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_LINKWRITER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_LINKWRITER
+uint64_t uniffi_streamrelay_fn_clone_linkwriter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_LINKWRITER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_FREE_LINKWRITER
+void uniffi_streamrelay_fn_free_linkwriter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_INIT_CALLBACK_VTABLE_LINKWRITER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_INIT_CALLBACK_VTABLE_LINKWRITER
+void uniffi_streamrelay_fn_init_callback_vtable_linkwriter(const UniffiVTableCallbackInterfaceLinkWriter* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_LINKWRITER_WRITE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_LINKWRITER_WRITE
+uint64_t uniffi_streamrelay_fn_method_linkwriter_write(uint64_t ptr, RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_NODE
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_CLONE_NODE
 uint64_t uniffi_streamrelay_fn_clone_node(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -520,6 +556,16 @@ void uniffi_streamrelay_fn_free_node(uint64_t handle, RustCallStatus *_Nonnull o
 uint64_t uniffi_streamrelay_fn_constructor_node_start(RustBuffer options, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_ADD_LINK_FD
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_ADD_LINK_FD
+uint64_t uniffi_streamrelay_fn_method_node_add_link_fd(uint64_t ptr, int32_t fd, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_ADD_LINK_WRITER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_ADD_LINK_WRITER
+uint64_t uniffi_streamrelay_fn_method_node_add_link_writer(uint64_t ptr, uint64_t writer, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_JOIN
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_JOIN
 RustBuffer uniffi_streamrelay_fn_method_node_join(uint64_t ptr, RustBuffer shared_key, RustCallStatus *_Nonnull out_status
@@ -528,6 +574,16 @@ RustBuffer uniffi_streamrelay_fn_method_node_join(uint64_t ptr, RustBuffer share
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LEAVE
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LEAVE
 int8_t uniffi_streamrelay_fn_method_node_leave(uint64_t ptr, RustBuffer subcluster_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LINK_INPUT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LINK_INPUT
+void uniffi_streamrelay_fn_method_node_link_input(uint64_t ptr, uint64_t link, RustBuffer bytes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LINK_WRITABLE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LINK_WRITABLE
+void uniffi_streamrelay_fn_method_node_link_writable(uint64_t ptr, uint64_t link, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_LOCAL_ADDRESS
@@ -563,6 +619,11 @@ RustBuffer uniffi_streamrelay_fn_method_node_publish(uint64_t ptr, RustBuffer sh
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_QUERY
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_QUERY
 RustBuffer uniffi_streamrelay_fn_method_node_query(uint64_t ptr, RustBuffer question_json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_REMOVE_LINK
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_REMOVE_LINK
+int8_t uniffi_streamrelay_fn_method_node_remove_link(uint64_t ptr, uint64_t link, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_FN_METHOD_NODE_SAVE
@@ -1397,6 +1458,24 @@ uint16_t uniffi_streamrelay_checksum_method_peerfirewall_allow(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_LINKWRITER_WRITE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_LINKWRITER_WRITE
+uint16_t uniffi_streamrelay_checksum_method_linkwriter_write(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_ADD_LINK_FD
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_ADD_LINK_FD
+uint16_t uniffi_streamrelay_checksum_method_node_add_link_fd(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_ADD_LINK_WRITER
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_ADD_LINK_WRITER
+uint16_t uniffi_streamrelay_checksum_method_node_add_link_writer(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_JOIN
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_JOIN
 uint16_t uniffi_streamrelay_checksum_method_node_join(void
@@ -1406,6 +1485,18 @@ uint16_t uniffi_streamrelay_checksum_method_node_join(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LEAVE
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LEAVE
 uint16_t uniffi_streamrelay_checksum_method_node_leave(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LINK_INPUT
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LINK_INPUT
+uint16_t uniffi_streamrelay_checksum_method_node_link_input(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LINK_WRITABLE
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_LINK_WRITABLE
+uint16_t uniffi_streamrelay_checksum_method_node_link_writable(void
     
 );
 #endif
@@ -1448,6 +1539,12 @@ uint16_t uniffi_streamrelay_checksum_method_node_publish(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_QUERY
 #define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_QUERY
 uint16_t uniffi_streamrelay_checksum_method_node_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_REMOVE_LINK
+#define UNIFFI_FFIDEF_UNIFFI_STREAMRELAY_CHECKSUM_METHOD_NODE_REMOVE_LINK
+uint16_t uniffi_streamrelay_checksum_method_node_remove_link(void
     
 );
 #endif

@@ -63,3 +63,15 @@ pub fn connected_to(node: &Node, id: PeerId) -> bool {
         .iter()
         .any(|p| p.peer_id == id && p.connected)
 }
+
+/// Waits until `f` holds (or `within` passes).
+pub fn eventually(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}

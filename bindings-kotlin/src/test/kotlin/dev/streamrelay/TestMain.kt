@@ -11,7 +11,7 @@ import kotlin.system.exitProcess
  */
 fun main(args: Array<String>) {
     val classes = if (args.isEmpty()) {
-        arrayOf(VectorsTest::class.java, FlowsTest::class.java, FastPathTest::class.java, ParityTest::class.java, LoopbackTest::class.java, NodeTest::class.java)
+        arrayOf(VectorsTest::class.java, FlowsTest::class.java, FastPathTest::class.java, ParityTest::class.java, LoopbackTest::class.java, NodeTest::class.java, LinkTest::class.java)
     } else {
         args.map { Class.forName(it) }.toTypedArray()
     }

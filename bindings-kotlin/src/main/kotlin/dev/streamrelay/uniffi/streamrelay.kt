@@ -660,6 +660,9 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfacePeerFirewallMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,`uniffiOutReturn`: ByteByReference,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceLinkWriterMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`bytes`: RustBuffer.ByValue,`uniffiOutReturn`: LongByReference,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceNodeListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -679,6 +682,25 @@ internal open class UniffiVTableCallbackInterfacePeerFirewall(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `allow` = other.`allow`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "write")
+internal open class UniffiVTableCallbackInterfaceLinkWriter(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `write`: UniffiCallbackInterfaceLinkWriterMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `write`: UniffiCallbackInterfaceLinkWriterMethod0? = null,
+    ): UniffiVTableCallbackInterfaceLinkWriter(`uniffiFree`,`uniffiClone`,`write`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLinkWriter) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `write` = other.`write`
     }
 
 }
@@ -854,9 +876,19 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_streamrelay_checksum_method_peerfirewall_allow(
     ): Int
+    external fun uniffi_streamrelay_checksum_method_linkwriter_write(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_add_link_fd(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_add_link_writer(
+    ): Int
     external fun uniffi_streamrelay_checksum_method_node_join(
     ): Int
     external fun uniffi_streamrelay_checksum_method_node_leave(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_link_input(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_link_writable(
     ): Int
     external fun uniffi_streamrelay_checksum_method_node_local_address(
     ): Int
@@ -871,6 +903,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_streamrelay_checksum_method_node_publish(
     ): Int
     external fun uniffi_streamrelay_checksum_method_node_query(
+    ): Int
+    external fun uniffi_streamrelay_checksum_method_node_remove_link(
     ): Int
     external fun uniffi_streamrelay_checksum_method_node_save(
     ): Int
@@ -910,6 +944,7 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "streamrelay"))
+        uniffiCallbackInterfaceLinkWriter.register(this)
         uniffiCallbackInterfaceNodeListener.register(this)
         uniffiCallbackInterfacePeerFirewall.register(this)
         
@@ -1008,16 +1043,32 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_streamrelay_fn_method_peerfirewall_allow(`ptr`: Long,`packet`: RustBuffer.ByValue,`remote`: RustBuffer.ByValue,`socket`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_streamrelay_fn_clone_linkwriter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_free_linkwriter(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_init_callback_vtable_linkwriter(`vtable`: UniffiVTableCallbackInterfaceLinkWriter,
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_linkwriter_write(`ptr`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_streamrelay_fn_clone_node(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_streamrelay_fn_free_node(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_streamrelay_fn_constructor_node_start(`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_streamrelay_fn_method_node_add_link_fd(`ptr`: Long,`fd`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_streamrelay_fn_method_node_add_link_writer(`ptr`: Long,`writer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_streamrelay_fn_method_node_join(`ptr`: Long,`sharedKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_node_leave(`ptr`: Long,`subclusterId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
+    external fun uniffi_streamrelay_fn_method_node_link_input(`ptr`: Long,`link`: Long,`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_streamrelay_fn_method_node_link_writable(`ptr`: Long,`link`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_streamrelay_fn_method_node_local_address(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_node_network_changed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1032,6 +1083,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_streamrelay_fn_method_node_query(`ptr`: Long,`questionJson`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_streamrelay_fn_method_node_remove_link(`ptr`: Long,`link`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_streamrelay_fn_method_node_save(`ptr`: Long,
     ): Long
     external fun uniffi_streamrelay_fn_method_node_shutdown(`ptr`: Long,
@@ -1415,10 +1468,25 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_streamrelay_checksum_method_peerfirewall_allow() and 0xFFFF) != 47974) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_streamrelay_checksum_method_linkwriter_write() and 0xFFFF) != 18751) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_add_link_fd() and 0xFFFF) != 28229) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_add_link_writer() and 0xFFFF) != 43864) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_streamrelay_checksum_method_node_join() and 0xFFFF) != 40689) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_node_leave() and 0xFFFF) != 51452) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_link_input() and 0xFFFF) != 56142) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_link_writable() and 0xFFFF) != 10162) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_node_local_address() and 0xFFFF) != 27011) {
@@ -1440,6 +1508,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_node_query() and 0xFFFF) != 37916) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_streamrelay_checksum_method_node_remove_link() and 0xFFFF) != 23439) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_streamrelay_checksum_method_node_save() and 0xFFFF) != 57677) {
@@ -2045,12 +2116,366 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
 
 
 /**
+ * Where a node writes a pushed link's frames (`Node.addLinkWriter`): the
+ * output side of a Bluetooth channel (`CBL2CAPChannel.outputStream`,
+ * `BluetoothSocket.outputStream`). Called on a thread of the node's with
+ * the node locked: it must not call the node, and should not block long.
+ */
+public interface LinkWriter {
+    
+    /**
+     * Write a prefix of `bytes` to the channel; return its length (0 to
+     * `bytes.len`). What is not taken stays queued and is offered again
+     * at the node's next turn, or at once after `Node.linkWritable`.
+     */
+    fun `write`(`bytes`: kotlin.ByteArray): kotlin.ULong
+    
+    companion object
+}
+
+/**
+ * Where a node writes a pushed link's frames (`Node.addLinkWriter`): the
+ * output side of a Bluetooth channel (`CBL2CAPChannel.outputStream`,
+ * `BluetoothSocket.outputStream`). Called on a thread of the node's with
+ * the node locked: it must not call the node, and should not block long.
+ */
+open class LinkWriterImpl: Disposable, AutoCloseable, LinkWriter
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_streamrelay_fn_free_linkwriter(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_streamrelay_fn_clone_linkwriter(handle, status)
+        }
+    }
+
+    
+    /**
+     * Write a prefix of `bytes` to the channel; return its length (0 to
+     * `bytes.len`). What is not taken stays queued and is offered again
+     * at the node's next turn, or at once after `Node.linkWritable`.
+     */override fun `write`(`bytes`: kotlin.ByteArray): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_linkwriter_write(
+        it,
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceLinkWriter {
+    internal object `write`: UniffiCallbackInterfaceLinkWriterMethod0 {
+        override fun callback(`uniffiHandle`: Long,`bytes`: RustBuffer.ByValue,`uniffiOutReturn`: LongByReference,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeLinkWriter.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`write`(
+                    FfiConverterByteArray.lift(`bytes`),
+                )
+            }
+            val writeReturn = { value: kotlin.ULong -> uniffiOutReturn.setValue(FfiConverterULong.lower(value)) }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeLinkWriter.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeLinkWriter.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceLinkWriter.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `write`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_streamrelay_fn_init_callback_vtable_linkwriter(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLinkWriter: FfiConverter<LinkWriter, Long> {
+    internal val handleMap = UniffiHandleMap<LinkWriter>()
+
+    override fun lower(value: LinkWriter): Long {
+        if (value is LinkWriterImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): LinkWriter {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LinkWriterImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): LinkWriter {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LinkWriter) = 8UL
+
+    override fun write(value: LinkWriter, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A running Stream Relay peer on UDP sockets: it owns the sockets, one
  * loop thread and a state file (the ready host; `Peer` is the sans-IO
  * state machine for hosts that own their loop). Thread-safe. Closing (or
  * dropping the last reference) saves the state file.
  */
 public interface NodeInterface {
+    
+    /**
+     * Hands the node a connected stream socket's file descriptor (a Unix
+     * socketpair, an L2CAP socket): the node polls it itself. On success
+     * the node owns it (it works on a duplicate and has closed `fd`); on
+     * an error the caller still owns it. Throws `InvalidArgument` for a
+     * negative `fd` or where there are no file descriptors.
+     */
+    fun `addLinkFd`(`fd`: kotlin.Int): kotlin.ULong
+    
+    /**
+     * Hands the node a link whose bytes the application moves: a
+     * Bluetooth L2CAP channel's streams (`CBL2CAPChannel` on Apple,
+     * `BluetoothSocket` from `createL2capChannel` on Android). Read the
+     * input stream and pass what it yields to `link_input`; the node
+     * writes frames through `writer`. Returns the link's id (the
+     * `Remote.Link` of its peers). Throws `TableFull` when the node has
+     * its maximum of links (16) open.
+     */
+    fun `addLinkWriter`(`writer`: LinkWriter): kotlin.ULong
     
     /**
      * Joins the subcluster of the 32-byte `shared_key`; returns its id.
@@ -2061,6 +2486,18 @@ public interface NodeInterface {
      * Leaves a subcluster (its 32-byte id); `true` if we were in it.
      */
     fun `leave`(`subclusterId`: kotlin.ByteArray): kotlin.Boolean
+    
+    /**
+     * Bytes read from a pushed link's input stream (any amount, split
+     * anywhere). Garbage is skipped and counted (`NodeStatus.links`).
+     */
+    fun `linkInput`(`link`: kotlin.ULong, `bytes`: kotlin.ByteArray)
+    
+    /**
+     * A pushed link's output stream has room again
+     * (`NSStreamEvent.hasSpaceAvailable`): write what is queued now.
+     */
+    fun `linkWritable`(`link`: kotlin.ULong)
     
     /**
      * Where the main socket is bound.
@@ -2107,6 +2544,12 @@ public interface NodeInterface {
      * the query id.
      */
     fun `query`(`questionJson`: kotlin.String): kotlin.ByteArray
+    
+    /**
+     * Closes a link (its descriptor too, for `add_link_fd`). `false` if it
+     * was not open.
+     */
+    fun `removeLink`(`link`: kotlin.ULong): kotlin.Boolean
     
     /**
      * Writes the state file now (atomically); `false` without one.
@@ -2264,6 +2707,52 @@ open class Node: Disposable, AutoCloseable, NodeInterface
 
     
     /**
+     * Hands the node a connected stream socket's file descriptor (a Unix
+     * socketpair, an L2CAP socket): the node polls it itself. On success
+     * the node owns it (it works on a duplicate and has closed `fd`); on
+     * an error the caller still owns it. Throws `InvalidArgument` for a
+     * negative `fd` or where there are no file descriptors.
+     */
+    @Throws(StreamRelayException::class)override fun `addLinkFd`(`fd`: kotlin.Int): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_add_link_fd(
+        it,
+        
+        FfiConverterInt.lower(`fd`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Hands the node a link whose bytes the application moves: a
+     * Bluetooth L2CAP channel's streams (`CBL2CAPChannel` on Apple,
+     * `BluetoothSocket` from `createL2capChannel` on Android). Read the
+     * input stream and pass what it yields to `link_input`; the node
+     * writes frames through `writer`. Returns the link's id (the
+     * `Remote.Link` of its peers). Throws `TableFull` when the node has
+     * its maximum of links (16) open.
+     */
+    @Throws(StreamRelayException::class)override fun `addLinkWriter`(`writer`: LinkWriter): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_add_link_writer(
+        it,
+        
+        FfiConverterTypeLinkWriter.lower(`writer`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Joins the subcluster of the 32-byte `shared_key`; returns its id.
      */
     @Throws(StreamRelayException::class)override fun `join`(`sharedKey`: kotlin.ByteArray): kotlin.ByteArray {
@@ -2296,6 +2785,43 @@ open class Node: Disposable, AutoCloseable, NodeInterface
     }
     )
     }
+    
+
+    
+    /**
+     * Bytes read from a pushed link's input stream (any amount, split
+     * anywhere). Garbage is skipped and counted (`NodeStatus.links`).
+     */
+    @Throws(StreamRelayException::class)override fun `linkInput`(`link`: kotlin.ULong, `bytes`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_link_input(
+        it,
+        
+        FfiConverterULong.lower(`link`),
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * A pushed link's output stream has room again
+     * (`NSStreamEvent.hasSpaceAvailable`): write what is queued now.
+     */
+    @Throws(StreamRelayException::class)override fun `linkWritable`(`link`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(StreamRelayException) { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_link_writable(
+        it,
+        
+        FfiConverterULong.lower(`link`),_status)
+}
+    }
+    
     
 
     
@@ -2421,6 +2947,24 @@ open class Node: Disposable, AutoCloseable, NodeInterface
         it,
         
         FfiConverterString.lower(`questionJson`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Closes a link (its descriptor too, for `add_link_fd`). `false` if it
+     * was not open.
+     */override fun `removeLink`(`link`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_streamrelay_fn_method_node_remove_link(
+        it,
+        
+        FfiConverterULong.lower(`link`),_status)
 }
     }
     )
@@ -4819,6 +5363,142 @@ public object FfiConverterTypeNodeDropCount: FfiConverterRustBuffer<NodeDropCoun
 
 
 /**
+ * One open link and its counters.
+ */
+data class NodeLink (
+    /**
+     * Its number (`Remote::Link(id)`).
+     */
+    var `id`: kotlin.ULong
+    , 
+    /**
+     * "fd" (the node polls a file descriptor) or "pushed" (the
+     * application pushes bytes and writes what the node gives it).
+     */
+    var `kind`: kotlin.String
+    , 
+    /**
+     * Bytes read from the stream (or pushed).
+     */
+    var `bytesIn`: kotlin.ULong
+    , 
+    /**
+     * Good frames handed to the Peer.
+     */
+    var `framesIn`: kotlin.ULong
+    , 
+    /**
+     * Bytes written to the stream.
+     */
+    var `bytesOut`: kotlin.ULong
+    , 
+    /**
+     * Frames queued for the stream.
+     */
+    var `framesOut`: kotlin.ULong
+    , 
+    /**
+     * Frames dropped because the outbound queue was full.
+     */
+    var `framesDropped`: kotlin.ULong
+    , 
+    /**
+     * Datagrams longer than the frame limit, not sent.
+     */
+    var `framesTooLarge`: kotlin.ULong
+    , 
+    /**
+     * Bytes waiting in the outbound queue.
+     */
+    var `queuedBytes`: kotlin.ULong
+    , 
+    /**
+     * Bytes received that were not part of a good frame.
+     */
+    var `skippedBytes`: kotlin.ULong
+    , 
+    /**
+     * Sync markers with a bad header.
+     */
+    var `badHeader`: kotlin.ULong
+    , 
+    /**
+     * Headers announcing more than the frame limit.
+     */
+    var `tooLarge`: kotlin.ULong
+    , 
+    /**
+     * Frames whose checksum failed.
+     */
+    var `badChecksum`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNodeLink: FfiConverterRustBuffer<NodeLink> {
+    override fun read(buf: ByteBuffer): NodeLink {
+        return NodeLink(
+            FfiConverterULong.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NodeLink) = (
+            FfiConverterULong.allocationSize(value.`id`) +
+            FfiConverterString.allocationSize(value.`kind`) +
+            FfiConverterULong.allocationSize(value.`bytesIn`) +
+            FfiConverterULong.allocationSize(value.`framesIn`) +
+            FfiConverterULong.allocationSize(value.`bytesOut`) +
+            FfiConverterULong.allocationSize(value.`framesOut`) +
+            FfiConverterULong.allocationSize(value.`framesDropped`) +
+            FfiConverterULong.allocationSize(value.`framesTooLarge`) +
+            FfiConverterULong.allocationSize(value.`queuedBytes`) +
+            FfiConverterULong.allocationSize(value.`skippedBytes`) +
+            FfiConverterULong.allocationSize(value.`badHeader`) +
+            FfiConverterULong.allocationSize(value.`tooLarge`) +
+            FfiConverterULong.allocationSize(value.`badChecksum`)
+    )
+
+    override fun write(value: NodeLink, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`id`, buf)
+            FfiConverterString.write(value.`kind`, buf)
+            FfiConverterULong.write(value.`bytesIn`, buf)
+            FfiConverterULong.write(value.`framesIn`, buf)
+            FfiConverterULong.write(value.`bytesOut`, buf)
+            FfiConverterULong.write(value.`framesOut`, buf)
+            FfiConverterULong.write(value.`framesDropped`, buf)
+            FfiConverterULong.write(value.`framesTooLarge`, buf)
+            FfiConverterULong.write(value.`queuedBytes`, buf)
+            FfiConverterULong.write(value.`skippedBytes`, buf)
+            FfiConverterULong.write(value.`badHeader`, buf)
+            FfiConverterULong.write(value.`tooLarge`, buf)
+            FfiConverterULong.write(value.`badChecksum`, buf)
+    }
+}
+
+
+
+/**
  * How to start a `Node`. Only `config` is required.
  */
 data class NodeOptions (
@@ -5122,6 +5802,16 @@ data class NodeStatus (
      * started fresh and will overwrite it).
      */
     var `restoreError`: kotlin.String?
+    , 
+    /**
+     * The open links (Bluetooth channels and other byte streams).
+     */
+    var `links`: List<NodeLink>
+    , 
+    /**
+     * Links closed so far.
+     */
+    var `linksClosed`: kotlin.ULong
     
 ){
     
@@ -5159,6 +5849,8 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterSequenceTypeNodeLink.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -5183,7 +5875,9 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.allocationSize(value.`published`) +
             FfiConverterULong.allocationSize(value.`delivered`) +
             FfiConverterULong.allocationSize(value.`relayed`) +
-            FfiConverterOptionalString.allocationSize(value.`restoreError`)
+            FfiConverterOptionalString.allocationSize(value.`restoreError`) +
+            FfiConverterSequenceTypeNodeLink.allocationSize(value.`links`) +
+            FfiConverterULong.allocationSize(value.`linksClosed`)
     )
 
     override fun write(value: NodeStatus, buf: ByteBuffer) {
@@ -5208,6 +5902,8 @@ public object FfiConverterTypeNodeStatus: FfiConverterRustBuffer<NodeStatus> {
             FfiConverterULong.write(value.`delivered`, buf)
             FfiConverterULong.write(value.`relayed`, buf)
             FfiConverterOptionalString.write(value.`restoreError`, buf)
+            FfiConverterSequenceTypeNodeLink.write(value.`links`, buf)
+            FfiConverterULong.write(value.`linksClosed`, buf)
     }
 }
 
@@ -7266,6 +7962,25 @@ sealed class NodeEvent {
         companion object
     }
     
+    /**
+     * A link ended (end of stream, an error, `remove_link`).
+     */
+    data class LinkClosed(
+        /**
+         * Its id.
+         */
+        val `link`: kotlin.ULong, 
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String) : NodeEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -7288,6 +8003,10 @@ public object FfiConverterTypeNodeEvent : FfiConverterRustBuffer<NodeEvent>{
             2 -> NodeEvent.Error(
                 FfiConverterString.read(buf),
                 )
+            3 -> NodeEvent.LinkClosed(
+                FfiConverterULong.read(buf),
+                FfiConverterString.read(buf),
+                )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -7307,6 +8026,14 @@ public object FfiConverterTypeNodeEvent : FfiConverterRustBuffer<NodeEvent>{
                 + FfiConverterString.allocationSize(value.`message`)
             )
         }
+        is NodeEvent.LinkClosed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`link`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
     }
 
     override fun write(value: NodeEvent, buf: ByteBuffer) {
@@ -7319,6 +8046,12 @@ public object FfiConverterTypeNodeEvent : FfiConverterRustBuffer<NodeEvent>{
             is NodeEvent.Error -> {
                 buf.putInt(2)
                 FfiConverterString.write(value.`message`, buf)
+                Unit
+            }
+            is NodeEvent.LinkClosed -> {
+                buf.putInt(3)
+                FfiConverterULong.write(value.`link`, buf)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -8860,6 +9593,21 @@ sealed class StreamRelayException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * `Node.linkInput` / `Node.removeLink` / ...: no open link with that
+     * id (removed, or closed at end of stream).
+     */
+    class UnknownLink(
+        
+        /**
+         * The id.
+         */
+        val `link`: kotlin.ULong
+        ) : StreamRelayException() {
+        override val message
+            get() = "link=${ `link` }"
+    }
+    
 
     
 
@@ -8937,6 +9685,9 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
                 )
             27 -> StreamRelayException.StateFile(
                 FfiConverterString.read(buf),
+                )
+            28 -> StreamRelayException.UnknownLink(
+                FfiConverterULong.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
@@ -9068,6 +9819,11 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is StreamRelayException.UnknownLink -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterULong.allocationSize(value.`link`)
+            )
         }
     }
 
@@ -9195,6 +9951,11 @@ public object FfiConverterTypeStreamRelayError : FfiConverterRustBuffer<StreamRe
             is StreamRelayException.StateFile -> {
                 buf.putInt(27)
                 FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is StreamRelayException.UnknownLink -> {
+                buf.putInt(28)
+                FfiConverterULong.write(value.`link`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -9885,6 +10646,34 @@ public object FfiConverterSequenceTypeNodeDropCount: FfiConverterRustBuffer<List
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeNodeDropCount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeNodeLink: FfiConverterRustBuffer<List<NodeLink>> {
+    override fun read(buf: ByteBuffer): List<NodeLink> {
+        val len = buf.getInt()
+        return List<NodeLink>(len) {
+            FfiConverterTypeNodeLink.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<NodeLink>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeNodeLink.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<NodeLink>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeNodeLink.write(it, buf)
         }
     }
 }
