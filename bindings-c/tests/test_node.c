@@ -636,6 +636,46 @@ static void test_link_over_socketpair(void) {
   OK(sr_node_free(b));
 }
 
+/* A bridge: `phone` has no UDP path to anyone, only a socketpair link to
+ * `bridge`, which is on UDP with `far` through an introducer. A message
+ * published on the Internet reaches the phone, and one published on the
+ * phone reaches the Internet, both through the bridge. */
+static void test_bridge_between_link_and_udp(void) {
+  uint8_t phone_id[32], room[32];
+  memset(phone_id, 0xc3, 32);
+  SrNode *intro = start_node(NULL, NULL, 0);
+  SrNode *bridge = start_node(intro, NULL, 0);
+  SrNode *far = start_node(intro, NULL, 0);
+  SrNode *phone = start_link_node(phone_id);
+  int sv[2];
+  uint64_t lp = 0, lb = 0;
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  OK(sr_node_add_link_fd(phone, sv[0], &lp));
+  OK(sr_node_add_link_fd(bridge, sv[1], &lb));
+  text_key(sr_create_shared_key, "c bridge room", room);
+  OK(sr_node_join(phone, room, 32, NULL));
+  OK(sr_node_join(bridge, room, 32, NULL));
+  OK(sr_node_join(far, room, 32, NULL));
+  char phone_hex[65];
+  hex(phone_id, 32, phone_hex);
+  CHECK(status_until(bridge, phone_hex, "\"connected\":true", NULL));
+  OK(sr_node_publish(far, room, 32, (const uint8_t *)"news", 4,
+                     (const uint8_t *)"from the internet", 17));
+  SrNodeEvent ev;
+  CHECK(event_until(phone, SR_NODE_EVENT_KIND_PEER, SR_EVENT_KIND_PACKET,
+                    "from the internet", &ev));
+  OK(sr_node_publish(phone, room, 32, (const uint8_t *)"news", 4,
+                     (const uint8_t *)"from the island", 15));
+  CHECK(event_until(far, SR_NODE_EVENT_KIND_PEER, SR_EVENT_KIND_PACKET,
+                    "from the island", &ev));
+  /* The phone sent nothing over UDP: all of it went over the link. */
+  CHECK(status_until(phone, "\"datagrams_out\":0,", NULL, NULL));
+  OK(sr_node_free(phone));
+  OK(sr_node_free(far));
+  OK(sr_node_free(bridge));
+  OK(sr_node_free(intro));
+}
+
 int main(void) {
   struct {
     const char *name;
@@ -646,6 +686,7 @@ int main(void) {
       {"restart_keeps_identity", test_restart_keeps_identity},
       {"threads", test_threads},
       {"link_over_socketpair", test_link_over_socketpair},
+      {"bridge_between_link_and_udp", test_bridge_between_link_and_udp},
   };
   int passed = 0, failed = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -13,7 +13,9 @@ import XCTest
 /// channel) handed over as file descriptors, and a subcluster message
 /// crosses it; garbage written on another link is skipped and counted; a
 /// pushed link (the shape of `CBL2CAPChannel`'s streams) takes bytes from
-/// `linkInput` and writes through a `LinkWriter`. Every wait is bounded.
+/// `linkInput` and writes through a `LinkWriter`; a bridge on both a
+/// socketpair link and UDP carries messages between a link-only phone and
+/// a node on the Internet, both ways. Every wait is bounded.
 final class LinkTests: XCTestCase {
     let waitSeconds: Double = {
         let ms = ProcessInfo.processInfo.environment["STREAMRELAY_TEST_DEADLINE_MS"].flatMap { Double($0) }
@@ -143,5 +145,52 @@ final class LinkTests: XCTestCase {
         XCTAssertEqual(a.status().links.first?.skippedBytes, 500)
         XCTAssertEqual(a.status().links.first?.kind, "pushed")
         XCTAssertTrue(a.removeLink(link: link))
+    }
+
+    func testABridgeCarriesMessagesBetweenALinkAndUdp() throws {
+        var ic = peerConfig(peerId: Data(count: 32))
+        ic.indexed = true
+        ic.natType = natTypes().unrestricted
+        let intro = try Node.start(options: NodeOptions(config: ic, bindIp: "127.0.0.1"))
+        guard case let .udp(_, port) = intro.localAddress() else { throw XCTSkip("no UDP address") }
+        func online() throws -> Node {
+            var c = peerConfig(peerId: Data(count: 32))
+            c.clusterId = try createClusterId(seed: .of("swift link tests"))
+            c.natType = natTypes().unrestricted
+            c.keepaliveMs = 2000
+            c.introducers = [Introducer(peerId: intro.peerId(), remote: .udp(ip: "127.0.0.1", port: port))]
+            return try Node.start(options: NodeOptions(config: c, bindIp: "127.0.0.1"))
+        }
+        let bridge = try online()
+        let far = try online()
+        let phone = try lonely()
+        defer {
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                for n in [phone, far, bridge, intro] { try? await n.shutdown() }
+                done.signal()
+            }
+            done.wait()
+        }
+        let room = try createSharedKey(seed: .of("swift bridge room"))
+        for n in [phone, bridge, far] { _ = try n.join(sharedKey: room) }
+        let (left, right) = try socketPair()
+        _ = try phone.addLinkFd(fd: left)
+        _ = try bridge.addLinkFd(fd: right)
+        let phoneHex = phone.peerId().map { String(format: "%02x", $0) }.joined()
+        XCTAssertTrue(eventually { bridge.status().peers.contains { $0.peerId == phoneHex && $0.connected } })
+        func got(_ node: Node, _ text: String) -> Bool {
+            next(node) {
+                if case let .peer(event: .packet(_, _, _, payload, _, _, _, _, _, _)) = $0 {
+                    return String(decoding: payload, as: UTF8.self) == text
+                }
+                return false
+            } != nil
+        }
+        _ = try far.publish(sharedKey: room, eventName: "news", payload: Data("from the internet".utf8))
+        XCTAssertTrue(got(phone, "from the internet"), "the phone gets the Internet's message")
+        _ = try phone.publish(sharedKey: room, eventName: "news", payload: Data("from the island".utf8))
+        XCTAssertTrue(got(far, "from the island"), "the Internet gets the phone's message")
+        XCTAssertEqual(phone.status().datagramsOut, 0, "the phone sent nothing over UDP")
     }
 }

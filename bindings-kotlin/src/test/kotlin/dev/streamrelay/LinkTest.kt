@@ -1,10 +1,12 @@
 package dev.streamrelay
 
+import dev.streamrelay.uniffi.Introducer
 import dev.streamrelay.uniffi.LinkWriter
 import dev.streamrelay.uniffi.Node
 import dev.streamrelay.uniffi.NodeEvent
 import dev.streamrelay.uniffi.NodeOptions
 import dev.streamrelay.uniffi.PeerEvent
+import dev.streamrelay.uniffi.Remote
 import dev.streamrelay.uniffi.StreamRelayException
 import dev.streamrelay.uniffi.createClusterId
 import dev.streamrelay.uniffi.createSharedKey
@@ -23,7 +25,9 @@ import org.junit.Test
  * other over a pair of in-process pipes, the shape of an Android
  * `BluetoothSocket` (its input stream read by the app and pushed with
  * `linkInput`, its output stream written by a [LinkWriter]); a subcluster
- * message crosses; garbage on the link is skipped and counted.
+ * message crosses; garbage on the link is skipped and counted. A bridge
+ * node on both a link and UDP carries messages between a link-only phone
+ * and a node on the Internet, both ways.
  */
 class LinkTest {
     private val waitMs = (System.getenv("STREAMRELAY_TEST_DEADLINE_MS") ?: "20000").toLong()
@@ -38,6 +42,27 @@ class LinkTest {
             bindIp = "127.0.0.1",
         ),
     )
+
+    private fun introducer(): Node = Node.start(
+        NodeOptions(
+            config = peerConfig(ByteArray(32)).copy(indexed = true, natType = natTypes().unrestricted),
+            bindIp = "127.0.0.1",
+        ),
+    )
+
+    /** A node on UDP that knows the introducer [intro]. */
+    private fun online(intro: Node): Node {
+        val at = intro.localAddress() as Remote.Udp
+        return Node.start(
+            NodeOptions(
+                config = peerConfig(ByteArray(32)).copy(
+                    clusterId = cluster, natType = natTypes().unrestricted, keepaliveMs = 2000u,
+                    introducers = listOf(Introducer(intro.peerId(), Remote.Udp("127.0.0.1", at.port))),
+                ),
+                bindIp = "127.0.0.1",
+            ),
+        )
+    }
 
     /** The output stream: the node writes here (it must not call a node). */
     private class Pipe : LinkWriter {
@@ -128,6 +153,37 @@ class LinkTest {
             pumps.forEach { it.interrupt() }
             a.shutdown()
             b.shutdown()
+        }
+    }
+
+    @Test fun aBridgeCarriesMessagesBetweenALinkAndUdp() = runBlocking {
+        val intro = introducer()
+        val bridge = online(intro)
+        val far = online(intro)
+        val phone = lonely()
+        val toBridge = Pipe()
+        val toPhone = Pipe()
+        listOf(phone, bridge, far).forEach { it.join(room) }
+        val lb = bridge.addLinkWriter(toPhone)
+        val lp = phone.addLinkWriter(toBridge)
+        val pumps = listOf(pump(toBridge, bridge, lb), pump(toPhone, phone, lp))
+        fun got(node: Node, text: String) = nextUntil(node) {
+            val e = (it as? NodeEvent.Peer)?.event
+            e is PeerEvent.Packet && String(e.payload) == text
+        } != null
+        try {
+            assertTrue(
+                "the bridge hears the phone over the link",
+                eventually { bridge.status().peers.any { it.peerId == phone.peerId().toHex() && it.connected } },
+            )
+            far.publish(room, "news", "from the internet".toByteArray())
+            assertTrue("the phone gets the Internet's message", got(phone, "from the internet"))
+            phone.publish(room, "news", "from the island".toByteArray())
+            assertTrue("the Internet gets the phone's message", got(far, "from the island"))
+            assertEquals("the phone sent nothing over UDP", 0uL, phone.status().datagramsOut)
+        } finally {
+            pumps.forEach { it.interrupt() }
+            listOf(phone, far, bridge, intro).forEach { it.shutdown() }
         }
     }
 }
