@@ -1,12 +1,10 @@
 package dev.streamrelay
 
-import dev.streamrelay.uniffi.Introducer
 import dev.streamrelay.uniffi.LinkWriter
 import dev.streamrelay.uniffi.Node
 import dev.streamrelay.uniffi.NodeEvent
 import dev.streamrelay.uniffi.NodeOptions
 import dev.streamrelay.uniffi.PeerEvent
-import dev.streamrelay.uniffi.Remote
 import dev.streamrelay.uniffi.StreamRelayException
 import dev.streamrelay.uniffi.createClusterId
 import dev.streamrelay.uniffi.createSharedKey
@@ -42,27 +40,6 @@ class LinkTest {
             bindIp = "127.0.0.1",
         ),
     )
-
-    private fun introducer(): Node = Node.start(
-        NodeOptions(
-            config = peerConfig(ByteArray(32)).copy(indexed = true, natType = natTypes().unrestricted),
-            bindIp = "127.0.0.1",
-        ),
-    )
-
-    /** A node on UDP that knows the introducer [intro]. */
-    private fun online(intro: Node): Node {
-        val at = intro.localAddress() as Remote.Udp
-        return Node.start(
-            NodeOptions(
-                config = peerConfig(ByteArray(32)).copy(
-                    clusterId = cluster, natType = natTypes().unrestricted, keepaliveMs = 2000u,
-                    introducers = listOf(Introducer(intro.peerId(), Remote.Udp("127.0.0.1", at.port))),
-                ),
-                bindIp = "127.0.0.1",
-            ),
-        )
-    }
 
     /** The output stream: the node writes here (it must not call a node). */
     private class Pipe : LinkWriter {
@@ -157,9 +134,9 @@ class LinkTest {
     }
 
     @Test fun aBridgeCarriesMessagesBetweenALinkAndUdp() = runBlocking {
-        val intro = introducer()
-        val bridge = online(intro)
-        val far = online(intro)
+        val intro = testIntroducer()
+        val bridge = testMember(intro, cluster)
+        val far = testMember(intro, cluster)
         val phone = lonely()
         val toBridge = Pipe()
         val toPhone = Pipe()

@@ -1,15 +1,12 @@
 package dev.streamrelay
 
-import dev.streamrelay.uniffi.Introducer
 import dev.streamrelay.uniffi.Node
 import dev.streamrelay.uniffi.NodeEvent
 import dev.streamrelay.uniffi.NodeOptions
 import dev.streamrelay.uniffi.PeerEvent
-import dev.streamrelay.uniffi.Remote
 import dev.streamrelay.uniffi.StreamRelayException
 import dev.streamrelay.uniffi.createClusterId
 import dev.streamrelay.uniffi.createSharedKey
-import dev.streamrelay.uniffi.natTypes
 import dev.streamrelay.uniffi.peerConfig
 import java.nio.file.Files
 import kotlinx.coroutines.CoroutineScope
@@ -36,26 +33,9 @@ class NodeTest {
     private val cluster = createClusterId(textSeed("kotlin node tests"))
     private val room = createSharedKey(textSeed("kotlin node room"))
 
-    private fun introducer(): Node = Node.start(
-        NodeOptions(
-            config = peerConfig(ByteArray(32)).copy(indexed = true, natType = natTypes().unrestricted),
-            bindIp = "127.0.0.1",
-        ),
-    )
+    private fun introducer(): Node = testIntroducer()
 
-    private fun peer(intro: Node, stateFile: String? = null): Node {
-        val at = intro.localAddress() as Remote.Udp
-        return Node.start(
-            NodeOptions(
-                config = peerConfig(ByteArray(32)).copy(
-                    clusterId = cluster, natType = natTypes().unrestricted, keepaliveMs = 2000u,
-                    introducers = listOf(Introducer(intro.peerId(), Remote.Udp("127.0.0.1", at.port))),
-                ),
-                bindIp = "127.0.0.1",
-                stateFile = stateFile,
-            ),
-        )
-    }
+    private fun peer(intro: Node, stateFile: String? = null): Node = testMember(intro, cluster, stateFile)
 
     /** The first packet whose payload is [text] on [node]'s event flow. */
     private fun CoroutineScope.packetAsync(node: Node, text: String) = async {
