@@ -15,7 +15,7 @@
 #     loop, a subcluster message each way);
 #   - the C vector runner over the golden vectors and vectors/flows.json, whose summary must equal
 #     `streamrelay vectors check`'s;
-#   - the default-profile flow vectors replayed through the C ABI itself
+#   - every flow vector (both profiles) replayed through the C ABI itself
 #     (vectors/replay_flows.c: every transmit, event and deadline, byte for byte);
 #   - `make install` into a temporary prefix, and the getting-started
 #     examples built against it through pkg-config (C) and CMake (C++),
@@ -96,7 +96,7 @@ same_as_cli() {
 }
 run "vectors/same-as-cli" same_as_cli
 
-step "C flow replay: the default-profile flow vectors through the C ABI itself"
+step "C flow replay: every flow vector (both profiles) through the C ABI itself"
 run "flows/asan+ubsan" build/replay_flows_asan "$root/vectors/flows.json"
 run "flows/valgrind" "${valgrind[@]}" build/replay_flows "$root/vectors/flows.json"
 
